@@ -1,0 +1,256 @@
+// The ktray command line end to end: a real sshd as a separate remote host, real
+// ipykernels there, and real Jupyter clients executing code through the tunnels.
+import { stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KernelClient } from '../electron/core/jupyter/kernel-client';
+import { parseConnectionFile } from '../electron/core/connection-file';
+import { readFile } from 'node:fs/promises';
+import { startRemoteHost, type RemoteHost } from './harness/remote-host';
+import { runJupyterCheck } from './harness/jupyter';
+import { cliWorld, type CliWorld } from './ktray-cli';
+
+let remote: RemoteHost;
+let world: CliWorld;
+const extraWorlds: CliWorld[] = [];
+
+beforeAll(async () => {
+  remote = await startRemoteHost();
+  world = await cliWorld(remote.sshConfigFile);
+});
+
+afterAll(async () => {
+  await Promise.all([world, ...extraWorlds].map((w) => w?.dispose()));
+  await remote?.stop();
+});
+
+/** A variant of the harness's ssh config, with its own agent. */
+async function variant(name: string, edit: (config: string) => string): Promise<CliWorld> {
+  const file = path.join(remote.dir, `ssh_config.${name}`);
+  await writeFile(file, edit(await readFile(remote.sshConfigFile, 'utf8')), { mode: 0o600 });
+  const w = await cliWorld(file);
+  extraWorlds.push(w);
+  return w;
+}
+
+async function remoteAlive(pid: number): Promise<boolean> {
+  return (await remote.exec(`kill -0 ${pid}`)).code === 0;
+}
+
+describe('ktray against a real remote host', () => {
+  let id = '';
+  let localFile = '';
+
+  it('lists the host from --ssh-config', async () => {
+    const hosts = await world.json<any[]>(['hosts']);
+    expect(hosts.map((h) => h.id)).toEqual(expect.arrayContaining(['local', remote.alias]));
+  });
+
+  it('starts a kernel detached on the host and prints HOST/KERNEL', async () => {
+    const r = await world.run(['start', remote.alias, '--python', remote.python]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    id = r.stdout.trim();
+    expect(id).toMatch(new RegExp(`^${remote.alias}/[0-9a-f-]{36}$`));
+  });
+
+  it('lists it, and a kernel started by hand (`ipython kernel &`), with pids', async () => {
+    const started = await remote.exec('cd ~ && (nohup /usr/bin/python3 -m IPython kernel >/dev/null 2>&1 &) ; sleep 0.2; echo ok');
+    expect(started.stdout).toContain('ok');
+    let kernels: any[] = [];
+    for (let i = 0; i < 100; i++) {
+      kernels = await world.json<any[]>(['ls', remote.alias]);
+      if (kernels.length >= 2) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ours = kernels.find((k) => k.id === id);
+    expect(ours).toMatchObject({ alive: true, host: remote.alias, attached: false });
+    expect(ours.pid).toBeGreaterThan(0);
+    expect(await remoteAlive(ours.pid)).toBe(true);
+    const byHand = kernels.find((k) => k.id !== id);
+    expect(byHand.name).toMatch(/^\d+$/);
+    expect(byHand.pid).toBe(Number(byHand.name));
+    expect(byHand.alive).toBe(true);
+    expect(byHand.command).toMatch(/IPython kernel/);
+  });
+
+  it('attaches with --frontend none and a real jupyter_client runs code through the tunnel', async () => {
+    const res = await world.json<any>(['attach', id, '--frontend', 'none']);
+    localFile = res.localConnectionFile;
+    expect(path.dirname(localFile)).toBe(world.runtimeDir);
+    expect((await stat(localFile)).mode & 0o777).toBe(0o600);
+    const info = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
+    expect(info.ip).toBe('127.0.0.1');
+    const check = await runJupyterCheck(localFile, 'x = 6*7\nx');
+    expect(check).toMatchObject({ status: 'ok', result: '42' });
+    // `jupyter console --existing` finds it in the runtime dir too.
+    const ls = await world.json<any[]>(['ls', remote.alias]);
+    expect(ls.find((k) => k.id === id)).toMatchObject({ attached: true, localConnectionFile: localFile });
+  });
+
+  it('the remote kernel ports are reachable only through SSH', async () => {
+    if (!remote.isolated) {
+      console.warn('skipping the isolation check: not root, so the remote shares this loopback');
+      return;
+    }
+    const k = (await world.json<any[]>(['ls', remote.alias])).find((x) => x.id === id);
+    const remoteInfo = parseConnectionFile((await remote.exec(`cat '${k.connectionFile}'`)).stdout, k.connectionFile);
+    const localInfo = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
+    const localPorts = new Set([localInfo.shell_port, localInfo.iopub_port, localInfo.stdin_port, localInfo.control_port, localInfo.hb_port]);
+    const net = await import('node:net');
+    const reach = (port: number) =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+    for (const port of [remoteInfo.shell_port, remoteInfo.hb_port]) {
+      if (localPorts.has(port)) continue; // our own tunnel happens to use the same number
+      expect(await reach(port)).toBe(false);
+    }
+  });
+
+  it('interrupts a running time.sleep', async () => {
+    const running = runJupyterCheck(localFile, 'import time\ntime.sleep(120)', { timeoutSec: 90 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await world.run(['interrupt', id]);
+    expect(r.code).toBe(0);
+    const result = await running;
+    expect(result.status).toBe('error');
+    expect(result.ename).toBe('KeyboardInterrupt');
+  });
+
+  it('restarts on the same ports: state is gone, the connected frontend carries on', async () => {
+    const info = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
+    const frontend = new KernelClient(info);
+    try {
+      expect((await frontend.execute('y = 1\ny', { timeoutMs: 30_000 })).result).toBe('1');
+      const before = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id);
+      const r = await world.run(['restart', id]);
+      expect(r.code).toBe(0);
+      const after = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id);
+      expect(after.pid).not.toBe(before.pid);
+      expect(await remoteAlive(before.pid)).toBe(false);
+      // The same client, on the same local ports, talks to the new process.
+      const reply = await frontend.execute("'y' in globals()", { timeoutMs: 60_000 });
+      expect(reply.result).toBe('False');
+    } finally {
+      frontend.close();
+    }
+    expect((await runJupyterCheck(localFile, '2+2')).result).toBe('4');
+  });
+
+  it('the kernel outlives the agent and is found again by a new one', async () => {
+    const pid = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id).pid;
+    expect((await world.run(['agent', 'stop'])).code).toBe(0);
+    expect(await remoteAlive(pid)).toBe(true);
+    const again = await world.json<any[]>(['ls', remote.alias]);
+    expect(again.find((k) => k.id === id)).toMatchObject({ alive: true, pid });
+  });
+
+  it('shows stale connection files as dead without deleting them, and skips malformed ones', async () => {
+    const rt = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id).connectionFile;
+    const dir = path.posix.dirname(rt);
+    await remote.exec(`cp '${rt}' '${dir}/kernel-stale-one.json' && printf '{not json' > '${dir}/kernel-broken.json'`);
+    const r = await world.run(['ls', remote.alias, '--json']);
+    expect(r.code).toBe(0);
+    const stale = JSON.parse(r.stdout).find((k: any) => k.name === 'stale-one');
+    expect(stale).toMatchObject({ alive: false, state: 'dead' });
+    expect(r.stderr).toMatch(/kernel-broken\.json/);
+    expect((await remote.exec(`test -f '${dir}/kernel-stale-one.json' && test -f '${dir}/kernel-broken.json'`)).code).toBe(0);
+    // Stopping the dead one is asking for its file to go.
+    expect((await world.run(['stop', `${remote.alias}/stale-one`])).code).toBe(0);
+    expect((await remote.exec(`test -f '${dir}/kernel-stale-one.json'`)).code).not.toBe(0);
+    await remote.exec(`rm -f '${dir}/kernel-broken.json'`);
+  });
+
+  it('stops the kernel: the process is gone and its files removed', async () => {
+    const k = (await world.json<any[]>(['ls', remote.alias])).find((x) => x.id === id);
+    const r = await world.run(['stop', id]);
+    expect(r.code).toBe(0);
+    expect(await remoteAlive(k.pid)).toBe(false);
+    expect((await remote.exec(`test -f '${k.connectionFile}'`)).code).not.toBe(0);
+    await expect(stat(localFile)).rejects.toThrow();
+    const ls = await world.json<any[]>(['ls', remote.alias]);
+    expect(ls.find((x) => x.id === id)).toBeUndefined();
+  });
+
+  it('reports a missing ipykernel with what to install', async () => {
+    await remote.exec('mkdir -p ~/bare && printf \'#!/bin/sh\\nexec /usr/bin/python3 -S "$@"\\n\' > ~/bare/python3 && chmod +x ~/bare/python3');
+    const r = await world.run(['start', remote.alias, '--python', `${remote.home}/bare/python3`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`ipykernel is not installed for`);
+    expect(r.stderr).toContain(remote.alias);
+    expect(r.stderr).toMatch(/pip install ipykernel/);
+    const none = await world.run(['start', remote.alias, '--python', '/no/such/python']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`There is no /no/such/python on ${remote.alias}`);
+  });
+});
+
+describe('ktray refuses what it cannot trust or reach', () => {
+  it('refuses an unknown host key with its fingerprint, and `trust` adds it', async () => {
+    const empty = path.join(remote.dir, 'known_hosts.empty');
+    await writeFile(empty, '', { mode: 0o600 });
+    const w = await variant('unknown', (c) => c.replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${empty}`));
+    const r = await w.run(['ls', remote.alias]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not in known_hosts/);
+    expect(r.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
+    expect(r.stderr).toContain(`ktray trust ${remote.alias}`);
+    expect(await readFile(empty, 'utf8')).toBe('');
+    // Without a terminal, trust wants the fingerprint spelled out.
+    const blind = await w.run(['trust', remote.alias]);
+    expect(blind.code).toBe(1);
+    const fp = /SHA256:[A-Za-z0-9+/]{43}/.exec(r.stderr)![0];
+    const wrong = await w.run(['trust', remote.alias, '--fingerprint', 'SHA256:' + 'A'.repeat(43)]);
+    expect(wrong.code).toBe(1);
+    expect(await readFile(empty, 'utf8')).toBe('');
+    const ok = await w.run(['trust', remote.alias, '--fingerprint', fp]);
+    expect(ok.code).toBe(0);
+    expect(await readFile(empty, 'utf8')).toContain(remote.hostKeyLine.split(' ')[1]);
+    expect((await w.run(['ls', remote.alias])).code).toBe(0);
+  });
+
+  it('refuses a changed host key, naming the file and line', async () => {
+    const changed = path.join(remote.dir, 'known_hosts.changed');
+    await writeFile(changed, `# old\n[127.0.0.1]:${remote.port} ${remote.otherHostKeyLine}\n`, { mode: 0o600 });
+    const w = await variant('changed', (c) => c.replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${changed}`));
+    const r = await w.run(['ls', remote.alias]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/host key of .* has CHANGED/);
+    expect(r.stderr).toContain(`${changed}:2`);
+    expect(await readFile(changed, 'utf8')).toContain(remote.otherHostKeyLine);
+  });
+
+  it('says clearly when the host is unreachable', async () => {
+    const w = await variant('unreachable', (c) => c.replace(/Port \d+/, 'Port 1'));
+    const r = await w.run(['ls', remote.alias]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`Cannot reach ${remote.alias} at 127\\.0\\.0\\.1:1: connection refused`));
+    expect(r.stderr).toMatch(/ssh .* works/);
+  });
+
+  it('says which keys were refused when authentication fails', async () => {
+    const stranger = path.join(remote.dir, 'id_stranger');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
+    const w = await variant('badkey', (c) => c.replace(/IdentityFile .*/, `IdentityFile ${stranger}`));
+    const r = await w.run(['ls', remote.alias]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refused every key/);
+    expect(r.stderr).toContain(stranger);
+    expect(r.stderr).toContain('authorized_keys');
+  });
+
+  it('an encrypted key without a terminal says how to unlock it', async () => {
+    const w = await variant('encrypted', (c) => c.replace(/IdentityFile .*/, `IdentityFile ${remote.encryptedIdentityFile}`));
+    const r = await w.run(['ls', remote.alias]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${remote.encryptedIdentityFile} (encrypted`);
+    expect(r.stderr).toContain('ssh-add');
+  });
+});

@@ -1,0 +1,59 @@
+// What remote-host.ts needs from either way of running the fake remote's sshd.
+import type net from 'node:net';
+import type { RunResult } from './proc';
+
+export interface BackendKeys {
+  dir: string;
+  id: string; // random hex, names the namespace / marker
+  hostname: string; // the remote's own hostname where it can have one (UTS namespace)
+  hostKey: string; // private host key path
+  authorizedKeys: string; // authorized_keys content
+}
+
+export interface Backend {
+  user: string;
+  home: string;
+  isolated: boolean;
+  namespace: string | null;
+  connectUpstream(): net.Socket;
+  exec(cmd: string, timeoutMs: number): Promise<RunResult>;
+  restartSshd(): Promise<void>;
+  /** Recent sshd output, for error messages. */
+  logs(): string;
+  stop(): Promise<void>;
+  /** Best effort, synchronous: for process 'exit' when stop() was never awaited. */
+  stopSync(): void;
+}
+
+/** Keeps the last `max` characters of a stream of log text. */
+export class LogTail {
+  private text = '';
+  constructor(private readonly max = 16_000) {}
+  add(chunk: string): void {
+    this.text = (this.text + chunk).slice(-this.max);
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Resolves on the next line equal to `want`, rejects after the safety timeout. */
+export function waitForLine(
+  subscribe: (cb: (line: string) => void) => () => void,
+  want: string,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`${describe()}\n(no "${want}" within ${timeoutMs} ms)`));
+    }, timeoutMs);
+    const unsubscribe = subscribe((line) => {
+      if (line !== want) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    });
+  });
+}

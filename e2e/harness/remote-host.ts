@@ -1,0 +1,180 @@
+// A real remote host for end-to-end tests and the benchmark: Debian's OpenSSH sshd with its own
+// host key and users' keys, reached only through a TCP bridge we control, running real
+// ipykernels as a separate unix user. As root it lives in namespaces of its own (see
+// isolated-remote.ts); otherwise it falls back to sshd on loopback (loopback-remote.ts).
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Backend } from './backend';
+import { startIsolated } from './isolated-remote';
+import { startLoopback } from './loopback-remote';
+import { sleep } from './proc';
+import { clientConfig, keygen, knownHostsLine } from './ssh-files';
+import { TcpBridge } from './tcp-bridge';
+
+export interface RemoteHost {
+  /** Host alias in sshConfigFile, 'kt-remote-<hex>'; also the remote's hostname when isolated. */
+  alias: string;
+  sshConfigFile: string;
+  /** Trusts the remote's host key as `[127.0.0.1]:<port> ssh-ed25519 AAAA...`. */
+  knownHostsFile: string;
+  /** The remote's public host key, 'ssh-ed25519 AAAA...'. */
+  hostKeyLine: string;
+  /** A different ed25519 public key, for "host key changed" tests. */
+  otherHostKeyLine: string;
+  /** Unencrypted ed25519 client key, mode 0600. */
+  identityFile: string;
+  /** Passphrase-protected ed25519 client key, also authorized for `user`. */
+  encryptedIdentityFile: string;
+  passphrase: string;
+  /** Where clients connect: '127.0.0.1' and the bridge port. */
+  hostname: string;
+  port: number;
+  user: string;
+  home: string;
+  /** True when sshd runs in its own network namespace (the remote's loopback is private). */
+  isolated: boolean;
+  /** The namespace's name (`ktr-<hex>`) when isolated, else null. */
+  namespace: string | null;
+  python: string;
+  dir: string;
+  /** Runs `sh -c cmd` as `user` on the remote, without going through SSH or product code. */
+  exec(cmd: string, opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Cuts every connection currently through the bridge; new connections still work. */
+  dropConnections(): void;
+  /** false: new and existing connections are reset at once (host unreachable). */
+  setReachable(reachable: boolean): void;
+  /** Added one-way delay per direction, in ms (RTT grows by 2*ms). */
+  setLatency(ms: number): void;
+  /** Connections currently open through the bridge. */
+  connectionCount(): number;
+  /** Recent sshd log output (for diagnosing a failing test). */
+  logs(): string;
+  /** Restarts the sshd listener; established sessions survive, like `systemctl restart ssh`. */
+  restartSshd(): Promise<void>;
+  /** Kills sshd and every remote process (kernels too), removes namespace and dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const live = new Map<Backend, string>(); // backend -> its temp dir
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A test run that ends without awaiting stop() must still not leave kernels behind.
+  process.on('exit', () => {
+    for (const [b, dir] of live) {
+      b.stopSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+export async function startRemoteHost(opts: { latencyMs?: number } = {}): Promise<RemoteHost> {
+  const id = randomBytes(4).toString('hex');
+  const dir = await mkdtemp(join(tmpdir(), `kt-remote-${id}-`));
+  const alias = `kt-remote-${id}`;
+  let backend: Backend | undefined;
+  let bridge: TcpBridge | undefined;
+  try {
+    const hostKey = join(dir, 'ssh_host_ed25519_key');
+    const identityFile = join(dir, 'id_ed25519');
+    const encryptedIdentityFile = join(dir, 'id_ed25519_encrypted');
+    const passphrase = `kt-${randomBytes(6).toString('hex')}`;
+    const [hostKeyLine, otherHostKeyLine, clientPub, encryptedPub] = await Promise.all([
+      keygen(hostKey, alias),
+      keygen(join(dir, 'other_host_key'), 'not-the-real-host-key'),
+      keygen(identityFile, 'kt-e2e'),
+      keygen(encryptedIdentityFile, 'kt-e2e-encrypted', passphrase),
+    ]);
+    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n` };
+    const mode = process.getuid?.() === 0 && process.env.KT_REMOTE_HOST_MODE !== 'loopback' ? 'isolated' : 'loopback';
+    backend = mode === 'isolated' ? await startIsolated(keys) : await startLoopback(keys);
+    installExitHook();
+    live.set(backend, dir);
+    const b = backend;
+    bridge = await TcpBridge.listen({ connectUpstream: () => b.connectUpstream(), latencyMs: opts.latencyMs });
+    const port = bridge.port;
+
+    const knownHostsFile = join(dir, 'known_hosts');
+    await writeFile(knownHostsFile, knownHostsLine(port, hostKeyLine), { mode: 0o600 });
+    const sshConfigFile = join(dir, 'ssh_config');
+    await writeFile(sshConfigFile, clientConfig({ alias, port, user: b.user, identityFile, knownHostsFile }), {
+      mode: 0o600,
+    });
+    await waitForBanner(port, () => b.logs());
+
+    const br = bridge;
+    let stopping: Promise<void> | undefined;
+    return {
+      alias,
+      sshConfigFile,
+      knownHostsFile,
+      hostKeyLine,
+      otherHostKeyLine,
+      identityFile,
+      encryptedIdentityFile,
+      passphrase,
+      hostname: '127.0.0.1',
+      port,
+      user: b.user,
+      home: b.home,
+      isolated: b.isolated,
+      namespace: b.namespace,
+      python: '/usr/bin/python3',
+      dir,
+      exec: (cmd, o) => b.exec(cmd, o?.timeoutMs ?? 120_000),
+      dropConnections: () => br.dropConnections(),
+      setReachable: (r) => br.setReachable(r),
+      setLatency: (ms) => br.setLatency(ms),
+      connectionCount: () => br.connectionCount,
+      logs: () => b.logs(),
+      async restartSshd() {
+        await b.restartSshd();
+        await waitForBanner(port, () => b.logs());
+      },
+      stop() {
+        stopping ??= teardown(dir, b, br);
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await teardown(dir, backend, bridge).catch(() => {});
+    throw err;
+  }
+}
+
+async function teardown(dir: string, backend?: Backend, bridge?: TcpBridge): Promise<void> {
+  await bridge?.close();
+  try {
+    await backend?.stop();
+  } finally {
+    if (backend) live.delete(backend);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** sshd is usable once its SSH-2.0 banner comes back through the whole chain. */
+async function waitForBanner(port: number, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000; // safety net only
+  while (Date.now() < deadline) {
+    const banner = await new Promise<string>((resolve) => {
+      const s = net.createConnection({ host: '127.0.0.1', port });
+      let got = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => {
+        got += d;
+        if (got.includes('\n')) s.destroy();
+      });
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
+    });
+    if (banner.startsWith('SSH-2.0-')) return;
+    await sleep(50);
+  }
+  throw new Error(`fake remote sshd never answered through the bridge on port ${port}. sshd log:\n${logs()}`);
+}

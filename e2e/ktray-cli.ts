@@ -1,0 +1,66 @@
+// Runs the real ktray command line (from source, through tsx) as a user would.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ENTRY = path.join(ROOT, 'electron/cli/ktray.ts');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One user's world: an agent home, a local Jupyter runtime dir, an ssh config. */
+export interface CliWorld {
+  home: string;
+  runtimeDir: string;
+  sshConfig: string;
+  run(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<CliResult>;
+  /** `run` that must succeed; returns parsed --json output. */
+  json<T = any>(args: string[]): Promise<T>;
+  /** Stops the world's agent (kernels keep running) and removes its folders. */
+  dispose(): Promise<void>;
+}
+
+export async function cliWorld(sshConfig: string): Promise<CliWorld> {
+  const base = await mkdtemp(path.join(tmpdir(), 'kt-cli-'));
+  const home = path.join(base, 'home');
+  const runtimeDir = path.join(base, 'runtime');
+  const env = { ...process.env, KTRAY_HOME: home, JUPYTER_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '' };
+  const run = (args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
+    new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`ktray ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+      }, opts.timeoutMs ?? 120_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+  return {
+    home,
+    runtimeDir,
+    sshConfig,
+    run,
+    async json(args) {
+      const r = await run([...args, '--json']);
+      if (r.code !== 0) throw new Error(`ktray ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    },
+    async dispose() {
+      await run(['agent', 'stop']).catch(() => {});
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}

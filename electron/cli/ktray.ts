@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// ktray: the command line face of Kernel Tray. Every command talks to the
+// agent over its socket, starting a headless agent when none runs.
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { formatError, KtrayError } from '../core/errors';
+import type { RpcAgent } from '../core/rpc';
+import type { AgentEvent, Frontend, KtrayErrorData } from '../core/types';
+import { VERSION } from '../core/version';
+import { agentCommand, ensureAgent, runAgentForeground } from './agent-process';
+import { formatEvent, formatHosts, formatKernels } from './format';
+import { askHidden, confirm } from './prompt';
+
+const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
+
+Usage: ktray COMMAND [ARGS] [--json] [--ssh-config FILE]
+
+Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
+  ls [HOST]                           list kernels (all hosts used so far, or HOST)
+  start HOST [--python PATH | --kernel SPEC] [--cwd DIR]
+                                      start a kernel detached on HOST; prints its ID
+  attach ID [--frontend qtconsole|console|none] [--new-terminal]
+                                      tunnel the kernel here and open a frontend
+  detach ID                           close its tunnels, remove the local file
+  stop ID | interrupt ID | restart ID
+  pin ID | unpin ID                   watch live state without attaching
+
+Hosts (local is this computer; others come from ~/.ssh/config):
+  hosts                               list hosts and their connection state
+  trust HOST [--fingerprint SHA256:...]
+                                      add HOST's key to known_hosts after you check it
+  reconnect [HOST]                    check connections now (after sleep, network change)
+
+Agent:
+  events                              stream events (kernel died, host lost/back, ...)
+  agent start|stop|status             the background agent holding connections and tunnels
+
+Options:
+  --json              machine-readable output
+  --ssh-config FILE   read hosts from FILE instead of ~/.ssh/config
+  -h, --help          this help;  -v, --version  the version`;
+
+const options = {
+  json: { type: 'boolean' },
+  'ssh-config': { type: 'string' },
+  python: { type: 'string' },
+  kernel: { type: 'string' },
+  cwd: { type: 'string' },
+  frontend: { type: 'string' },
+  'new-terminal': { type: 'boolean' },
+  fingerprint: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+type Flags = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+}
+
+function usageError(message: string): never {
+  throw new KtrayError({ code: 'BAD_INPUT', message, hint: 'Run `ktray --help` for usage.' });
+}
+
+function arg(positionals: string[], index: number, name: string): string {
+  const v = positionals[index];
+  if (!v) usageError(`Missing ${name}.`);
+  return v;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+  const { values: flags, positionals } = parsed;
+  if (flags.version) return out(flags, { version: VERSION }, `ktray ${VERSION}`);
+  const [command, ...rest] = positionals;
+  if (flags.help || !command) {
+    process.stdout.write(USAGE + '\n');
+    return command || flags.help ? 0 : 2;
+  }
+  if (command === 'agent') {
+    const sub = rest[0] ?? 'status';
+    if (sub === 'run') return runAgentForeground({ sshConfigFile: flags['ssh-config'] });
+    const result = await agentCommand(sub, { sshConfigFile: flags['ssh-config'] });
+    return out(flags, result.json, result.text);
+  }
+  const interactive = Boolean(process.stdin.isTTY);
+  const agent = await ensureAgent({
+    sshConfigFile: flags['ssh-config'],
+    askPassphrase: interactive ? (p) => askHidden(`Passphrase for ${p.keyFile} (${p.host}): `) : undefined,
+  });
+  try {
+    return await run(agent, command, rest, flags);
+  } finally {
+    agent.dispose();
+  }
+}
+
+async function run(agent: RpcAgent, command: string, rest: string[], flags: Flags): Promise<number> {
+  switch (command) {
+    case 'ls': {
+      const kernels = await agent.kernels({ host: rest[0], refresh: true });
+      const hosts = await agent.hosts({});
+      const warnings = hosts.filter((h) => !rest[0] || h.id === rest[0]).flatMap((h) => h.warnings.map((w) => `${h.id}: ${w}`));
+      const unreachable = hosts.filter((h) => h.error && (!rest[0] || h.id === rest[0]) && kernels.some((k) => k.host === h.id && k.state === 'unknown'));
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      for (const h of unreachable) process.stderr.write(`warning: ${formatError(h.error!)}\n`);
+      return out(flags, kernels, formatKernels(kernels, Date.now()));
+    }
+    case 'hosts': {
+      const hosts = await agent.hosts({});
+      return out(flags, hosts, formatHosts(hosts));
+    }
+    case 'start': {
+      const k = await agent.start({ host: arg(rest, 0, 'HOST'), python: flags.python, kernel: flags.kernel, cwd: flags.cwd });
+      return out(flags, k, k.id);
+    }
+    case 'attach': {
+      const frontend = (flags.frontend ?? 'qtconsole') as Frontend;
+      if (!['qtconsole', 'console', 'none'].includes(frontend)) usageError(`--frontend must be qtconsole, console or none, not ${frontend}.`);
+      // In a terminal, `console` runs right here (what tmux users want) unless asked otherwise.
+      const here = frontend === 'console' && !flags['new-terminal'] && process.stdin.isTTY && !flags.json;
+      const res = await agent.attach({ id: arg(rest, 0, 'ID'), frontend, newTerminal: !here });
+      if (here) {
+        agent.dispose();
+        return runConsoleHere(res.localConnectionFile);
+      }
+      return out(flags, res, `${res.localConnectionFile}${res.launched ? `\n(${res.launched} opened)` : ''}`);
+    }
+    case 'detach':
+    case 'stop':
+    case 'interrupt':
+    case 'restart': {
+      const id = arg(rest, 0, 'ID');
+      const k = await agent[command]({ id });
+      const said = { detach: 'detached', stop: 'stopped', interrupt: 'interrupted', restart: 'restarted' }[command];
+      return out(flags, k, `${k.id} ${said}`);
+    }
+    case 'pin':
+    case 'unpin': {
+      const k = await agent.pin({ id: arg(rest, 0, 'ID'), pinned: command === 'pin' });
+      return out(flags, k, `${k.id} ${command === 'pin' ? 'pinned' : 'unpinned'}`);
+    }
+    case 'trust':
+      return trust(agent, arg(rest, 0, 'HOST'), flags);
+    case 'reconnect': {
+      const hosts = await agent.reconnect({ host: rest[0] });
+      return out(flags, hosts, formatHosts(hosts));
+    }
+    case 'events':
+      return streamEvents(agent, flags);
+    default:
+      usageError(`Unknown command ${command}.`);
+  }
+}
+
+async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<number> {
+  const key = await agent.hostKey({ host });
+  if (key.known && !flags.fingerprint) return out(flags, key, `${host} is already trusted (${key.keyType} ${key.fingerprint}).`);
+  let fingerprint = flags.fingerprint;
+  if (!fingerprint) {
+    if (!process.stdin.isTTY) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host,
+        message: `${host} offers ${key.keyType} key ${key.fingerprint}; not trusted without confirmation.`,
+        hint: `Check it with the host's administrator, then run \`ktray trust ${host} --fingerprint ${key.fingerprint}\`.`,
+      });
+    }
+    process.stderr.write(`${host} (${key.hostname}:${key.port}) offers ${key.keyType} key\n  ${key.fingerprint}\n`);
+    if (!(await confirm(`Add it to ${key.knownHostsFile}? [y/N] `))) {
+      process.stderr.write('Nothing was trusted.\n');
+      return 1;
+    }
+    fingerprint = key.fingerprint;
+  }
+  const trusted = await agent.trust({ host, fingerprint });
+  return out(flags, trusted, `Trusted ${host}: ${trusted.keyType} ${trusted.fingerprint} added to ${trusted.knownHostsFile}.`);
+}
+
+function streamEvents(agent: RpcAgent, flags: Flags): Promise<number> {
+  return new Promise((resolve) => {
+    agent.onEvent((event: AgentEvent) => {
+      const line = flags.json ? JSON.stringify(event) : formatEvent(event);
+      if (line) process.stdout.write(line + '\n');
+    });
+    process.stderr.write(flags.json ? '' : 'Listening for events (Ctrl-C to stop)...\n');
+    const stop = () => resolve(0);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+function runConsoleHere(file: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('jupyter', ['console', '--existing', file], { stdio: 'inherit' });
+    child.on('error', (err) => {
+      process.stderr.write(`Could not run jupyter console: ${err.message}\n  Install jupyter-console, or use --frontend none and your own client on ${file}\n`);
+      resolve(1);
+    });
+    child.on('close', (code) => resolve(code ?? 0));
+  });
+}
+
+function out(flags: Flags, json: unknown, text: string): number {
+  process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + '\n' : text ? text + '\n' : '');
+  return 0;
+}
+
+function printError(err: unknown, json: boolean): void {
+  const data: KtrayErrorData = KtrayError.from(err).toData();
+  if (json) process.stdout.write(JSON.stringify({ error: data }, null, 2) + '\n');
+  process.stderr.write(`ktray: ${formatError(data)}\n`);
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
+  (code) => {
+    process.exitCode = code;
+    // Open handles (sockets) must not keep a finished command alive.
+    if (!(argv[0] === 'agent' && argv[1] === 'run')) setImmediate(() => process.exit(code));
+  },
+  (err) => {
+    printError(err, argv.includes('--json'));
+    process.exit(err instanceof KtrayError && err.code === 'BAD_INPUT' && /usage|Missing|Unknown command/.test(err.message + err.hint) ? 2 : 1);
+  },
+);

@@ -1,0 +1,212 @@
+// Shared vocabulary of the agent, its faces (CLI, tray, window) and its RPC.
+// Plain data only: everything here crosses a socket or an IPC bridge.
+
+/** The built-in host that runs kernels on this computer without SSH. */
+export const LOCAL_HOST = 'local';
+
+/** What a Jupyter connection file holds (see jupyter_client's connect.py). */
+export interface ConnectionInfo {
+  ip: string;
+  transport: 'tcp' | 'ipc';
+  shell_port: number;
+  iopub_port: number;
+  stdin_port: number;
+  control_port: number;
+  hb_port: number;
+  key: string;
+  signature_scheme: string;
+  kernel_name?: string;
+}
+
+export const CHANNELS = ['shell', 'iopub', 'stdin', 'control', 'hb'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export type ChannelPorts = Record<Channel, number>;
+
+/**
+ * starting: launched, not yet answering; running: the process is alive but not
+ * watched, so idle/busy is not known; idle/busy: from iopub status;
+ * unresponsive: heartbeat lost while the process is alive; dead: process gone;
+ * unknown: the host cannot be reached, so nobody knows.
+ */
+export type KernelState = 'starting' | 'running' | 'idle' | 'busy' | 'unresponsive' | 'dead' | 'unknown';
+
+export interface KernelSummary {
+  /** `HOST/KERNEL`, KERNEL being the connection file's name without `kernel-` and `.json`. */
+  id: string;
+  host: string;
+  name: string;
+  /** Absolute path of the connection file on the host. */
+  connectionFile: string;
+  kernelName: string;
+  pid: number | null;
+  /** The process is running (from `ps` on the host at the last look). */
+  alive: boolean;
+  /** Epoch ms, from the process's elapsed time, else the file's mtime. */
+  startedAt: number | null;
+  /** Command line of the kernel process, when found. */
+  command: string | null;
+  /** Tunnels are open here and a local connection file exists. */
+  attached: boolean;
+  localConnectionFile: string | null;
+  localPorts: ChannelPorts | null;
+  state: KernelState;
+  /** Epoch ms when `state` was entered. */
+  stateSince: number;
+  /** Epoch ms when the current busy spell began; null unless busy. */
+  busySince: number | null;
+  /** Watched with heartbeat and iopub (attached or pinned). */
+  watched: boolean;
+}
+
+export type HostConnection = 'idle' | 'connecting' | 'connected' | 'lost';
+
+export interface HostSummary {
+  id: string;
+  /** Where the profile came from. */
+  source: 'local' | 'ssh-config' | 'saved';
+  hostname: string;
+  user: string;
+  port: number;
+  proxyJump: string[];
+  connection: HostConnection;
+  /** The last error met on this host, in words a user can act on. */
+  error: KtrayErrorData | null;
+  /** Epoch ms of the last state change. */
+  since: number;
+  /** Measured SSH round-trip time in ms, when connected. */
+  rttMs: number | null;
+  kernelCount: number;
+  /** Problems met at the last listing, e.g. a malformed connection file (skipped). */
+  warnings: string[];
+}
+
+/** A host the user saved in the app, beside those of ~/.ssh/config. */
+export interface SavedHost {
+  id: string;
+  hostname: string;
+  user?: string;
+  port?: number;
+  identityFile?: string[];
+  proxyJump?: string[];
+}
+
+export interface StartOptions {
+  host: string;
+  /** Python interpreter on the host (default: python3). */
+  python?: string;
+  /** Kernelspec name on the host; exclusive with python. */
+  kernel?: string;
+  /** Working directory on the host (default: the remote home). */
+  cwd?: string;
+}
+
+export type Frontend = 'qtconsole' | 'console' | 'none';
+
+export interface AttachOptions {
+  frontend?: Frontend;
+  /** For `console`: open it in a new terminal window even when the caller has one. */
+  newTerminal?: boolean;
+}
+
+export interface AttachResult {
+  kernel: KernelSummary;
+  localConnectionFile: string;
+  /** The frontend was launched by the agent (console may instead be run by the CLI in its own terminal). */
+  launched: Frontend | null;
+}
+
+export interface HostKeyInfo {
+  host: string;
+  hostname: string;
+  port: number;
+  keyType: string;
+  /** `SHA256:...` as ssh-keygen -l prints it. */
+  fingerprint: string;
+  knownHostsFile: string;
+  /** Already trusted (and matching) in known_hosts. */
+  known: boolean;
+}
+
+export interface KernelSpecChoice {
+  name: string;
+  displayName: string;
+  language: string;
+}
+
+export interface PythonChoice {
+  path: string;
+  /** e.g. `conda: base`, `venv: ~/proj/.venv`, `system`. */
+  label: string;
+  hasIpykernel: boolean;
+}
+
+export interface HostOffer {
+  host: string;
+  kernelspecs: KernelSpecChoice[];
+  pythons: PythonChoice[];
+  home: string;
+}
+
+export interface AgentStatus {
+  pid: number;
+  version: string;
+  startedAt: number;
+  socket: string;
+  home: string;
+  hosts: number;
+  attached: number;
+  /** 'electron' when hosted by the tray app, 'headless' when started by the CLI. */
+  mode: 'electron' | 'headless';
+  /** The ssh_config file the agent reads hosts from. */
+  sshConfigFile: string;
+}
+
+export interface AgentSettings {
+  /** A busy spell at least this long ends in a `run-finished` event. */
+  longRunSeconds: number;
+  /** Terminal emulator command for `console`, e.g. `gnome-terminal --`; empty = detect. */
+  terminal: string;
+}
+
+export type AgentEvent =
+  | { type: 'kernel-started'; at: number; kernel: KernelSummary }
+  | { type: 'kernel-died'; at: number; kernel: KernelSummary; reason: string }
+  | { type: 'kernel-state'; at: number; kernel: KernelSummary }
+  | { type: 'kernels-changed'; at: number; host: string; kernels: KernelSummary[] }
+  | { type: 'run-finished'; at: number; kernel: KernelSummary; seconds: number }
+  | { type: 'host-lost'; at: number; host: HostSummary; reason: string }
+  | { type: 'host-back'; at: number; host: HostSummary; downSeconds: number }
+  | { type: 'host-state'; at: number; host: HostSummary }
+  | { type: 'notice'; at: number; host: string | null; message: string };
+
+export type AgentEventType = AgentEvent['type'];
+
+/** Errors as they cross the socket: a code to branch on, words to show. */
+export interface KtrayErrorData {
+  code: KtrayErrorCode;
+  message: string;
+  host?: string;
+  /** What the user can do next, e.g. the command that fixes it. */
+  hint?: string;
+  /** Extra facts, e.g. the fingerprint of an unknown host key. */
+  detail?: Record<string, unknown>;
+}
+
+export type KtrayErrorCode =
+  | 'HOST_UNKNOWN'
+  | 'HOST_KEY_UNKNOWN'
+  | 'HOST_KEY_CHANGED'
+  | 'HOST_UNREACHABLE'
+  | 'HOST_DOWN'
+  | 'AUTH_FAILED'
+  | 'PASSPHRASE_NEEDED'
+  | 'KERNEL_NOT_FOUND'
+  | 'KERNEL_DEAD'
+  | 'KERNEL_START_FAILED'
+  | 'IPYKERNEL_MISSING'
+  | 'REMOTE_COMMAND_FAILED'
+  | 'FRONTEND_FAILED'
+  | 'BAD_INPUT'
+  | 'AGENT_UNAVAILABLE'
+  | 'TIMEOUT'
+  | 'INTERNAL';

@@ -1,0 +1,239 @@
+// Wires the agent to the tray, the menu, the window, notifications and
+// settings. Everything OS-facing comes in through options or the adapters.
+import { clipboard, dialog, type Rectangle } from 'electron';
+import type { AgentConnection } from '../core/agent-api';
+import { KtrayError, formatError } from '../core/errors';
+import type { AgentHostOptions } from '../core/agent-host';
+import { createBridgeHandlers, type BridgeServices } from '../shared/ipc-contract';
+import type { AgentLink } from './agent-link';
+import { AgentStateHolder, type AgentSnapshot } from './agent-state';
+import type { Autostart } from './autostart';
+import { forwardEvents, registerIpc } from './ipc';
+import { buildMenuTemplate, type MenuIntents } from './menu';
+import type { RendererLocation } from './navigation-policy';
+import { Notifier, type FocusTarget } from './notifications';
+import type { Platform } from './platform';
+import { watchReconnectTriggers } from './reconnect-triggers';
+import { createSettingsSync, pushSettings, type SettingsSync } from './settings-sync';
+import type { Settings } from './settings';
+import { TrayController } from './tray';
+import { KtrayWindow } from './window';
+
+export interface ControllerOptions {
+  settings: Settings;
+  autostart: Autostart;
+  /** Connects to or hosts the agent; gets the passphrase prompt to hand to a hosted one. */
+  linkAgent(askPassphrase: AgentHostOptions['askPassphrase']): Promise<AgentLink>;
+  askPassphrase: AgentHostOptions['askPassphrase'];
+  assetsDir: string;
+  preload: string;
+  renderer: { location: RendererLocation; indexFile: string | null };
+  quit(): void;
+  platform?: Platform;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+/** While something is busy the menu says for how long, so it is redrawn this often. */
+const BUSY_REDRAW_MS = 30_000;
+
+export class AppController {
+  readonly state: AgentStateHolder;
+  readonly tray: TrayController;
+  readonly window: KtrayWindow;
+  readonly notifier: Notifier;
+  private link: AgentLink | null = null;
+  private sync: SettingsSync | null = null;
+  private handlers: ReturnType<typeof createBridgeHandlers> | null = null;
+  private cleanups: Array<() => void> = [];
+  private renderQueued = false;
+  private busyTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.state = new AgentStateHolder(() => this.scheduleRender());
+    this.window = new KtrayWindow({
+      location: o.renderer.location,
+      indexFile: o.renderer.indexFile,
+      preload: o.preload,
+      platform: o.platform,
+    });
+    this.tray = new TrayController({
+      assetsDir: o.assetsDir,
+      platform: o.platform,
+      onToggleWindow: (bounds) => void this.window.toggle(bounds),
+    });
+    this.notifier = new Notifier({
+      switches: () => o.settings.get('notifications'),
+      onClick: (target) => void this.openWindow(target),
+    });
+    this.render();
+  }
+
+  get agent(): AgentConnection | null {
+    return this.sync?.agent ?? null;
+  }
+
+  get mode(): AgentLink['mode'] | 'none' {
+    return this.link?.mode ?? 'none';
+  }
+
+  /** Links the agent and wires it everywhere; a failure shows in the menu with "Try again". */
+  async start(): Promise<void> {
+    if (this.link) return;
+    let link: AgentLink;
+    try {
+      link = await this.o.linkAgent(this.o.askPassphrase);
+    } catch (err) {
+      const e = KtrayError.from(err);
+      this.state.fail(`Agent not available: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+      return;
+    }
+    this.link = link;
+    const sync = createSettingsSync(link.connection, this.o.settings, (err) => this.report('Settings not applied', err));
+    this.sync = sync;
+    this.handlers = createBridgeHandlers(this.services(sync.agent));
+    this.cleanups.push(
+      sync.dispose,
+      registerIpc({
+        services: this.services(sync.agent),
+        trusted: () => ({ webContentsId: this.window.webContentsId, location: this.o.renderer.location }),
+      }),
+      forwardEvents(link.connection, (channel, event) => this.window.send(channel, event)),
+      link.connection.onEvent((event) => this.notifier.handle(event)),
+      watchReconnectTriggers({ reconnect: (reason) => void this.reconnect(reason) }),
+    );
+    await pushSettings(link.connection, this.o.settings).catch((err) => this.report('Settings not applied', err));
+    await this.state.attach(link.connection);
+    this.render();
+  }
+
+  async openWindow(target: FocusTarget | null = null, trayBounds: Rectangle | null = null): Promise<void> {
+    await this.window.show({ target, trayBounds: trayBounds ?? this.tray.bounds() });
+  }
+
+  /** Closes a hosted agent (tunnels, socket); remote kernels keep running. Safe to call twice. */
+  async shutdown(): Promise<void> {
+    if (this.busyTimer) clearInterval(this.busyTimer);
+    this.busyTimer = null;
+    await this.unlink();
+    this.window.destroy();
+    this.tray.destroy();
+  }
+
+  /** Drops the agent and starts over: used by "Try again" and when a CLI-started agent went away. */
+  async relink(): Promise<void> {
+    await this.unlink();
+    this.state.reset();
+    await this.start();
+  }
+
+  private async unlink(): Promise<void> {
+    for (const c of this.cleanups.splice(0)) c();
+    this.state.detach();
+    const link = this.link;
+    this.link = null;
+    this.sync = null;
+    this.handlers = null;
+    await link?.close().catch((err) => this.o.log?.(`ktray: closing the agent link: ${String(err)}`));
+  }
+
+  async reconnect(reason: string): Promise<void> {
+    const agent = this.agent;
+    if (!agent) return;
+    this.o.log?.(`ktray: checking connections (${reason})`);
+    await agent.reconnect({}).catch((err) => this.report(`Could not check connections after ${reason}`, err));
+  }
+
+  /** The menu's clicks. Each failure becomes a notification that says what to do. */
+  intents(): MenuIntents {
+    const run = (what: string, fn: (h: NonNullable<AppController['handlers']>) => Promise<unknown>) => {
+      const h = this.handlers;
+      if (!h) return;
+      fn(h).catch((err) => this.report(what, err));
+    };
+    return {
+      attach: (id, frontend) => run(`Could not attach ${frontend} to ${id}`, (h) => h['ktray:kernels.attach'](id, frontend)),
+      copyConnectionFile: (id) => run(`Could not copy the connection file of ${id}`, (h) => h['ktray:kernels.copyConnectionFile'](id)),
+      interrupt: (id) => run(`Could not interrupt ${id}`, (h) => h['ktray:kernels.interrupt'](id)),
+      restart: (id) => run(`Could not restart ${id}`, (h) => h['ktray:kernels.restart'](id)),
+      stop: (id) => run(`Could not stop ${id}`, (h) => h['ktray:kernels.stop'](id)),
+      startKernel: (host) => run(`Could not start a kernel on ${host}`, (h) => h['ktray:kernels.start']({ host })),
+      reconnect: (host) => run(`Could not reconnect to ${host}`, (h) => h['ktray:hosts.reconnect'](host)),
+      openWindow: () => void this.openWindow(),
+      setStartAtLogin: (on) => {
+        try {
+          this.o.autostart.setEnabled(on);
+          this.o.settings.update({ startAtLogin: this.o.autostart.isEnabled() });
+        } catch (err) {
+          this.report(on ? 'Could not turn on start at login' : 'Could not turn off start at login', err);
+        }
+        this.render();
+      },
+      setNotification: (kind, on) => {
+        this.o.settings.update({ notifications: { ...this.o.settings.get('notifications'), [kind]: on } });
+        this.render();
+      },
+      retryAgent: () => void this.relink(),
+      quit: () => this.o.quit(),
+    };
+  }
+
+  private services(agent: AgentConnection): BridgeServices {
+    return {
+      agent,
+      writeClipboard: (text) => clipboard.writeText(text),
+      sshConfigHosts: async () => (await agent.hosts({})).filter((h) => h.source === 'ssh-config').map((h) => h.id),
+    };
+  }
+
+  private scheduleRender(): void {
+    // Events come in bursts (a refresh touches every kernel): draw once per burst.
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    setImmediate(() => {
+      this.renderQueued = false;
+      this.render();
+    });
+  }
+
+  /** Rebuilds the menu and the icon from the current snapshot. */
+  render(): void {
+    const snapshot: AgentSnapshot = this.state.current;
+    const template = buildMenuTemplate(
+      {
+        snapshot,
+        startAtLogin: this.o.autostart.isEnabled(),
+        notifications: this.o.settings.get('notifications'),
+        agentMode: this.mode,
+        now: (this.o.now ?? Date.now)(),
+      },
+      this.intents(),
+    );
+    this.tray.render(snapshot, template);
+    this.keepBusyLabelsFresh(snapshot);
+  }
+
+  private keepBusyLabelsFresh(s: AgentSnapshot): void {
+    const busy = s.kernels.some((k) => k.state === 'busy' || k.state === 'unresponsive');
+    if (busy && !this.busyTimer) {
+      this.busyTimer = setInterval(() => this.render(), BUSY_REDRAW_MS);
+      this.busyTimer.unref?.();
+    } else if (!busy && this.busyTimer) {
+      clearInterval(this.busyTimer);
+      this.busyTimer = null;
+    }
+  }
+
+  private report(what: string, err: unknown): void {
+    const e = KtrayError.from(err);
+    if (e.code === 'AGENT_UNAVAILABLE' && this.link?.mode === 'client') {
+      // The CLI-started agent we used has gone (`ktray agent stop`): say so, offer to start one here.
+      void this.unlink().then(() => this.state.fail(`The ktray agent stopped: ${e.message}`));
+      return;
+    }
+    const body = formatError(e.toData());
+    this.o.log?.(`ktray: ${what}: ${body}`);
+    const target = e.host ? { host: e.host } : null;
+    if (!this.notifier.showMessage(what, body, target)) dialog.showErrorBox(what, body);
+  }
+}

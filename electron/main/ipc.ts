@@ -1,0 +1,57 @@
+// Main side of the window's IPC: every channel of the contract, each refusing
+// callers other than our own page in our own window.
+import { ipcMain as electronIpcMain, type IpcMain, type IpcMainInvokeEvent } from 'electron';
+import type { AgentConnection } from '../core/agent-api';
+import type { AgentEvent } from '../core/types';
+import {
+  EVENT_CHANNEL,
+  createBridgeHandlers,
+  toResult,
+  type BridgeServices,
+  type IpcChannel,
+} from '../shared/ipc-contract';
+import { isTrustedSender, type SenderFacts } from './navigation-policy';
+
+export function senderFacts(event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>): SenderFacts {
+  const frame = event.senderFrame;
+  return {
+    webContentsId: event.sender.id,
+    frameUrl: frame ? frame.url : null,
+    isMainFrame: frame ? frame.parent === null : false,
+  };
+}
+
+export interface IpcOptions {
+  services: BridgeServices;
+  /** Our window's webContents id now (the window may be recreated) and where its page comes from. */
+  trusted(): Parameters<typeof isTrustedSender>[1];
+  ipcMain?: Pick<IpcMain, 'handle' | 'removeHandler'>;
+  warn?: (message: string) => void;
+}
+
+/** Registers a handler per channel; returns a function that removes them all. */
+export function registerIpc(o: IpcOptions): () => void {
+  const ipc = o.ipcMain ?? electronIpcMain;
+  const handlers = createBridgeHandlers(o.services);
+  const channels = Object.keys(handlers) as IpcChannel[];
+  for (const channel of channels) {
+    const handler = handlers[channel] as (...args: unknown[]) => Promise<unknown>;
+    ipc.handle(channel, (event, ...args: unknown[]) => {
+      const facts = senderFacts(event);
+      if (!isTrustedSender(facts, o.trusted())) {
+        (o.warn ?? console.warn)(`ktray: refused ${channel} from ${facts.frameUrl ?? 'an unknown frame'} (webContents ${facts.webContentsId})`);
+        // A rejection, not a Result: whoever this is gets nothing to read.
+        throw new Error(`Refused: ${channel} is only served to the Kernel Tray window.`);
+      }
+      return toResult(() => handler(...args));
+    });
+  }
+  return () => {
+    for (const channel of channels) ipc.removeHandler(channel);
+  };
+}
+
+/** Pushes every agent event to the window while it exists; returns the unsubscribe. */
+export function forwardEvents(agent: AgentConnection, send: (channel: string, event: AgentEvent) => void): () => void {
+  return agent.onEvent((event) => send(EVENT_CHANNEL, event));
+}

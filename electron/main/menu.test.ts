@@ -1,0 +1,194 @@
+import type { MenuItemConstructorOptions } from 'electron';
+import { describe, expect, it } from 'vitest';
+import type { AgentSnapshot } from './agent-state';
+import { buildMenuTemplate, kernelIsLive, type MenuContext, type MenuIntents } from './menu';
+import { ALL_NOTIFICATIONS_ON } from './notifications';
+import { T0, host, kernel } from './test/fixtures';
+
+type Item = MenuItemConstructorOptions;
+
+function recorder() {
+  const calls: Array<[string, ...unknown[]]> = [];
+  const rec =
+    (name: string) =>
+    (...args: unknown[]) => {
+      calls.push([name, ...args]);
+    };
+  const intents: MenuIntents = {
+    attach: rec('attach'),
+    copyConnectionFile: rec('copyConnectionFile'),
+    interrupt: rec('interrupt'),
+    restart: rec('restart'),
+    stop: rec('stop'),
+    startKernel: rec('startKernel'),
+    reconnect: rec('reconnect'),
+    openWindow: rec('openWindow'),
+    setStartAtLogin: rec('setStartAtLogin'),
+    setNotification: rec('setNotification'),
+    retryAgent: rec('retryAgent'),
+    quit: rec('quit'),
+  };
+  return { calls, intents };
+}
+
+const snapshot: AgentSnapshot = {
+  hosts: [host('gpu', { kernelCount: 2 }), host('local'), host('lab', { connection: 'lost', since: T0 - 60_000 })],
+  kernels: [
+    kernel('gpu', 'train', { state: 'busy', busySince: T0 - 3 * 60_000, attached: true, localConnectionFile: '/l/gpu-train.json' }),
+    kernel('gpu', 'old', { state: 'dead', alive: false }),
+    kernel('lab', 'x', { state: 'unknown' }),
+  ],
+  error: null,
+};
+
+function ctx(over: Partial<MenuContext> = {}): MenuContext {
+  return { snapshot, startAtLogin: false, notifications: { ...ALL_NOTIFICATIONS_ON }, agentMode: 'hosted', now: T0, ...over };
+}
+
+const sub = (item: Item | undefined) => (item?.submenu ?? []) as Item[];
+const byLabel = (items: Item[], label: string) => {
+  const found = items.find((i) => i.label === label);
+  if (!found) throw new Error(`no item "${label}" in ${items.map((i) => i.label).join(' | ')}`);
+  return found;
+};
+const click = (item: Item) => (item.click as unknown as () => void)();
+
+describe('buildMenuTemplate', () => {
+  it('lists hosts (local first) with their state and count of running kernels', () => {
+    const t = buildMenuTemplate(ctx(), recorder().intents);
+    const hosts = t.filter((i) => String(i.id).startsWith('host:')).map((i) => i.label);
+    expect(hosts).toEqual(['local — connected', 'gpu — connected, 1 kernel', 'lab — lost 1m ago, 1 kernel']);
+  });
+
+  it('shows each kernel with its live state, "busy 3m" included', () => {
+    const t = buildMenuTemplate(ctx(), recorder().intents);
+    const gpu = sub(t.find((i) => i.id === 'host:gpu'));
+    expect(gpu.filter((i) => String(i.id).startsWith('kernel:')).map((i) => i.label)).toEqual([
+      'old (python3) — dead',
+      'train (python3) — busy 3m ⇄',
+    ]);
+    expect(sub(t.find((i) => i.id === 'host:local'))[0]).toEqual({ label: 'No kernels', enabled: false });
+  });
+
+  it('offers the six kernel actions, enabled only where they can work', () => {
+    const t = buildMenuTemplate(ctx(), recorder().intents);
+    const gpu = sub(t.find((i) => i.id === 'host:gpu'));
+    const actions = (id: string) => sub(gpu.find((i) => i.id === `kernel:${id}`) ?? sub(t.find((i) => i.id === 'host:lab')).find((i) => i.id === `kernel:${id}`));
+    const enabled = (id: string) =>
+      Object.fromEntries(actions(id).filter((i) => i.type !== 'separator').map((i) => [i.label, i.enabled]));
+    expect(enabled('gpu/train')).toEqual({
+      'Attach qtconsole': true,
+      'Attach console': true,
+      'Copy connection file path': true,
+      Interrupt: true,
+      Restart: true,
+      Stop: true,
+    });
+    // A dead kernel cannot be attached, interrupted or stopped, but can be restarted from its file.
+    expect(enabled('gpu/old')).toEqual({
+      'Attach qtconsole': false,
+      'Attach console': false,
+      'Copy connection file path': false,
+      Interrupt: false,
+      Restart: true,
+      Stop: false,
+    });
+    // On a lost host nothing is known: no action at all.
+    expect(Object.values(enabled('lab/x')).every((e) => e === false)).toBe(true);
+  });
+
+  it('routes kernel and host clicks to the intents with the right ids', () => {
+    const { calls, intents } = recorder();
+    const t = buildMenuTemplate(ctx(), intents);
+    const gpu = sub(t.find((i) => i.id === 'host:gpu'));
+    const train = sub(gpu.find((i) => i.id === 'kernel:gpu/train'));
+    for (const label of ['Attach qtconsole', 'Attach console', 'Copy connection file path', 'Interrupt', 'Restart', 'Stop']) {
+      click(byLabel(train, label));
+    }
+    click(byLabel(gpu, 'Start kernel'));
+    click(byLabel(gpu, 'Reconnect'));
+    expect(calls).toEqual([
+      ['attach', 'gpu/train', 'qtconsole'],
+      ['attach', 'gpu/train', 'console'],
+      ['copyConnectionFile', 'gpu/train'],
+      ['interrupt', 'gpu/train'],
+      ['restart', 'gpu/train'],
+      ['stop', 'gpu/train'],
+      ['startKernel', 'gpu'],
+      ['reconnect', 'gpu'],
+    ]);
+  });
+
+  it('has no Reconnect for the local host, and disables host actions while connecting', () => {
+    const t = buildMenuTemplate(ctx(), recorder().intents);
+    expect(sub(t.find((i) => i.id === 'host:local')).some((i) => i.label === 'Reconnect')).toBe(false);
+    const connecting = buildMenuTemplate(ctx({ snapshot: { ...snapshot, hosts: [host('gpu', { connection: 'connecting' })] } }), recorder().intents);
+    const gpu = sub(connecting.find((i) => i.id === 'host:gpu'));
+    expect(byLabel(gpu, 'Start kernel').enabled).toBe(false);
+    expect(byLabel(gpu, 'Reconnect').enabled).toBe(false);
+  });
+
+  it("shows a host's error and hint inside its submenu", () => {
+    const s = { ...snapshot, hosts: [host('gpu', { connection: 'idle', error: { code: 'AUTH_FAILED' as const, message: 'Key refused by gpu.', hint: 'Run ssh-add.' } })] };
+    const gpu = sub(buildMenuTemplate(ctx({ snapshot: s }), recorder().intents).find((i) => i.id === 'host:gpu'));
+    expect(gpu.slice(0, 2)).toEqual([
+      { label: 'Key refused by gpu.', enabled: false },
+      { label: 'Run ssh-add.', enabled: false },
+    ]);
+  });
+
+  it('reflects Start at login and the notification switches as checkboxes that ask for the opposite', () => {
+    const { calls, intents } = recorder();
+    const t = buildMenuTemplate(ctx({ startAtLogin: true, notifications: { ...ALL_NOTIFICATIONS_ON, hostBack: false } }), intents);
+    const login = byLabel(t, 'Start at login');
+    expect(login).toMatchObject({ type: 'checkbox', checked: true });
+    click(login);
+    const notes = sub(byLabel(t, 'Notifications'));
+    expect(notes.map((n) => [n.label, n.checked])).toEqual([
+      ['Kernel died', true],
+      ['Host connection lost', true],
+      ['Host connection back', false],
+      ['Long run finished', true],
+    ]);
+    click(byLabel(notes, 'Host connection back'));
+    click(byLabel(notes, 'Kernel died'));
+    expect(calls).toEqual([
+      ['setStartAtLogin', false],
+      ['setNotification', 'hostBack', true],
+      ['setNotification', 'kernelDied', false],
+    ]);
+    expect(buildMenuTemplate(ctx({ startAtLogin: false }), intents).find((i) => i.label === 'Start at login')?.checked).toBe(false);
+  });
+
+  it('ends with Open Kernel Tray and Quit, and says kernels keep running when the agent is ours', () => {
+    const { calls, intents } = recorder();
+    const t = buildMenuTemplate(ctx(), intents);
+    click(byLabel(t, 'Open Kernel Tray'));
+    const quit = t.at(-1)!;
+    expect(quit.label).toBe('Quit (kernels keep running)');
+    click(quit);
+    expect(calls).toEqual([['openWindow'], ['quit']]);
+    expect(buildMenuTemplate(ctx({ agentMode: 'client' }), intents).at(-1)?.label).toBe('Quit');
+    expect(buildMenuTemplate(ctx({ agentMode: 'client' }), intents)[0]).toEqual({ label: 'Using the agent started by ktray', enabled: false });
+  });
+
+  it('while starting and after a failure, says so and offers to try again', () => {
+    const { calls, intents } = recorder();
+    const starting = buildMenuTemplate(ctx({ agentMode: 'none', snapshot: { hosts: [], kernels: [], error: null } }), intents);
+    expect(starting[0]).toEqual({ label: 'Starting the agent…', enabled: false });
+    const failed = buildMenuTemplate(ctx({ agentMode: 'none', snapshot: { hosts: [], kernels: [], error: 'Agent not available: EACCES' } }), intents);
+    expect(failed[0]).toEqual({ label: 'Agent not available: EACCES', enabled: false });
+    click(byLabel(failed, 'Try again'));
+    expect(calls).toEqual([['retryAgent']]);
+    expect(failed.some((i) => i.label === 'Quit (kernels keep running)' || i.label === 'Quit')).toBe(true);
+  });
+});
+
+describe('kernelIsLive', () => {
+  it('needs a running process on a reachable host', () => {
+    expect(kernelIsLive(kernel('h', 'a'))).toBe(true);
+    expect(kernelIsLive(kernel('h', 'a', { state: 'starting' }))).toBe(true);
+    expect(kernelIsLive(kernel('h', 'a', { alive: false, state: 'dead' }))).toBe(false);
+    expect(kernelIsLive(kernel('h', 'a', { state: 'unknown' }))).toBe(false);
+  });
+});

@@ -1,0 +1,135 @@
+// The native tray menu as a pure function of the agent's state. On Linux this
+// menu is all the user gets, so everything the tray can do is reachable here.
+import type { MenuItemConstructorOptions } from 'electron';
+import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary } from '../core/types';
+import type { AgentSnapshot } from './agent-state';
+import { hostStateLabel, kernelStateLabel } from './labels';
+import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSwitches } from './notifications';
+
+/** What the menu's clicks ask for; main wires them to the agent and the app. */
+export interface MenuIntents {
+  attach(kernelId: string, frontend: Exclude<Frontend, 'none'>): void;
+  copyConnectionFile(kernelId: string): void;
+  interrupt(kernelId: string): void;
+  restart(kernelId: string): void;
+  stop(kernelId: string): void;
+  startKernel(host: string): void;
+  reconnect(host: string): void;
+  openWindow(): void;
+  setStartAtLogin(on: boolean): void;
+  setNotification(kind: NotificationKind, on: boolean): void;
+  retryAgent(): void;
+  quit(): void;
+}
+
+export interface MenuContext {
+  snapshot: AgentSnapshot;
+  startAtLogin: boolean;
+  notifications: NotificationSwitches;
+  /** 'client' when a CLI-started agent serves the socket and the app only talks to it; 'none' while starting. */
+  agentMode: 'hosted' | 'client' | 'none';
+  now: number;
+}
+
+const NOTIFICATION_LABELS: Record<NotificationKind, string> = {
+  kernelDied: 'Kernel died',
+  hostLost: 'Host connection lost',
+  hostBack: 'Host connection back',
+  runFinished: 'Long run finished',
+};
+
+/** A kernel can take commands when its process runs and its host answers. */
+export function kernelIsLive(k: KernelSummary): boolean {
+  return k.alive && k.state !== 'dead' && k.state !== 'unknown';
+}
+
+function kernelLabel(k: KernelSummary, now: number): string {
+  const marks = k.attached ? ' ⇄' : '';
+  return `${k.name} (${k.kernelName}) — ${kernelStateLabel(k, now)}${marks}`;
+}
+
+export function kernelItems(k: KernelSummary, i: MenuIntents, now: number): MenuItemConstructorOptions {
+  const live = kernelIsLive(k);
+  // A dead kernel can be restarted from its connection file while the host answers.
+  const canRestart = k.state !== 'unknown';
+  return {
+    id: `kernel:${k.id}`,
+    label: kernelLabel(k, now),
+    submenu: [
+      { label: 'Attach qtconsole', enabled: live, click: () => i.attach(k.id, 'qtconsole') },
+      { label: 'Attach console', enabled: live, click: () => i.attach(k.id, 'console') },
+      {
+        label: 'Copy connection file path',
+        enabled: k.localConnectionFile !== null || live,
+        click: () => i.copyConnectionFile(k.id),
+      },
+      { type: 'separator' },
+      { label: 'Interrupt', enabled: live, click: () => i.interrupt(k.id) },
+      { label: 'Restart', enabled: canRestart, click: () => i.restart(k.id) },
+      { label: 'Stop', enabled: live, click: () => i.stop(k.id) },
+    ],
+  };
+}
+
+export function hostItems(h: HostSummary, kernels: KernelSummary[], i: MenuIntents, now: number): MenuItemConstructorOptions {
+  const sub: MenuItemConstructorOptions[] = [];
+  if (h.error) sub.push({ label: h.error.message, enabled: false });
+  if (h.error?.hint) sub.push({ label: h.error.hint, enabled: false });
+  if (kernels.length === 0) sub.push({ label: 'No kernels', enabled: false });
+  for (const k of kernels) sub.push(kernelItems(k, i, now));
+  sub.push({ type: 'separator' });
+  sub.push({ label: 'Start kernel', enabled: h.connection !== 'connecting', click: () => i.startKernel(h.id) });
+  if (h.id !== LOCAL_HOST) {
+    sub.push({ label: 'Reconnect', enabled: h.connection !== 'connecting', click: () => i.reconnect(h.id) });
+  }
+  const count = kernels.filter((k) => k.alive).length;
+  const label = `${h.id} — ${hostStateLabel(h, now)}${count ? `, ${count} kernel${count === 1 ? '' : 's'}` : ''}`;
+  return { id: `host:${h.id}`, label, submenu: sub };
+}
+
+/** Local host first, then the others by name; kernels by name within a host. */
+function sortedHosts(s: AgentSnapshot): HostSummary[] {
+  return [...s.hosts].sort((a, b) => (a.id === LOCAL_HOST ? -1 : b.id === LOCAL_HOST ? 1 : a.id.localeCompare(b.id)));
+}
+
+export function buildMenuTemplate(ctx: MenuContext, i: MenuIntents): MenuItemConstructorOptions[] {
+  const t: MenuItemConstructorOptions[] = [];
+  const { snapshot: s, now } = ctx;
+  if (s.error) {
+    t.push({ label: s.error, enabled: false });
+    t.push({ label: 'Try again', click: () => i.retryAgent() });
+  } else if (ctx.agentMode === 'none') {
+    t.push({ label: 'Starting the agent…', enabled: false });
+  } else {
+    if (ctx.agentMode === 'client') t.push({ label: 'Using the agent started by ktray', enabled: false });
+    if (s.hosts.length === 0) t.push({ label: 'No hosts', enabled: false });
+    for (const h of sortedHosts(s)) {
+      const kernels = s.kernels.filter((k) => k.host === h.id).sort((a, b) => a.name.localeCompare(b.name));
+      t.push(hostItems(h, kernels, i, now));
+    }
+  }
+  t.push({ type: 'separator' });
+  t.push({ label: 'Open Kernel Tray', click: () => i.openWindow() });
+  t.push({
+    label: 'Notifications',
+    submenu: NOTIFICATION_KINDS.map((kind) => ({
+      label: NOTIFICATION_LABELS[kind],
+      type: 'checkbox' as const,
+      checked: ctx.notifications[kind],
+      click: () => i.setNotification(kind, !ctx.notifications[kind]),
+    })),
+  });
+  t.push({
+    label: 'Start at login',
+    type: 'checkbox',
+    checked: ctx.startAtLogin,
+    click: () => i.setStartAtLogin(!ctx.startAtLogin),
+  });
+  t.push({ type: 'separator' });
+  t.push({
+    label: ctx.agentMode === 'hosted' ? 'Quit (kernels keep running)' : 'Quit',
+    accelerator: 'CommandOrControl+Q',
+    click: () => i.quit(),
+  });
+  return t;
+}

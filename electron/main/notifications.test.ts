@@ -1,0 +1,103 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AgentEvent } from '../core/types';
+import { ALL_NOTIFICATIONS_ON, NOTIFICATION_KINDS, Notifier, notificationFor, type FocusTarget } from './notifications';
+import { Notification, resetElectronStub } from './test/electron-stub';
+import { T0, host, kernel } from './test/fixtures';
+
+const died: AgentEvent = { type: 'kernel-died', at: T0, kernel: kernel('gpu', 'train', { alive: false, state: 'dead' }), reason: 'process exited (code 137)' };
+const lost: AgentEvent = { type: 'host-lost', at: T0, host: host('gpu', { connection: 'lost' }), reason: 'keepalive timeout' };
+const back: AgentEvent = { type: 'host-back', at: T0, host: host('gpu'), downSeconds: 125 };
+const finished: AgentEvent = { type: 'run-finished', at: T0, kernel: kernel('gpu', 'train'), seconds: 3720 };
+
+describe('notificationFor', () => {
+  it('words each kind and points at the kernel or host concerned', () => {
+    expect(notificationFor(died, ALL_NOTIFICATIONS_ON)).toEqual({
+      kind: 'kernelDied',
+      title: 'Kernel train died',
+      body: 'On gpu: process exited (code 137)',
+      target: { kernelId: 'gpu/train', host: 'gpu' },
+    });
+    expect(notificationFor(lost, ALL_NOTIFICATIONS_ON)).toEqual({
+      kind: 'hostLost',
+      title: 'Lost connection to gpu',
+      body: 'keepalive timeout. Remote kernels keep running; Kernel Tray reconnects when the host answers.',
+      target: { host: 'gpu' },
+    });
+    expect(notificationFor(back, ALL_NOTIFICATIONS_ON)).toMatchObject({ kind: 'hostBack', title: 'gpu is back', body: 'Reconnected after 2m.' });
+    expect(notificationFor(finished, ALL_NOTIFICATIONS_ON)).toMatchObject({
+      kind: 'runFinished',
+      title: 'Run finished on train',
+      body: 'gpu: busy for 1h 2m, now idle.',
+      target: { kernelId: 'gpu/train', host: 'gpu' },
+    });
+  });
+
+  it('does not double the full stop of a reason that has one', () => {
+    const e: AgentEvent = { ...lost, reason: 'Connection reset.' } as AgentEvent;
+    expect(notificationFor(e, ALL_NOTIFICATIONS_ON)?.body.startsWith('Connection reset. Remote')).toBe(true);
+  });
+
+  it('stays quiet for a kind that is switched off, and only for that kind', () => {
+    const events = { kernelDied: died, hostLost: lost, hostBack: back, runFinished: finished };
+    for (const off of NOTIFICATION_KINDS) {
+      const switches = { ...ALL_NOTIFICATIONS_ON, [off]: false };
+      for (const kind of NOTIFICATION_KINDS) {
+        const spec = notificationFor(events[kind], switches);
+        if (kind === off) expect(spec).toBeNull();
+        else expect(spec?.kind).toBe(kind);
+      }
+    }
+  });
+
+  it('has nothing to say about the other events', () => {
+    const quiet: AgentEvent[] = [
+      { type: 'kernel-started', at: T0, kernel: kernel('gpu', 'a') },
+      { type: 'kernel-state', at: T0, kernel: kernel('gpu', 'a') },
+      { type: 'kernels-changed', at: T0, host: 'gpu', kernels: [] },
+      { type: 'host-state', at: T0, host: host('gpu') },
+      { type: 'notice', at: T0, host: null, message: 'x' },
+    ];
+    for (const e of quiet) expect(notificationFor(e, ALL_NOTIFICATIONS_ON)).toBeNull();
+  });
+});
+
+describe('Notifier', () => {
+  beforeEach(() => resetElectronStub());
+
+  it('shows a notification whose click opens the window on the kernel, and keeps it alive until then', () => {
+    const clicked: FocusTarget[] = [];
+    let switches = { ...ALL_NOTIFICATIONS_ON };
+    const n = new Notifier({ switches: () => switches, onClick: (t) => clicked.push(t) });
+    expect(n.handle(died)?.kind).toBe('kernelDied');
+    const shown = Notification.instances.at(-1)!;
+    expect(shown.shown).toBe(true);
+    expect(shown.options).toEqual({ title: 'Kernel train died', body: 'On gpu: process exited (code 137)' });
+    expect(n.pending).toBe(1);
+    shown.emit('click', {});
+    expect(clicked).toEqual([{ kernelId: 'gpu/train', host: 'gpu' }]);
+    expect(n.pending).toBe(0);
+
+    switches = { ...switches, kernelDied: false };
+    expect(n.handle(died)).toBeNull();
+    expect(Notification.instances).toHaveLength(1);
+  });
+
+  it('releases a dismissed notification', () => {
+    const n = new Notifier({ switches: () => ALL_NOTIFICATIONS_ON, onClick: () => {} });
+    n.handle(lost);
+    Notification.instances.at(-1)!.close();
+    expect(n.pending).toBe(0);
+  });
+
+  it('reports false where the OS has no notifications, so the caller can fall back', () => {
+    Notification.supported = false;
+    try {
+      const n = new Notifier({ switches: () => ALL_NOTIFICATIONS_ON, onClick: () => {} });
+      expect(n.handle(died)).toBeNull();
+      expect(n.showMessage('Could not stop gpu/a', 'Host down')).toBe(false);
+      expect(Notification.instances).toHaveLength(0);
+    } finally {
+      Notification.supported = true;
+    }
+  });
+});

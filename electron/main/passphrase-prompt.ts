@@ -1,0 +1,98 @@
+// The agent's askPassphrase for the tray app: a saved passphrase first (once
+// per key and run, in case it is stale), else a small sandboxed window.
+import { BrowserWindow, ipcMain as electronIpcMain, type BrowserWindowConstructorOptions, type IpcMain, type IpcMainEvent } from 'electron';
+import { pathToFileURL } from 'node:url';
+import { isRendererUrl } from './navigation-policy';
+import { PASSPHRASE_CHANNEL, parseAnswer } from './passphrase-shared';
+import type { Secrets } from './secrets';
+import { guardWebContents } from './window';
+
+export interface PassphrasePromptOptions {
+  secrets: Secrets;
+  htmlFile: string;
+  preload: string;
+  createWindow?: (options: BrowserWindowConstructorOptions) => BrowserWindow;
+  ipcMain?: Pick<IpcMain, 'on' | 'removeListener'>;
+  /** The user asked to remember the passphrase and it could not be saved; says why. */
+  onSaveError?: (message: string) => void;
+}
+
+export type PassphraseRequest = { host: string; keyFile: string };
+
+export class PassphrasePrompt {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly usedSaved = new Set<string>();
+
+  constructor(private readonly o: PassphrasePromptOptions) {}
+
+  /** Fits AgentHostOptions.askPassphrase; prompts one at a time. */
+  readonly ask = (req: PassphraseRequest): Promise<string | null> => {
+    const saved = this.usedSaved.has(req.keyFile) ? null : this.o.secrets.passphrase(req.keyFile);
+    if (saved !== null) {
+      // If it is asked for again this run, the saved one did not work: ask the user.
+      this.usedSaved.add(req.keyFile);
+      return Promise.resolve(saved);
+    }
+    const next = this.queue.then(() => this.prompt(req));
+    this.queue = next.catch(() => undefined);
+    return next;
+  };
+
+  private prompt(req: PassphraseRequest): Promise<string | null> {
+    const ipc = this.o.ipcMain ?? electronIpcMain;
+    const win = (this.o.createWindow ?? ((x) => new BrowserWindow(x)))({
+      width: 420,
+      height: 250,
+      title: 'Key passphrase — Kernel Tray',
+      resizable: false,
+      minimizable: false,
+      maximizable: false,
+      fullscreenable: false,
+      alwaysOnTop: true,
+      show: false,
+      webPreferences: { preload: this.o.preload, contextIsolation: true, nodeIntegration: false, sandbox: true },
+    });
+    const page = { kind: 'file' as const, url: pathToFileURL(this.o.htmlFile).href };
+    guardWebContents(win.webContents, page, () => undefined);
+
+    return new Promise<string | null>((resolve) => {
+      let done = false;
+      const finish = (value: string | null) => {
+        if (done) return;
+        done = true;
+        ipc.removeListener(PASSPHRASE_CHANNEL, onAnswer);
+        if (!win.isDestroyed()) win.destroy();
+        resolve(value);
+      };
+      const onAnswer = (event: IpcMainEvent, raw: unknown) => {
+        const frameUrl = event.senderFrame?.url ?? '';
+        if (event.sender.id !== win.webContents.id || !isRendererUrl(frameUrl, page)) return;
+        const answer = parseAnswer(raw);
+        if (!answer) return;
+        if (answer.passphrase !== null && answer.remember) this.remember(req.keyFile, answer.passphrase);
+        finish(answer.passphrase);
+      };
+      ipc.on(PASSPHRASE_CHANNEL, onAnswer);
+      win.on('closed', () => finish(null));
+      const availability = this.o.secrets.availability();
+      const query: Record<string, string> = { host: req.host, keyFile: req.keyFile };
+      if (!availability.ok) query.cannotRemember = availability.reason;
+      win.loadFile(this.o.htmlFile, { query }).then(
+        () => {
+          if (!win.isDestroyed()) win.show();
+        },
+        () => finish(null),
+      );
+    });
+  }
+
+  private remember(keyFile: string, passphrase: string): void {
+    try {
+      this.o.secrets.savePassphrase(keyFile, passphrase);
+      // Typed just now: if the agent asks again this run, it was wrong, so ask the user.
+      this.usedSaved.add(keyFile);
+    } catch (err) {
+      this.o.onSaveError?.(err instanceof Error ? err.message : String(err));
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentEvent } from '../core/types';
+import { EVENT_CHANNEL, createBridgeHandlers, type KtrayBridge } from '../shared/ipc-contract';
+import { ipcRenderer, stub } from './test/electron-stub';
+import { FakeAgent, T0 } from './test/fixtures';
+
+let api: KtrayBridge;
+
+beforeAll(async () => {
+  stub.exposed = {};
+  await import('./preload');
+  api = stub.exposed.ktray as KtrayBridge;
+});
+
+beforeEach(() => {
+  stub.invoked = [];
+  stub.invokeResults.clear();
+});
+
+describe('preload', () => {
+  it('exposes one object, window.ktray, grouped by domain, with functions only', () => {
+    expect(Object.keys(stub.exposed)).toEqual(['ktray']);
+    expect(Object.keys(api).sort()).toEqual(['agent', 'hosts', 'kernels', 'onEvent', 'settings']);
+    for (const group of ['agent', 'hosts', 'kernels', 'settings'] as const) {
+      for (const fn of Object.values(api[group])) expect(typeof fn).toBe('function');
+    }
+    expect(api).not.toHaveProperty('send');
+    expect(api).not.toHaveProperty('invoke');
+  });
+
+  it('maps every method to its channel with its arguments, covering the whole contract', async () => {
+    const calls: Array<() => Promise<unknown>> = [
+      () => api.agent.status(),
+      () => api.hosts.list(),
+      () => api.hosts.hostKey('gpu'),
+      () => api.hosts.trust('gpu', 'SHA256:x'),
+      () => api.hosts.reconnect('gpu'),
+      () => api.hosts.offer('gpu'),
+      () => api.hosts.save({ id: 'n', hostname: 'n.example' }),
+      () => api.hosts.remove('n'),
+      () => api.hosts.sshConfigHosts(),
+      () => api.kernels.list('gpu', true),
+      () => api.kernels.start({ host: 'gpu' }),
+      () => api.kernels.attach('gpu/a', 'console'),
+      () => api.kernels.detach('gpu/a'),
+      () => api.kernels.stop('gpu/a'),
+      () => api.kernels.interrupt('gpu/a'),
+      () => api.kernels.restart('gpu/a'),
+      () => api.kernels.copyConnectionFile('gpu/a'),
+      () => api.settings.get(),
+      () => api.settings.set({ terminal: 'kitty' }),
+    ];
+    for (const c of calls) await c();
+    expect(stub.invoked).toEqual([
+      { channel: 'ktray:agent.status', args: [] },
+      { channel: 'ktray:hosts.list', args: [] },
+      { channel: 'ktray:hosts.hostKey', args: ['gpu'] },
+      { channel: 'ktray:hosts.trust', args: ['gpu', 'SHA256:x'] },
+      { channel: 'ktray:hosts.reconnect', args: ['gpu'] },
+      { channel: 'ktray:hosts.offer', args: ['gpu'] },
+      { channel: 'ktray:hosts.save', args: [{ id: 'n', hostname: 'n.example' }] },
+      { channel: 'ktray:hosts.remove', args: ['n'] },
+      { channel: 'ktray:hosts.sshConfigHosts', args: [] },
+      { channel: 'ktray:kernels.list', args: ['gpu', true] },
+      { channel: 'ktray:kernels.start', args: [{ host: 'gpu' }] },
+      { channel: 'ktray:kernels.attach', args: ['gpu/a', 'console'] },
+      { channel: 'ktray:kernels.detach', args: ['gpu/a'] },
+      { channel: 'ktray:kernels.stop', args: ['gpu/a'] },
+      { channel: 'ktray:kernels.interrupt', args: ['gpu/a'] },
+      { channel: 'ktray:kernels.restart', args: ['gpu/a'] },
+      { channel: 'ktray:kernels.copyConnectionFile', args: ['gpu/a'] },
+      { channel: 'ktray:settings.get', args: [] },
+      { channel: 'ktray:settings.set', args: [{ terminal: 'kitty' }] },
+    ]);
+    const contract = Object.keys(createBridgeHandlers({ agent: new FakeAgent(), writeClipboard: () => {}, sshConfigHosts: async () => [] }));
+    expect(new Set(stub.invoked.map((i) => i.channel))).toEqual(new Set(contract));
+  });
+
+  it('passes the Result from the main process through unchanged', async () => {
+    stub.invokeResults.set('ktray:kernels.stop', { ok: false, error: { code: 'HOST_DOWN', message: 'down' } });
+    expect(await api.kernels.stop('gpu/a')).toEqual({ ok: false, error: { code: 'HOST_DOWN', message: 'down' } });
+  });
+
+  it('delivers events without the IPC event object and unsubscribes', () => {
+    const got: unknown[][] = [];
+    const off = api.onEvent((...args) => got.push(args));
+    const e: AgentEvent = { type: 'notice', at: T0, host: null, message: 'hi' };
+    ipcRenderer.emit(EVENT_CHANNEL, { sender: 'secret internals' }, e);
+    expect(got).toEqual([[e]]);
+    expect(typeof off).toBe('function');
+    off();
+    ipcRenderer.emit(EVENT_CHANNEL, {}, e);
+    expect(got).toHaveLength(1);
+    expect(ipcRenderer.listenerCount(EVENT_CHANNEL)).toBe(0);
+  });
+});

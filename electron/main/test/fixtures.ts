@@ -1,0 +1,154 @@
+// Plain agent data for the adapter tests, and a recording AgentConnection.
+// The adapter layer only renders state and forwards intents, so a recorder is
+// the right partner here; the agent itself is tested against real hosts.
+import type { AgentConnection, AgentEventListener } from '../../core/agent-api';
+import { KtrayError } from '../../core/errors';
+import type { AgentEvent, AgentSettings, HostSummary, KernelSummary } from '../../core/types';
+
+export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
+
+export function host(id: string, over: Partial<HostSummary> = {}): HostSummary {
+  return {
+    id,
+    source: id === 'local' ? 'local' : 'ssh-config',
+    hostname: id === 'local' ? 'localhost' : `${id}.example.org`,
+    user: 'ada',
+    port: 22,
+    proxyJump: [],
+    connection: 'connected',
+    error: null,
+    since: T0,
+    rttMs: 12,
+    kernelCount: 0,
+    warnings: [],
+    ...over,
+  };
+}
+
+export function kernel(hostId: string, name: string, over: Partial<KernelSummary> = {}): KernelSummary {
+  return {
+    id: `${hostId}/${name}`,
+    host: hostId,
+    name,
+    connectionFile: `/run/user/1000/jupyter/kernel-${name}.json`,
+    kernelName: 'python3',
+    pid: 4242,
+    alive: true,
+    startedAt: T0 - 3_600_000,
+    command: 'python3 -m ipykernel_launcher -f ...',
+    attached: false,
+    localConnectionFile: null,
+    localPorts: null,
+    state: 'idle',
+    stateSince: T0 - 60_000,
+    busySince: null,
+    watched: true,
+    ...over,
+  };
+}
+
+export interface Call {
+  method: string;
+  params: unknown;
+}
+
+export class FakeAgent implements AgentConnection {
+  calls: Call[] = [];
+  hostList: HostSummary[] = [host('local')];
+  kernelList: KernelSummary[] = [];
+  settings: AgentSettings = { longRunSeconds: 60, terminal: '' };
+  failWith: Partial<Record<string, KtrayError>> = {};
+  private listeners = new Set<AgentEventListener>();
+
+  onEvent(listener: AgentEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+  emit(event: AgentEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  private async rec<T>(method: string, params: unknown, value: () => T): Promise<T> {
+    this.calls.push({ method, params });
+    const failure = this.failWith[method];
+    if (failure) throw failure;
+    return value();
+  }
+  private find(id: string): KernelSummary {
+    const k = this.kernelList.find((x) => x.id === id);
+    if (!k) throw new KtrayError({ code: 'KERNEL_NOT_FOUND', message: `No kernel ${id}.` });
+    return k;
+  }
+  methods(): string[] {
+    return this.calls.map((c) => c.method);
+  }
+
+  status = (p: Record<string, never>) =>
+    this.rec('status', p, () => ({
+      pid: 1,
+      version: '0.1.0',
+      startedAt: T0,
+      socket: '/tmp/ktray.sock',
+      home: '/tmp',
+      hosts: this.hostList.length,
+      attached: 0,
+      mode: 'electron' as const,
+      sshConfigFile: '/home/ada/.ssh/config',
+    }));
+  hosts = (p: Record<string, never>) => this.rec('hosts', p, () => this.hostList);
+  kernels = (p: { host?: string; refresh?: boolean }) =>
+    this.rec('kernels', p, () => this.kernelList.filter((k) => !p.host || k.host === p.host));
+  start = (p: { host: string }) => this.rec('start', p, () => kernel(p.host, 'new'));
+  attach = (p: { id: string; frontend?: string; newTerminal?: boolean }) =>
+    this.rec('attach', p, () => {
+      const k = { ...this.find(p.id), attached: true, localConnectionFile: `/local/${p.id.replace('/', '-')}.json` };
+      return { kernel: k, localConnectionFile: k.localConnectionFile, launched: null };
+    });
+  detach = (p: { id: string }) => this.rec('detach', p, () => this.find(p.id));
+  stop = (p: { id: string }) => this.rec('stop', p, () => this.find(p.id));
+  interrupt = (p: { id: string }) => this.rec('interrupt', p, () => this.find(p.id));
+  restart = (p: { id: string }) => this.rec('restart', p, () => this.find(p.id));
+  pin = (p: { id: string; pinned: boolean }) => this.rec('pin', p, () => this.find(p.id));
+  hostKey = (p: { host: string }) =>
+    this.rec('hostKey', p, () => ({
+      host: p.host,
+      hostname: p.host,
+      port: 22,
+      keyType: 'ssh-ed25519',
+      fingerprint: 'SHA256:x',
+      knownHostsFile: '~/.ssh/known_hosts',
+      known: true,
+    }));
+  trust = (p: { host: string; fingerprint: string }) =>
+    this.rec('trust', p, () => ({
+      host: p.host,
+      hostname: p.host,
+      port: 22,
+      keyType: 'ssh-ed25519',
+      fingerprint: p.fingerprint,
+      knownHostsFile: '~/.ssh/known_hosts',
+      known: true,
+    }));
+  reconnect = (p: { host?: string }) => this.rec('reconnect', p, () => this.hostList);
+  offer = (p: { host: string }) => this.rec('offer', p, () => ({ host: p.host, kernelspecs: [], pythons: [], home: '/home/ada' }));
+  saveHost = (p: { id: string; hostname: string }) =>
+    this.rec('saveHost', p, () => {
+      const h = host(p.id, { source: 'saved', hostname: p.hostname });
+      this.hostList = [...this.hostList.filter((x) => x.id !== p.id), h];
+      return h;
+    });
+  removeHost = (p: { id: string }) =>
+    this.rec('removeHost', p, () => {
+      this.hostList = this.hostList.filter((x) => x.id !== p.id);
+    });
+  getSettings = (p: Record<string, never>) => this.rec('getSettings', p, () => this.settings);
+  setSettings = (p: Partial<AgentSettings>) =>
+    this.rec('setSettings', p, () => {
+      this.settings = { ...this.settings, ...p };
+      return this.settings;
+    });
+  shutdown = (p: Record<string, never>) => this.rec('shutdown', p, () => undefined);
+}

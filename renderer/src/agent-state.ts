@@ -1,0 +1,160 @@
+// What the window knows of the agent: one snapshot, then kept current by the
+// agent's pushed events and by the answers to the window's own requests.
+import type { AgentEvent, HostSummary, KernelSummary } from '../../electron/core/types';
+
+export interface Notice {
+  id: number;
+  at: number;
+  host: string | null;
+  message: string;
+}
+
+export interface AgentState {
+  loaded: boolean;
+  hosts: HostSummary[];
+  kernels: KernelSummary[];
+  /** Why a host was last lost, from `host-lost`; cleared by `host-back`. */
+  lostReasons: Record<string, string>;
+  notices: Notice[];
+}
+
+/**
+ * `host`, `hosts` and `kernel` carry answers to the window's own requests. Such an answer
+ * can reach the window after a pushed event that is newer (an interrupt's answer still
+ * says busy when the idle event is already here), so an answer never replaces a state
+ * the window saw begin later.
+ */
+export type AgentAction =
+  | { type: 'loaded'; hosts: HostSummary[]; kernels: KernelSummary[] }
+  | { type: 'event'; event: AgentEvent }
+  | { type: 'host'; host: HostSummary }
+  | { type: 'hosts'; hosts: HostSummary[] }
+  | { type: 'host-removed'; id: string }
+  | { type: 'kernel'; kernel: KernelSummary }
+  | { type: 'kernel-removed'; id: string }
+  /** A fresh list of one host's kernels, or of all when host is undefined. */
+  | { type: 'kernels'; host?: string; kernels: KernelSummary[] }
+  | { type: 'dismiss-notice'; id: number };
+
+export const initialAgentState: AgentState = {
+  loaded: false,
+  hosts: [],
+  kernels: [],
+  lostReasons: {},
+  notices: [],
+};
+
+const MAX_NOTICES = 3;
+
+function upsert<T extends { id: string }>(list: T[], item: T): T[] {
+  const at = list.findIndex((x) => x.id === item.id);
+  if (at < 0) return [...list, item];
+  const next = list.slice();
+  next[at] = item;
+  return next;
+}
+
+function upsertHostAnswer(list: HostSummary[], host: HostSummary): HostSummary[] {
+  const seen = list.find((h) => h.id === host.id);
+  return seen && seen.since > host.since ? list : upsert(list, host);
+}
+
+function upsertKernelAnswer(list: KernelSummary[], kernel: KernelSummary): KernelSummary[] {
+  const seen = list.find((k) => k.id === kernel.id);
+  return seen && seen.stateSince > kernel.stateSince ? list : upsert(list, kernel);
+}
+
+function withNotice(state: AgentState, at: number, host: string | null, message: string): AgentState {
+  const id = (state.notices.at(-1)?.id ?? 0) + 1;
+  const notices = [...state.notices, { id, at, host, message }].slice(-MAX_NOTICES);
+  return { ...state, notices };
+}
+
+function withoutKey(record: Record<string, string>, key: string): Record<string, string> {
+  if (!(key in record)) return record;
+  const next = { ...record };
+  delete next[key];
+  return next;
+}
+
+function applyEvent(state: AgentState, event: AgentEvent): AgentState {
+  switch (event.type) {
+    case 'kernel-started':
+    case 'kernel-state':
+    case 'kernel-died':
+      return { ...state, kernels: upsert(state.kernels, event.kernel) };
+    case 'run-finished': {
+      const next = { ...state, kernels: upsert(state.kernels, event.kernel) };
+      return withNotice(next, event.at, event.kernel.host, `${event.kernel.id} finished a ${Math.round(event.seconds)} s run.`);
+    }
+    case 'kernels-changed':
+      return reduceAgentState(state, { type: 'kernels', host: event.host, kernels: event.kernels });
+    case 'host-lost':
+      return {
+        ...state,
+        hosts: upsert(state.hosts, event.host),
+        lostReasons: { ...state.lostReasons, [event.host.id]: event.reason },
+      };
+    case 'host-back':
+      return { ...state, hosts: upsert(state.hosts, event.host), lostReasons: withoutKey(state.lostReasons, event.host.id) };
+    case 'host-state':
+      return { ...state, hosts: upsert(state.hosts, event.host) };
+    case 'notice':
+      return withNotice(state, event.at, event.host, event.message);
+  }
+}
+
+export function reduceAgentState(state: AgentState, action: AgentAction): AgentState {
+  switch (action.type) {
+    case 'loaded':
+      return { ...state, loaded: true, hosts: action.hosts, kernels: action.kernels };
+    case 'event':
+      return applyEvent(state, action.event);
+    case 'host':
+      return { ...state, hosts: upsertHostAnswer(state.hosts, action.host) };
+    case 'hosts':
+      return { ...state, hosts: action.hosts.reduce(upsertHostAnswer, state.hosts) };
+    case 'host-removed':
+      return {
+        ...state,
+        hosts: state.hosts.filter((h) => h.id !== action.id),
+        kernels: state.kernels.filter((k) => k.host !== action.id),
+      };
+    case 'kernel':
+      return { ...state, kernels: upsertKernelAnswer(state.kernels, action.kernel) };
+    case 'kernel-removed':
+      return { ...state, kernels: state.kernels.filter((k) => k.id !== action.id) };
+    case 'kernels': {
+      const { host } = action;
+      const others = host === undefined ? [] : state.kernels.filter((k) => k.host !== host);
+      return { ...state, kernels: [...others, ...action.kernels] };
+    }
+    case 'dismiss-notice':
+      return { ...state, notices: state.notices.filter((n) => n.id !== action.id) };
+  }
+}
+
+export interface HostGroup {
+  /** The host's summary; null for kernels of a host the agent no longer lists. */
+  host: HostSummary | null;
+  id: string;
+  kernels: KernelSummary[];
+}
+
+/** Hosts in the agent's order, each with its kernels, oldest first. */
+export function groupByHost(state: Pick<AgentState, 'hosts' | 'kernels'>): HostGroup[] {
+  const groups = new Map<string, HostGroup>();
+  for (const host of state.hosts) groups.set(host.id, { host, id: host.id, kernels: [] });
+  for (const kernel of state.kernels) {
+    let group = groups.get(kernel.host);
+    if (!group) {
+      group = { host: null, id: kernel.host, kernels: [] };
+      groups.set(kernel.host, group);
+    }
+    group.kernels.push(kernel);
+  }
+  for (const group of groups.values()) {
+    group.kernels.sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || a.id.localeCompare(b.id));
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,168 @@
+import { useId, useState } from 'react';
+import type { HostSummary, KernelSummary, KtrayErrorData } from '../../../electron/core/types';
+import { useAgent } from '../agent-context';
+import { hostAddress, hostConnectionText } from '../format';
+import { useAction } from '../hooks/useAction';
+import { ConfirmInline } from './ConfirmInline';
+import { ErrorNotice } from './ErrorNotice';
+import { HostKeyPrompt, type OfferedKey, offeredKeyOf } from './HostKeyPrompt';
+import { KernelRow } from './KernelRow';
+
+interface Props {
+  id: string;
+  host: HostSummary | null;
+  kernels: KernelSummary[];
+  lostReason: string | undefined;
+  now: number;
+  onStartKernel(host: string): void;
+}
+
+/** A host, its connection and its kernels; host-level errors (unreachable, unknown key) show here. */
+export function HostSection({ id, host, kernels, lostReason, now, onStartKernel }: Props) {
+  const { client, apply } = useAgent();
+  const action = useAction();
+  const headingId = useId();
+  const [refused, setRefused] = useState(false);
+  const [checkedKey, setCheckedKey] = useState<OfferedKey | null>(null);
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  const [afterTrust, setAfterTrust] = useState<KtrayErrorData | null>(null);
+  const busy = action.pending !== null;
+
+  // The freshest word on this host: what the user just asked, else what the agent last met.
+  const error = action.error ?? afterTrust ?? host?.error ?? null;
+  const keyUnknown = error?.code === 'HOST_KEY_UNKNOWN';
+  const offered = keyUnknown ? (checkedKey ?? offeredKeyOf(error.detail)) : null;
+
+  const reconnect = () =>
+    action.run('Connecting…', async () => {
+      setAfterTrust(null);
+      apply({ type: 'hosts', hosts: await client.hosts.reconnect(id) });
+    });
+  const refresh = () =>
+    action.run('Asking the host…', async () => {
+      apply({ type: 'kernels', host: id, kernels: await client.kernels.list(id, true) });
+    });
+  const checkKey = () =>
+    action.run('Fetching the host key…', async () => {
+      const info = await client.hosts.hostKey(id);
+      if (info.known) return reconnect();
+      setRefused(false);
+      setCheckedKey(info);
+    });
+  const remove = () =>
+    action.run('Removing…', async () => {
+      await client.hosts.remove(id);
+      apply({ type: 'host-removed', id });
+    });
+
+  return (
+    <section className={`host conn-${host?.connection ?? 'idle'}`} aria-labelledby={headingId} data-host-id={id}>
+      <header className="host-head">
+        <div className="host-title">
+          <span className="conn-dot" aria-hidden="true" />
+          <h2 id={headingId}>{id}</h2>
+          <span className="host-conn" data-testid="host-connection">
+            {host ? hostConnectionText(host) : 'not in the host list'}
+          </span>
+        </div>
+        <div className="host-sub">
+          <span className="muted host-address">{host ? hostAddress(host) : ''}</span>
+          <div className="host-actions" role="group" aria-label={`Actions for host ${id}`}>
+            <button type="button" disabled={busy} onClick={refresh} aria-label={`Refresh kernels on ${id}`}>
+              Refresh
+            </button>
+            <button type="button" disabled={busy} onClick={reconnect} aria-label={`Reconnect ${id}`}>
+              Reconnect
+            </button>
+            <button type="button" disabled={busy} onClick={() => onStartKernel(id)} aria-label={`Start a kernel on ${id}`}>
+              Start…
+            </button>
+            {host?.source === 'saved' ? (
+              <button type="button" className="danger-quiet" disabled={busy} onClick={() => setConfirmRemove(true)} aria-label={`Remove host ${id}`}>
+                Remove
+              </button>
+            ) : null}
+          </div>
+        </div>
+      </header>
+
+      {confirmRemove ? (
+        <ConfirmInline
+          question={`Remove ${id} from Kernel Tray? Its kernels keep running.`}
+          confirmLabel="Remove host"
+          onCancel={() => setConfirmRemove(false)}
+          onConfirm={() => {
+            setConfirmRemove(false);
+            void remove();
+          }}
+        />
+      ) : null}
+      {action.pending ? (
+        <p className="progress" role="status">
+          {action.pending}
+        </p>
+      ) : null}
+      {keyUnknown && offered && !refused ? (
+        <HostKeyPrompt
+          host={id}
+          offered={offered}
+          onRefuse={() => setRefused(true)}
+          onTrusted={(reconnectError) => {
+            action.clear();
+            setCheckedKey(null);
+            setAfterTrust(reconnectError);
+          }}
+        />
+      ) : keyUnknown && refused ? (
+        <div className="error-notice" role="alert">
+          <div className="error-body">
+            <p className="error-message">Key refused: {id} stays untrusted and Kernel Tray will not connect to it.</p>
+            <div className="button-row">
+              <button type="button" onClick={() => setRefused(false)}>
+                Review the key again
+              </button>
+            </div>
+          </div>
+        </div>
+      ) : error ? (
+        <>
+          <ErrorNotice error={error} onDismiss={action.error ? action.clear : undefined} />
+          {keyUnknown ? (
+            <div className="button-row">
+              <button type="button" disabled={busy} onClick={checkKey}>
+                Show the host key
+              </button>
+            </div>
+          ) : null}
+        </>
+      ) : lostReason && host?.connection === 'lost' ? (
+        <p className="warning">{lostReason}</p>
+      ) : null}
+
+      {host && host.warnings?.length > 0 ? (
+        <details className="warning host-warnings">
+          <summary>
+            {host.warnings.length === 1 ? '1 problem' : `${host.warnings.length} problems`} at the last look on {id}
+          </summary>
+          <ul>
+            {host.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+
+      {kernels.length > 0 ? (
+        <ul className="kernels" aria-label={`Kernels on ${id}`}>
+          {kernels.map((k) => (
+            <KernelRow key={k.id} kernel={k} now={now} />
+          ))}
+        </ul>
+      ) : (
+        <p className="empty muted">
+          {host?.connection === 'connected' ? `No kernels found on ${id}.` : 'Not connected yet: Refresh looks for kernels.'}
+        </p>
+      )}
+    </section>
+  );
+}

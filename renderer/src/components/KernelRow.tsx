@@ -1,0 +1,124 @@
+import { useState } from 'react';
+import type { Frontend, KernelSummary } from '../../../electron/core/types';
+import { useAgent } from '../agent-context';
+import { formatAge, kernelStateHelp, kernelStateText, shortKernelName } from '../format';
+import { useAction } from '../hooks/useAction';
+import { ConfirmInline } from './ConfirmInline';
+import { ErrorNotice } from './ErrorNotice';
+
+interface Props {
+  kernel: KernelSummary;
+  now: number;
+}
+
+const FRONTEND_WORDS: Record<Frontend, string> = { qtconsole: 'QtConsole', console: 'Console', none: 'Tunnels only' };
+
+/** One kernel: its live state and every action one click away; its errors stay on this row. */
+export function KernelRow({ kernel, now }: Props) {
+  const { client, apply } = useAgent();
+  const action = useAction();
+  const [confirmStop, setConfirmStop] = useState(false);
+  const alive = kernel.alive && kernel.state !== 'dead';
+  const busy = action.pending !== null;
+  const label = `${kernel.kernelName} ${shortKernelName(kernel.name)}`;
+  const applyKernel = (k: KernelSummary) => apply({ type: 'kernel', kernel: k });
+
+  const attach = (frontend: Frontend) =>
+    action.run(
+      frontend === 'none' ? 'Opening tunnels…' : `Opening ${FRONTEND_WORDS[frontend]}…`,
+      async () => {
+        const result = await client.kernels.attach(kernel.id, frontend);
+        applyKernel(result.kernel);
+        return result;
+      },
+      (r) => (r.launched && r.launched !== 'none' ? `${FRONTEND_WORDS[r.launched]} opened.` : `Tunnels open: ${r.localConnectionFile}`),
+    );
+  const simple = (pendingLabel: string, call: (id: string) => Promise<KernelSummary>) =>
+    action.run(pendingLabel, async () => applyKernel(await call(kernel.id)));
+
+  const meta = [
+    kernel.pid !== null ? `pid ${kernel.pid}` : 'no pid',
+    kernel.startedAt !== null ? `up ${formatAge(now - kernel.startedAt)}` : null,
+    kernel.attached ? 'attached' : 'not attached',
+  ].filter(Boolean);
+
+  return (
+    <li className={`kernel state-${kernel.state}`} data-kernel-id={kernel.id} aria-label={`Kernel ${label} on ${kernel.host}`}>
+      <div className="kernel-head">
+        <span className="state-dot" aria-hidden="true" />
+        <span className="kernel-state" title={kernelStateHelp(kernel)} data-testid="kernel-state">
+          {kernelStateText(kernel, now)}
+        </span>
+        <span className="kernel-name" title={kernel.connectionFile}>
+          {kernel.kernelName} <span className="muted">{shortKernelName(kernel.name)}</span>
+        </span>
+        {kernel.attached ? <span className="badge">attached</span> : null}
+      </div>
+      <div className="kernel-meta muted">{meta.join(' · ')}</div>
+      <div className="kernel-actions" role="group" aria-label={`Actions for kernel ${label}`}>
+        <div className="kernel-actions-row">
+          <button type="button" disabled={busy || !alive} onClick={() => attach('qtconsole')} aria-label={`Attach QtConsole to ${label}`}>
+            QtConsole
+          </button>
+          <button type="button" disabled={busy || !alive} onClick={() => attach('console')} aria-label={`Attach console to ${label}`}>
+            Console
+          </button>
+          {kernel.attached ? (
+            <button type="button" disabled={busy} onClick={() => simple('Detaching…', client.kernels.detach)} aria-label={`Detach ${label}`}>
+              Detach
+            </button>
+          ) : (
+            <button type="button" disabled={busy || !alive} onClick={() => attach('none')} aria-label={`Attach ${label} with tunnels only`}>
+              Tunnels only
+            </button>
+          )}
+          <button
+            type="button"
+            disabled={busy || !alive}
+            aria-label={`Copy connection file path of ${label}`}
+            onClick={() => action.run('Copying…', () => client.kernels.copyConnectionFile(kernel.id), (path) => `Copied ${path}`)}
+          >
+            Copy path
+          </button>
+        </div>
+        <div className="kernel-actions-row">
+          <button type="button" disabled={busy || !alive} onClick={() => simple('Interrupting…', client.kernels.interrupt)} aria-label={`Interrupt ${label}`}>
+            Interrupt
+          </button>
+          <button type="button" disabled={busy} onClick={() => simple('Restarting…', client.kernels.restart)} aria-label={`Restart ${label}`}>
+            Restart
+          </button>
+          <button type="button" className="danger-quiet" disabled={busy || confirmStop} onClick={() => setConfirmStop(true)} aria-label={`Stop ${label}`}>
+            Stop
+          </button>
+        </div>
+      </div>
+      {confirmStop ? (
+        <ConfirmInline
+          question={`Stop ${label}? Its variables are lost.`}
+          confirmLabel="Stop kernel"
+          onCancel={() => setConfirmStop(false)}
+          onConfirm={() => {
+            setConfirmStop(false);
+            // The agent forgets a stopped kernel; so does the window.
+            void action.run('Stopping…', async () => {
+              await client.kernels.stop(kernel.id);
+              apply({ type: 'kernel-removed', id: kernel.id });
+            });
+          }}
+        />
+      ) : null}
+      {action.pending ? (
+        <p className="progress" role="status">
+          {action.pending}
+        </p>
+      ) : null}
+      {action.note ? (
+        <p className="note" role="status">
+          {action.note}
+        </p>
+      ) : null}
+      {action.error ? <ErrorNotice error={action.error} onDismiss={action.clear} /> : null}
+    </li>
+  );
+}

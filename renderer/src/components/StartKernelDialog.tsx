@@ -1,0 +1,167 @@
+import { useEffect, useId, useState } from 'react';
+import type { HostOffer, HostSummary, KernelSummary, StartOptions } from '../../../electron/core/types';
+import { useAgent } from '../agent-context';
+import { useAction } from '../hooks/useAction';
+import { Dialog } from './Dialog';
+import { ErrorNotice } from './ErrorNotice';
+
+interface Props {
+  hosts: HostSummary[];
+  initialHost: string | null;
+  onClose(): void;
+}
+
+/** `spec:<name>` or `py:<path>`: one radio group for both kinds of choice. */
+type Choice = string;
+
+function optionsOf(host: string, choice: Choice, cwd: string): StartOptions {
+  const options: StartOptions = { host };
+  if (choice.startsWith('spec:')) options.kernel = choice.slice(5);
+  else options.python = choice.slice(3);
+  if (cwd.trim()) options.cwd = cwd.trim();
+  return options;
+}
+
+/** Host, then what the host offers (kernelspecs, Pythons), then a working directory. */
+export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
+  const { client, apply } = useAgent();
+  const [host, setHost] = useState(initialHost ?? hosts[0]?.id ?? '');
+  const [offer, setOffer] = useState<HostOffer | null>(null);
+  const [choice, setChoice] = useState<Choice>('');
+  const [cwd, setCwd] = useState('');
+  const [started, setStarted] = useState<KernelSummary | null>(null);
+  const asking = useAction();
+  const starting = useAction();
+  const ids = { host: useId(), cwd: useId(), choices: useId() };
+
+  useEffect(() => {
+    setOffer(null);
+    setChoice('');
+    if (!host) return;
+    let current = true;
+    void asking.run(`Asking ${host} for kernelspecs and Pythons…`, async () => {
+      const found = await client.hosts.offer(host);
+      if (!current) return;
+      setOffer(found);
+      const firstPython = found.pythons.find((p) => p.hasIpykernel);
+      const first = found.kernelspecs[0] ? `spec:${found.kernelspecs[0].name}` : firstPython ? `py:${firstPython.path}` : '';
+      setChoice(first);
+    });
+    return () => {
+      current = false;
+    };
+    // asking.run is stable; the offer is asked again only when the host changes.
+  }, [host, client]);
+
+  const start = () =>
+    starting.run(`Starting a kernel on ${host}… (waits until it answers)`, async () => {
+      const kernel = await client.kernels.start(optionsOf(host, choice, cwd));
+      apply({ type: 'kernel', kernel });
+      setStarted(kernel);
+    });
+
+  if (started) {
+    return (
+      <Dialog title="Kernel started" onClose={onClose}>
+        <p className="note" role="status">
+          Started {started.kernelName} on {started.host}
+          {started.pid !== null ? ` (pid ${started.pid})` : ''}.
+        </p>
+        <p className="muted small">{started.connectionFile}</p>
+        <div className="button-row">
+          <button type="button" className="primary" onClick={onClose} autoFocus>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+
+  const busy = starting.pending !== null;
+  return (
+    <Dialog title="Start a kernel" onClose={onClose}>
+      <form
+        className="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void start();
+        }}
+      >
+        <label htmlFor={ids.host}>Host</label>
+        <select id={ids.host} value={host} disabled={busy} onChange={(e) => setHost(e.target.value)}>
+          {hosts.map((h) => (
+            <option key={h.id} value={h.id}>
+              {h.id}
+            </option>
+          ))}
+        </select>
+
+        {asking.pending ? (
+          <p className="progress" role="status">
+            {asking.pending}
+          </p>
+        ) : null}
+        {asking.error ? <ErrorNotice error={asking.error} context={`Could not ask ${host}:`} /> : null}
+
+        {offer ? (
+          <fieldset className="choices" aria-describedby={ids.choices} disabled={busy}>
+            <legend>Kernel</legend>
+            {offer.kernelspecs.length + offer.pythons.length === 0 ? (
+              <p id={ids.choices} className="warning">
+                {host} has no kernelspec and no Python with ipykernel. Install it there: <code>python3 -m pip install --user ipykernel</code>
+              </p>
+            ) : (
+              <p id={ids.choices} className="muted small">
+                Kernelspecs and Pythons found on {host}.
+              </p>
+            )}
+            {offer.kernelspecs.map((s) => (
+              <label key={`spec:${s.name}`} className="choice">
+                <input type="radio" name="choice" value={`spec:${s.name}`} checked={choice === `spec:${s.name}`} onChange={(e) => setChoice(e.target.value)} />
+                <span>
+                  {s.displayName} <span className="muted">kernelspec {s.name}</span>
+                </span>
+              </label>
+            ))}
+            {offer.pythons.map((p) => (
+              <label key={`py:${p.path}`} className="choice">
+                <input type="radio" name="choice" value={`py:${p.path}`} checked={choice === `py:${p.path}`} onChange={(e) => setChoice(e.target.value)} />
+                <span>
+                  {p.label} <span className="muted">{p.path}</span>
+                  {p.hasIpykernel ? null : <span className="warning-text"> · no ipykernel</span>}
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+
+        <label htmlFor={ids.cwd}>Working directory</label>
+        <input
+          id={ids.cwd}
+          type="text"
+          value={cwd}
+          disabled={busy}
+          spellCheck={false}
+          placeholder={offer ? `${offer.home} (home)` : 'the remote home'}
+          onChange={(e) => setCwd(e.target.value)}
+        />
+
+        {starting.pending ? (
+          <p className="progress" role="status">
+            {starting.pending}
+          </p>
+        ) : null}
+        {starting.error ? <ErrorNotice error={starting.error} context="The kernel did not start:" /> : null}
+
+        <div className="button-row">
+          <button type="submit" className="primary" disabled={busy || !host || !choice}>
+            Start kernel
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Builds what Electron and the CLI run: esbuild bundles for the main process,
+// the preloads and the CLI; vite for the React window. `node scripts/build.mjs`
+// (flags: --no-renderer skips vite).
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const at = (...p) => path.join(root, ...p);
+const args = new Set(process.argv.slice(2));
+
+// Native addons and packages that must stay real files in node_modules
+// (electron-builder unpacks the natives from the asar; electron-store reads `electron`).
+const external = ['electron', 'zeromq', 'ssh2', 'cpu-features', 'electron-store'];
+
+// Bundled CommonJS dependencies call require() for Node built-ins; ESM has none by default.
+const requireShim = "import { createRequire as __ktrayCreateRequire } from 'node:module'; const require = __ktrayCreateRequire(import.meta.url);";
+
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+
+async function step(name, fn) {
+  const t = Date.now();
+  await fn();
+  console.log(`build: ${name} (${Date.now() - t} ms)`);
+}
+
+await step('dist/main/main.js', () =>
+  build({
+    ...common,
+    entryPoints: [at('electron/main/main.ts')],
+    outfile: at('dist/main/main.js'),
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    external,
+    banner: { js: requireShim },
+  }),
+);
+
+// Sandboxed preloads run without Node and cannot be ES modules: CommonJS for a
+// browser platform, so a Node built-in creeping in fails the build, not the window.
+for (const [entry, out] of [
+  ['electron/main/preload.ts', 'dist/main/preload.cjs'],
+  ['electron/main/passphrase-preload.ts', 'dist/main/passphrase-preload.cjs'],
+]) {
+  await step(out, () =>
+    build({ ...common, entryPoints: [at(entry)], outfile: at(out), platform: 'browser', format: 'cjs', target: 'chrome120', external: ['electron'] }),
+  );
+}
+fs.copyFileSync(at('electron/main/passphrase.html'), at('dist/main/passphrase.html'));
+
+if (fs.existsSync(at('electron/cli/ktray.ts'))) {
+  await step('dist/cli/ktray.js', () =>
+    build({
+      ...common,
+      entryPoints: [at('electron/cli/ktray.ts')],
+      outfile: at('dist/cli/ktray.js'),
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external,
+      banner: { js: requireShim },
+    }),
+  );
+} else {
+  console.log('build: electron/cli/ktray.ts not there yet, CLI bundle skipped');
+}
+
+if (args.has('--no-renderer')) {
+  console.log('build: renderer skipped (--no-renderer)');
+} else if (fs.existsSync(at('renderer/vite.config.ts'))) {
+  const { build: viteBuild } = await import('vite');
+  await step('dist/renderer', () => viteBuild({ configFile: at('renderer/vite.config.ts'), logLevel: 'warn' }));
+} else {
+  console.log('build: renderer/vite.config.ts not there yet, window skipped');
+}

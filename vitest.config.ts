@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  test: {
+    reporters: ['default', './scripts/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['electron/**/*.test.ts', 'renderer/**/*.test.{ts,tsx}'],
+          exclude: ['electron/main/**'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        // The Electron adapter layer, and only it, runs against the one Electron stub.
+        extends: true,
+        resolve: { alias: { electron: here('./electron/main/test/electron-stub.ts') } },
+        test: {
+          name: 'electron',
+          include: ['electron/main/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        // Real sshd, real ipykernel, real Jupyter clients, real Chromium: one file at a time.
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
