@@ -178,6 +178,24 @@ describe('ktray against a real remote host', () => {
     expect(ls.find((x) => x.id === id)).toBeUndefined();
   });
 
+  it('streams events: `ktray events --json` sees a kernel start and stop', async () => {
+    const child = world.spawn(['events', '--json']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const started = (await world.run(['start', remote.alias, '--python', remote.python])).stdout.trim();
+      expect((await world.run(['stop', started])).code).toBe(0);
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('"kernels-changed"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const seen = out.trim().split('\n').map((l) => JSON.parse(l));
+      expect(seen.find((e) => e.type === 'kernel-started')?.kernel.id).toBe(started);
+      expect(seen.some((e) => e.type === 'kernels-changed' && !e.kernels.some((k: any) => k.id === started))).toBe(true);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+
   it('reports a missing ipykernel with what to install', async () => {
     await remote.exec('mkdir -p ~/bare && printf \'#!/bin/sh\\nexec /usr/bin/python3 -S "$@"\\n\' > ~/bare/python3 && chmod +x ~/bare/python3');
     const r = await world.run(['start', remote.alias, '--python', `${remote.home}/bare/python3`]);

@@ -1,5 +1,5 @@
 // Runs the real ktray command line (from source, through tsx) as a user would.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,8 @@ export interface CliWorld {
   runtimeDir: string;
   sshConfig: string;
   run(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<CliResult>;
+  /** Starts a long-running command (e.g. `events`); the caller kills it. */
+  spawn(args: string[]): ChildProcessWithoutNullStreams;
   /** `run` that must succeed; returns parsed --json output. */
   json<T = any>(args: string[]): Promise<T>;
   /** Stops the world's agent (kernels keep running) and removes its folders. */
@@ -53,6 +55,7 @@ export async function cliWorld(sshConfig: string): Promise<CliWorld> {
     runtimeDir,
     sshConfig,
     run,
+    spawn: (args) => spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env }),
     async json(args) {
       const r = await run([...args, '--json']);
       if (r.code !== 0) throw new Error(`ktray ${args.join(' ')} failed (${r.code}): ${r.stderr}`);

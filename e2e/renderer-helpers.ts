@@ -1,16 +1,18 @@
 // Drives the BUILT renderer page in Debian's Chromium, with Playwright's exposeBinding
 // standing in for the Electron preload: the same createBridgeHandlers serve both.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { hostAgent, type HostedAgent } from '../electron/core/agent-host';
 import type { AgentEvent } from '../electron/core/types';
 import { type BridgeServices, createBridgeHandlers, type IpcChannel, toResult } from '../electron/shared/ipc-contract';
+import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const RENDERER_DIST = join(REPO, 'dist', 'renderer');
@@ -174,3 +176,93 @@ export async function screenshots(page: Page, name: string): Promise<string[]> {
   await page.emulateMedia({ colorScheme: 'light' });
   return files;
 }
+
+/** Everything one test file needs: a real remote, a real agent, the built page in Chromium. */
+export interface TrayFixture {
+  remote: RemoteHost;
+  agent: HostedAgent;
+  win: TrayWindow;
+  page: Page;
+  dir: string;
+  /** What the page asked to put on the clipboard. */
+  clipboard: string[];
+  /** Same sshd as remote.alias, but its known_hosts starts empty: the unknown-host-key path. */
+  untrusted: string;
+  untrustedKnownHosts: string;
+  /** Nothing listens on its port: the unreachable path. */
+  unreachable: string;
+  close(): Promise<void>;
+}
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((ok) => s.close(() => ok()));
+  return port;
+}
+
+function hostBlock(o: { alias: string; hostname: string; port: number; user: string; identityFile: string; knownHosts: string }): string {
+  return [
+    `Host ${o.alias}`,
+    `  HostName ${o.hostname}`,
+    `  Port ${o.port}`,
+    `  User ${o.user}`,
+    `  IdentityFile ${o.identityFile}`,
+    '  IdentitiesOnly yes',
+    `  UserKnownHostsFile ${o.knownHosts}`,
+    '  StrictHostKeyChecking yes',
+    '',
+  ].join('\n');
+}
+
+export async function openTrayFixture(): Promise<TrayFixture> {
+  const [remote] = await Promise.all([startRemoteHost(), buildRenderer()]);
+  const parts: { close(): Promise<void> }[] = [{ close: () => remote.stop() }];
+  const close = async () => {
+    for (const p of parts.reverse()) await p.close().catch(() => {});
+  };
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'ktray-renderer-e2e-'));
+    parts.push({ close: () => rm(dir, { recursive: true, force: true }) });
+    const untrusted = `${remote.alias}-untrusted`;
+    const unreachable = `${remote.alias}-unreachable`;
+    const untrustedKnownHosts = join(dir, 'known_hosts_empty');
+    await writeFile(untrustedKnownHosts, '', { mode: 0o600 });
+    const same = { hostname: remote.hostname, user: remote.user, identityFile: remote.identityFile };
+    const sshConfigFile = join(dir, 'ssh_config');
+    await writeFile(
+      sshConfigFile,
+      [
+        await readFile(remote.sshConfigFile, 'utf8'),
+        hostBlock({ ...same, alias: untrusted, port: remote.port, knownHosts: untrustedKnownHosts }),
+        hostBlock({ ...same, alias: unreachable, port: await closedPort(), knownHosts: join(dir, 'known_hosts_unused') }),
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    await mkdir(join(dir, 'runtime'), { mode: 0o700 });
+    const agent = await hostAgent({ mode: 'headless', home: join(dir, 'home'), sshConfigFile, runtimeDir: join(dir, 'runtime'), serve: false });
+    parts.push(agent);
+    const server = await serveDir(RENDERER_DIST);
+    parts.push(server);
+    const browser = await launchBrowser();
+    parts.push(browser);
+    const a = agent.connection;
+    const clipboard: string[] = [];
+    const win = await openTrayWindow(browser.context, server.url, {
+      agent: a,
+      writeClipboard: (text) => clipboard.push(text),
+      // As the Electron main process does it (electron/main/app-controller.ts).
+      sshConfigHosts: async () => (await a.hosts({})).filter((h) => h.source === 'ssh-config').map((h) => h.id),
+    });
+    parts.push(win);
+    return { remote, agent, win, page: win.page, dir, clipboard, untrusted, untrustedKnownHosts, unreachable, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export const hostSection = (page: Page, id: string): Locator => page.locator(`section[data-host-id="${id}"]`);
+export const kernelRow = (page: Page, id: string): Locator => page.locator(`li[data-kernel-id="${id}"]`);
+export const stateOf = (row: Locator) => row.getByTestId('kernel-state').textContent();

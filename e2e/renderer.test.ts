@@ -135,12 +135,36 @@ describe('tray window against the real agent and a real sshd/ipykernel host', ()
     await screenshots(page, '01-hosts');
   });
 
-  it('Escape closes a dialog', async () => {
-    await page.getByRole('button', { name: 'Start kernel', exact: true }).click();
+  it('works from the keyboard: Tab to a button, Enter opens the dialog, Escape closes it and focus returns', async () => {
+    const focusedName = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? null);
+    await page.locator('body').focus();
+    await page.keyboard.press('Tab');
+    expect(await focusedName()).toBe('Start kernel');
+    await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Start a kernel' });
     await dialog.waitFor();
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+    expect(await focusedName()).toBe('Start kernel');
+  });
+
+  it('shows why a start failed in the form, in the remote host’s words', async () => {
+    await hostSection(remote.alias).getByRole('button', { name: `Start a kernel on ${remote.alias}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Start a kernel' });
+    const python = dialog.getByRole('radio', { name: /\/usr\/bin\/python3(\s|$)/ }).first();
+    await python.waitFor(SLOW);
+    await python.check();
+    await dialog.getByLabel('Working directory').fill('/no/such/dir');
+    await dialog.getByRole('button', { name: 'Start kernel' }).click();
+    const alert = dialog.getByRole('alert');
+    await alert.waitFor(SLOW);
+    expect(await alert.textContent()).toContain('/no/such/dir does not exist');
+    await screenshots(page, '02-start-failed');
+    // The form stays filled in for another try.
+    expect(await dialog.getByLabel('Working directory').inputValue()).toBe('/no/such/dir');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await agent.connection.kernels({ host: remote.alias })).toEqual([]);
   });
 
   it('starts a kernel on the remote host with a Python the host offers', async () => {
@@ -208,6 +232,19 @@ describe('tray window against the real agent and a real sshd/ipykernel host', ()
     expect((await runJupyterCheck(localFile, '6*7')).result).toBe('42');
   });
 
+  it('restarts the kernel in place: new process, same connection file, the client still works', async () => {
+    const row = kernelRow(kernelId);
+    await row.getByRole('button', { name: /^Restart/ }).click();
+    await expect.poll(async () => (await kernelOf(kernelId)).pid, SLOW).not.toBe(pid);
+    const restarted = await kernelOf(kernelId);
+    expect(await remoteAlive(pid)).toBe(false);
+    pid = restarted.pid!;
+    expect(restarted.localConnectionFile).toBe(localFile);
+    await row.getByText(`pid ${pid}`).waitFor(SLOW);
+    await expect.poll(() => stateOf(row), SLOW).toBe('idle');
+    expect((await runJupyterCheck(localFile, 'x = 6*7\nx')).result).toBe('42');
+  });
+
   it('asks before stopping: Escape keeps the kernel, confirming stops it on the host', async () => {
     const row = kernelRow(kernelId);
     await row.getByRole('button', { name: /^Stop/ }).click();
@@ -216,6 +253,7 @@ describe('tray window against the real agent and a real sshd/ipykernel host', ()
     await screenshots(page, '06-confirm-stop');
     await page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toMatch(/^Stop /);
     expect(await remoteAlive(pid)).toBe(true);
 
     await row.getByRole('button', { name: /^Stop/ }).click();
@@ -257,7 +295,9 @@ describe('tray window against the real agent and a real sshd/ipykernel host', ()
     const line = (await readFile(untrustedKnownHosts, 'utf8')).trim();
     expect(line).toBe(`[127.0.0.1]:${remote.port} ${remote.hostKeyLine}`);
     await expect.poll(() => hostSection(untrusted).getByTestId('host-connection').textContent(), SLOW).toMatch(/^connected/);
+    // The row forgets the refusal and the key error once the host is connected.
     expect(await hostSection(untrusted).getByRole('region', { name: /Unknown host key/ }).count()).toBe(0);
+    await expect.poll(() => hostSection(untrusted).getByRole('alert').count(), SLOW).toBe(0);
   });
 
   it('shows an unreachable host’s error on its own row', async () => {

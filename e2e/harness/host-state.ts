@@ -146,12 +146,23 @@ export interface UnixUser {
 export async function ensureUser(name: string): Promise<UnixUser> {
   let entry = await run('getent', ['passwd', name], { env });
   if (entry.code !== 0) {
-    await runOk('useradd', ['-m', '-d', `/home/${name}`, '-s', '/bin/sh', '-c', 'Kernel Tray e2e remote user', name], { env });
+    await retryLocked(['useradd', '-m', '-d', `/home/${name}`, '-s', '/bin/sh', '-c', 'Kernel Tray e2e remote user', name]);
     entry = await runOk('getent', ['passwd', name], { env });
   }
   // A locked password ('!') makes sshd without PAM refuse even key logins; '*' is "no password".
-  await runOk('usermod', ['-p', '*', name], { env });
+  const shadow = await runOk('getent', ['shadow', name], { env });
+  if (shadow.stdout.split(':')[1]?.startsWith('!')) await retryLocked(['usermod', '-p', '*', name]);
   const [, , uid, gid, , home] = entry.stdout.trim().split(':');
   if (!home?.startsWith('/home/')) throw new Error(`test user ${name} has home ${home}, expected /home/${name}`);
   return { name, uid: Number(uid), gid: Number(gid), home };
+}
+
+/** useradd/usermod fail instead of waiting when another harness holds /etc/passwd's lock. */
+async function retryLocked([cmd, ...args]: string[]): Promise<void> {
+  for (let i = 0; ; i++) {
+    const r = await run(cmd!, args, { env });
+    if (r.code === 0) return;
+    if (i >= 50 || !/lock/i.test(r.stderr)) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    await sleep(100);
+  }
 }

@@ -25,7 +25,7 @@ export async function runJupyterCheck(
 ): Promise<JupyterCheckResult> {
   const timeoutSec = opts.timeoutSec ?? 30;
   // A clean environment: a pyenv PYTHONPATH/PYTHONHOME would break the system python.
-  const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', HOME: process.env.HOME, LANG: 'C.UTF-8' };
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...(process.env.HOME ? { HOME: process.env.HOME } : {}) };
   const r = await run(PYTHON, [SCRIPT, connectionFile, code, '--timeout', String(timeoutSec)], {
     env,
     timeoutMs: (timeoutSec * 2 + 30) * 1000, // safety net; the script has its own timeout

@@ -113,7 +113,7 @@ describe('fake remote host (OpenSSH client, real sshd, real ipykernel)', () => {
   it('runs a detached ipykernel that a real jupyter_client reaches through ssh -L forwards', async () => {
     const start = await ssh(
       `mkdir -p ${remoteDir()} && cd ${remoteDir()} && ` +
-        `setsid nohup ${host.python} -m ipykernel_launcher -f ${remoteCf()} </dev/null >kernel.log 2>&1 &`,
+        `{ setsid nohup ${host.python} -m ipykernel_launcher -f ${remoteCf()} </dev/null >kernel.log 2>&1 & }`,
     );
     expect(start.code).toBe(0);
     // ipykernel writes its connection file once it has bound its ports; poll on the remote side.
@@ -148,7 +148,7 @@ describe('fake remote host (OpenSSH client, real sshd, real ipykernel)', () => {
 
   it('keeps the kernel ports private to the remote (isolated mode)', async (ctx) => {
     if (!host.isolated) {
-      console.log('skipped: not root, so sshd runs on the shared loopback and kernel ports are reachable');
+      console.log('skipped: remote not isolated (not root, or KT_REMOTE_HOST_MODE=loopback); kernel ports share our loopback');
       ctx.skip();
     }
     const probe = `import socket,sys; s=socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5); print('connected')`;
@@ -226,6 +226,18 @@ describe('fake remote host (OpenSSH client, real sshd, real ipykernel)', () => {
     expect(s.child.exitCode).toBeNull();
     s.child.kill();
     await s.exited;
+  });
+
+  it('reaps killed detached processes on the remote, so kill -0 tells the truth (isolated mode)', async (ctx) => {
+    if (!host.isolated) {
+      console.log('skipped: without a PID namespace orphans go to this machine\'s init, which may not reap them');
+      ctx.skip();
+    }
+    const r = await ssh(
+      'setsid nohup sleep 300 </dev/null >/dev/null 2>&1 & p=$!; kill -0 $p && echo running; kill $p; ' +
+        'for i in $(seq 100); do kill -0 $p 2>/dev/null || { echo gone; exit 0; }; sleep 0.1; done; echo still-there',
+    );
+    expect(r.stdout.trim().split('\n')).toEqual(['running', 'gone']);
   });
 
   it('stop() kills the kernel and removes everything; a second stop() is harmless', async () => {

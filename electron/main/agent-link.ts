@@ -16,6 +16,8 @@ export interface AgentLinkOptions {
   connectAgent(options: { home?: string; askPassphrase?: AskPassphrase }): Promise<(AgentConnection & { dispose?(): void }) | null>;
   hostAgent(options: AgentHostOptions): Promise<HostedAgent>;
   home?: string;
+  /** `--ssh-config FILE`: hosts come from this file instead of ~/.ssh/config (hosted agent only). */
+  sshConfigFile?: string;
   /** The app's prompt; a CLI-started agent asks it too, as its passphrase prompter. */
   askPassphrase?: AskPassphrase;
   /** A `ktray agent stop` asked the hosted agent to shut down. */
@@ -30,7 +32,13 @@ export async function linkAgent(o: AgentLinkOptions): Promise<AgentLink> {
   const existing = await o.connectAgent({ home: o.home, askPassphrase: o.askPassphrase });
   if (existing) return asClient(existing);
   try {
-    const hosted = await o.hostAgent({ mode: 'electron', home: o.home, askPassphrase: o.askPassphrase, onShutdown: o.onShutdown });
+    const hosted = await o.hostAgent({
+      mode: 'electron',
+      home: o.home,
+      sshConfigFile: o.sshConfigFile,
+      askPassphrase: o.askPassphrase,
+      onShutdown: o.onShutdown,
+    });
     return { connection: hosted.connection, mode: 'hosted', close: () => hosted.close() };
   } catch (err) {
     // A `ktray` command may have started its agent between our two calls: use it then.

@@ -86,6 +86,7 @@ export class AppController {
     } catch (err) {
       const e = KtrayError.from(err);
       this.state.fail(`Agent not available: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+      this.render();
       return;
     }
     this.link = link;

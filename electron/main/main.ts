@@ -16,6 +16,15 @@ import { Settings, settingsStoreOptions, type AppSettings } from './settings';
 
 export const APP_ID = 'org.kerneltray.app';
 const OPEN_WINDOW_ARG = '--open-window';
+
+/** `--ssh-config FILE` or `--ssh-config=FILE`, as the CLI takes it. */
+export function sshConfigArg(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--ssh-config') return argv[i + 1] ? path.resolve(argv[i + 1]) : undefined;
+    if (argv[i].startsWith('--ssh-config=')) return path.resolve(argv[i].slice('--ssh-config='.length));
+  }
+  return undefined;
+}
 /** Safety net only: quitting must not hang on a stuck SSH close. */
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -75,7 +84,7 @@ async function main(): Promise<void> {
     autostart,
     askPassphrase: prompt.ask,
     linkAgent: (askPassphrase) =>
-      linkAgent({ connectAgent, hostAgent, askPassphrase, onShutdown: () => app.quit() }),
+      linkAgent({ connectAgent, hostAgent, askPassphrase, sshConfigFile: sshConfigArg(process.argv), onShutdown: () => app.quit() }),
     assetsDir: assetsDir(),
     preload: path.join(here, 'preload.cjs'),
     renderer: rendererLocation(),

@@ -115,3 +115,20 @@ describe('answers to the window’s requests', () => {
     ]);
   });
 });
+
+describe('notices', () => {
+  it('say which kernel finished a long run, and for how long', () => {
+    const next = reduceAgentState(loaded, { type: 'event', event: { type: 'run-finished', at: 1, kernel: kernel('a', '1'), seconds: 612 } });
+    expect(next.notices.map((n) => [n.host, n.message])).toEqual([['a', 'python3 1 finished a run of 10m 12s.']]);
+  });
+
+  it('say why a kernel died', () => {
+    const dead = kernel('a', '1', { state: 'dead', alive: false });
+    const next = reduceAgentState(loaded, {
+      type: 'event',
+      event: { type: 'kernel-died', at: 1, kernel: dead, reason: 'its process is gone' },
+    });
+    expect(next.kernels[0]).toEqual(dead);
+    expect(next.notices.map((n) => n.message)).toEqual(['python3 1 died: its process is gone.']);
+  });
+});

@@ -1,6 +1,9 @@
 // What the window knows of the agent: one snapshot, then kept current by the
 // agent's pushed events and by the answers to the window's own requests.
 import type { AgentEvent, HostSummary, KernelSummary } from '../../electron/core/types';
+import { formatDuration, shortKernelName } from './format';
+
+const kernelLabel = (k: KernelSummary) => `${k.kernelName} ${shortKernelName(k.name)}`;
 
 export interface Notice {
   id: number;
@@ -81,11 +84,15 @@ function applyEvent(state: AgentState, event: AgentEvent): AgentState {
   switch (event.type) {
     case 'kernel-started':
     case 'kernel-state':
-    case 'kernel-died':
       return { ...state, kernels: upsert(state.kernels, event.kernel) };
+    case 'kernel-died': {
+      const next = { ...state, kernels: upsert(state.kernels, event.kernel) };
+      return withNotice(next, event.at, event.kernel.host, `${kernelLabel(event.kernel)} died: ${event.reason}.`);
+    }
     case 'run-finished': {
       const next = { ...state, kernels: upsert(state.kernels, event.kernel) };
-      return withNotice(next, event.at, event.kernel.host, `${event.kernel.id} finished a ${Math.round(event.seconds)} s run.`);
+      const took = formatDuration(event.seconds * 1000);
+      return withNotice(next, event.at, event.kernel.host, `${kernelLabel(event.kernel)} finished a run of ${took}.`);
     }
     case 'kernels-changed':
       return reduceAgentState(state, { type: 'kernels', host: event.host, kernels: event.kernels });

@@ -23,7 +23,7 @@ export const stub = {
   isPackaged: false,
   online: true,
   encryptionAvailable: true,
-  storageBackend: 'gnome_libsecret' as string,
+  storageBackend: 'gnome_libsecret' as 'basic_text' | 'gnome_libsecret' | 'kwallet' | 'kwallet5' | 'kwallet6' | 'unknown',
   loginItem: { openAtLogin: false, args: [] as string[] },
   display: {
     bounds: { x: 0, y: 0, width: 1920, height: 1080 } as Rect,
@@ -320,6 +320,7 @@ export class BrowserWindow extends EventEmitter {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.visible = false;
     this.webContents.destroyed = true;
     this.emit('closed');
   }

@@ -7,10 +7,20 @@ interface Props {
   onCancel(): void;
 }
 
-/** Asks in place instead of window.confirm; Escape or Cancel backs out. Focus starts on Cancel. */
+/**
+ * Asks in place instead of window.confirm; Escape or Cancel backs out. Focus starts on
+ * Cancel and, when the question goes away, returns to the button that asked it.
+ */
 export function ConfirmInline({ question, confirmLabel, onConfirm, onCancel }: Props) {
   const cancelRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => cancelRef.current?.focus(), []);
+  useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    cancelRef.current?.focus();
+    return () => {
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (lost && opener?.isConnected) opener.focus();
+    };
+  }, []);
   return (
     <div
       className="confirm"

@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { HostSummary, KernelSummary, KtrayErrorData } from '../../../electron/core/types';
 import { useAgent } from '../agent-context';
 import { hostAddress, hostConnectionText } from '../format';
@@ -33,6 +33,17 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
   const keyUnknown = error?.code === 'HOST_KEY_UNKNOWN';
   const offered = keyUnknown ? (checkedKey ?? offeredKeyOf(error.detail)) : null;
 
+  // Once the host connects, earlier failures here (an unknown key, a refusal) are history.
+  const connected = host?.connection === 'connected';
+  const clearAction = action.clear;
+  useEffect(() => {
+    if (!connected) return;
+    clearAction();
+    setRefused(false);
+    setCheckedKey(null);
+    setAfterTrust(null);
+  }, [connected, clearAction]);
+
   const reconnect = () =>
     action.run('Connecting…', async () => {
       setAfterTrust(null);
@@ -61,19 +72,25 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
         <div className="host-title">
           <span className="conn-dot" aria-hidden="true" />
           <h2 id={headingId}>{id}</h2>
+          {host && host.source !== 'local' && hostAddress(host) !== id ? (
+            <span className="muted host-address" title={hostAddress(host)}>
+              {hostAddress(host)}
+            </span>
+          ) : null}
+        </div>
+        <div className="host-sub">
           <span className="host-conn" data-testid="host-connection">
             {host ? hostConnectionText(host) : 'not in the host list'}
           </span>
-        </div>
-        <div className="host-sub">
-          <span className="muted host-address">{host ? hostAddress(host) : ''}</span>
           <div className="host-actions" role="group" aria-label={`Actions for host ${id}`}>
             <button type="button" disabled={busy} onClick={refresh} aria-label={`Refresh kernels on ${id}`}>
               Refresh
             </button>
-            <button type="button" disabled={busy} onClick={reconnect} aria-label={`Reconnect ${id}`}>
-              Reconnect
-            </button>
+            {host?.source === 'local' ? null : (
+              <button type="button" disabled={busy} onClick={reconnect} aria-label={`Reconnect ${id}`}>
+                Reconnect
+              </button>
+            )}
             <button type="button" disabled={busy} onClick={() => onStartKernel(id)} aria-label={`Start a kernel on ${id}`}>
               Start…
             </button>

@@ -127,7 +127,7 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
               <label key={`py:${p.path}`} className="choice">
                 <input type="radio" name="choice" value={`py:${p.path}`} checked={choice === `py:${p.path}`} onChange={(e) => setChoice(e.target.value)} />
                 <span>
-                  {p.label} <span className="muted">{p.path}</span>
+                  {p.label} {p.label.includes(p.path) ? null : <span className="muted">{p.path}</span>}
                   {p.hasIpykernel ? null : <span className="warning-text"> · no ipykernel</span>}
                 </span>
               </label>
