@@ -88,6 +88,15 @@ describe('ktray against a real remote host', () => {
     expect(ls.find((k) => k.id === id)).toMatchObject({ attached: true, localConnectionFile: localFile });
   });
 
+  it('uses one SSH connection for every kernel, tunnel and command on the host', async () => {
+    const second = (await world.run(['start', remote.alias, '--python', remote.python])).stdout.trim();
+    await world.json(['attach', second, '--frontend', 'none']);
+    await world.json(['ls', remote.alias]);
+    expect((await runJupyterCheck(localFile, '1+1')).result).toBe('2');
+    expect(remote.connectionCount()).toBe(1);
+    expect((await world.run(['stop', second])).code).toBe(0);
+  });
+
   it('the remote kernel ports are reachable only through SSH', async () => {
     if (!remote.isolated) {
       console.warn('skipping the isolation check: not root, so the remote shares this loopback');

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds what Electron and the CLI run: esbuild bundles for the main process,
 // the preloads and the CLI; vite for the React window. `node scripts/build.mjs`
-// (flags: --no-renderer skips vite).
+// (flags: --no-renderer skips vite; --outdir DIR builds main, preloads and CLI
+// into DIR instead of dist/, for tests of the bundle).
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p) => path.join(root, ...p);
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const outdirAt = argv.indexOf('--outdir');
+const outdir = outdirAt >= 0 ? path.resolve(argv[outdirAt + 1]) : at('dist');
+const out = (...p) => path.join(outdir, ...p);
 
 // Native addons and packages that must stay real files in node_modules
 // (electron-builder unpacks the natives from the asar; electron-store reads `electron`).
@@ -26,11 +31,11 @@ async function step(name, fn) {
   console.log(`build: ${name} (${Date.now() - t} ms)`);
 }
 
-await step('dist/main/main.js', () =>
+await step(path.relative(root, out('main/main.js')), () =>
   build({
     ...common,
     entryPoints: [at('electron/main/main.ts')],
-    outfile: at('dist/main/main.js'),
+    outfile: out('main/main.js'),
     platform: 'node',
     format: 'esm',
     target: 'node22',
@@ -41,22 +46,22 @@ await step('dist/main/main.js', () =>
 
 // Sandboxed preloads run without Node and cannot be ES modules: CommonJS for a
 // browser platform, so a Node built-in creeping in fails the build, not the window.
-for (const [entry, out] of [
-  ['electron/main/preload.ts', 'dist/main/preload.cjs'],
-  ['electron/main/passphrase-preload.ts', 'dist/main/passphrase-preload.cjs'],
+for (const [entry, file] of [
+  ['electron/main/preload.ts', 'main/preload.cjs'],
+  ['electron/main/passphrase-preload.ts', 'main/passphrase-preload.cjs'],
 ]) {
-  await step(out, () =>
-    build({ ...common, entryPoints: [at(entry)], outfile: at(out), platform: 'browser', format: 'cjs', target: 'chrome120', external: ['electron'] }),
+  await step(path.relative(root, out(file)), () =>
+    build({ ...common, entryPoints: [at(entry)], outfile: out(file), platform: 'browser', format: 'cjs', target: 'chrome120', external: ['electron'] }),
   );
 }
-fs.copyFileSync(at('electron/main/passphrase.html'), at('dist/main/passphrase.html'));
+fs.copyFileSync(at('electron/main/passphrase.html'), out('main/passphrase.html'));
 
 if (fs.existsSync(at('electron/cli/ktray.ts'))) {
-  await step('dist/cli/ktray.js', () =>
+  await step(path.relative(root, out('cli/ktray.js')), () =>
     build({
       ...common,
       entryPoints: [at('electron/cli/ktray.ts')],
-      outfile: at('dist/cli/ktray.js'),
+      outfile: out('cli/ktray.js'),
       platform: 'node',
       format: 'esm',
       target: 'node20',
@@ -68,8 +73,8 @@ if (fs.existsSync(at('electron/cli/ktray.ts'))) {
   console.log('build: electron/cli/ktray.ts not there yet, CLI bundle skipped');
 }
 
-if (args.has('--no-renderer')) {
-  console.log('build: renderer skipped (--no-renderer)');
+if (args.has('--no-renderer') || outdirAt >= 0) {
+  console.log('build: renderer skipped (--no-renderer or --outdir)');
 } else if (fs.existsSync(at('renderer/vite.config.ts'))) {
   const { build: viteBuild } = await import('vite');
   await step('dist/renderer', () => viteBuild({ configFile: at('renderer/vite.config.ts'), logLevel: 'warn' }));

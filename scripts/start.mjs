@@ -23,7 +23,22 @@ const built = spawn(process.execPath, [path.join(root, 'scripts', 'build.mjs')],
 const buildCode = await new Promise((resolve) => built.on('exit', (code) => resolve(code ?? 1)));
 if (buildCode !== 0) process.exit(buildCode);
 
-const electron = electronBinary();
+let electron = electronBinary();
+if (!electron && !process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
+  // npm no longer runs dependencies' install scripts unless allowed, so the
+  // binary may never have been fetched: try once, where the network allows.
+  console.log('Kernel Tray: fetching the Electron binary (node node_modules/electron/install.js)...');
+  const installer = path.join(root, 'node_modules', 'electron', 'install.js');
+  if (fs.existsSync(installer)) {
+    const fetched = spawn(process.execPath, [installer], { stdio: ['ignore', 'inherit', 'pipe'], cwd: path.dirname(installer) });
+    let said = '';
+    fetched.stderr.on('data', (d) => (said += d));
+    await new Promise((resolve) => fetched.on('exit', resolve));
+    electron = electronBinary();
+    const reason = said.split('\n').find((l) => /error/i.test(l));
+    if (!electron && reason) console.error(`Kernel Tray: the download failed: ${reason.trim()}`);
+  }
+}
 if (!electron) {
   console.error(
     [

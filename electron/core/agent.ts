@@ -335,7 +335,10 @@ export class Agent implements AgentConnection {
     this.records.set(r.summary.id, r);
     this.state.launches[r.summary.id] = { python: params.kernel ? undefined : started.python, kernel: params.kernel, cwd: params.cwd };
     if (!this.state.usedHosts.includes(params.host)) this.state.usedHosts.push(params.host);
+    // Kernels started here are watched from the start, so their state is live and a death is heard.
+    this.state.pinned.push(r.summary.id);
     await this.save();
+    this.watch(r);
     this.emit({ type: 'kernel-started', at: Date.now(), kernel: { ...r.summary } });
     this.emit({ type: 'kernels-changed', at: Date.now(), host: params.host, kernels: this.summaries(params.host) });
     return { ...r.summary };

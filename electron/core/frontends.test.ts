@@ -118,7 +118,7 @@ describe('launchFrontend', () => {
   it('starts qtconsole detached on the file and lets it go', async () => {
     const { spawn, calls } = spawnStub('spawn');
     const env = { PATH: '/usr/bin', DISPLAY: ':0' };
-    await launchFrontend('qtconsole', FILE, { spawn, env });
+    await launchFrontend('qtconsole', FILE, { spawn, env, which: whichOf('jupyter-qtconsole').which });
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ command: 'jupyter', args: ['qtconsole', '--existing', FILE], unrefed: true });
     expect(calls[0].options).toMatchObject({ detached: true, stdio: 'ignore', env });
@@ -127,20 +127,28 @@ describe('launchFrontend', () => {
   it('opens console in the detected terminal', async () => {
     setPlatformForTests('linux');
     const { spawn, calls } = spawnStub('spawn');
-    await launchFrontend('console', FILE, { spawn, env: {}, which: whichOf('xterm').which });
+    await launchFrontend('console', FILE, { spawn, env: {}, which: whichOf('xterm', 'jupyter-console').which });
     expect(calls.map((c) => [c.command, ...c.args])).toEqual([['xterm', '-e', 'jupyter', 'console', '--existing', FILE]]);
   });
 
   it('opens console in the terminal from settings', async () => {
     setPlatformForTests('linux');
     const { spawn, calls } = spawnStub('spawn');
-    await launchFrontend('console', FILE, { spawn, terminal: 'alacritty -e', which: whichOf().which });
+    await launchFrontend('console', FILE, { spawn, terminal: 'alacritty -e', which: whichOf('jupyter-console').which });
     expect(calls.map((c) => [c.command, ...c.args])).toEqual([['alacritty', '-e', 'jupyter', 'console', '--existing', FILE]]);
   });
 
-  it('reports a missing qtconsole as FRONTEND_FAILED with how to install it', async () => {
+  it('reports a missing qtconsole before spawning anything, with how to install it', async () => {
+    const { spawn, calls } = spawnStub('spawn');
+    const err = await launchFrontend('qtconsole', FILE, { spawn, which: whichOf().which }).catch((e: unknown) => e);
+    expect(calls).toHaveLength(0);
+    expect(err).toMatchObject({ code: 'FRONTEND_FAILED', message: expect.stringContaining('qtconsole is not installed') });
+    expect((err as KtrayError).hint).toMatch(/pip install qtconsole/);
+  });
+
+  it('reports a jupyter that cannot start as FRONTEND_FAILED with how to install it', async () => {
     const { spawn } = spawnStub({ code: 'ENOENT', message: 'spawn jupyter ENOENT' });
-    const err = await launchFrontend('qtconsole', FILE, { spawn }).catch((e: unknown) => e);
+    const err = await launchFrontend('qtconsole', FILE, { spawn, which: whichOf('jupyter-qtconsole').which }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KtrayError);
     expect(err).toMatchObject({ code: 'FRONTEND_FAILED' });
     expect((err as KtrayError).message).toContain('jupyter');
@@ -151,7 +159,7 @@ describe('launchFrontend', () => {
   it('reports a terminal that cannot start as FRONTEND_FAILED', async () => {
     setPlatformForTests('linux');
     const { spawn } = spawnStub({ code: 'ENOENT', message: 'spawn kitty ENOENT' });
-    await expect(launchFrontend('console', FILE, { spawn, env: {}, which: whichOf('kitty').which })).rejects.toMatchObject({
+    await expect(launchFrontend('console', FILE, { spawn, env: {}, which: whichOf('kitty', 'jupyter-console').which })).rejects.toMatchObject({
       code: 'FRONTEND_FAILED',
       message: expect.stringContaining('kitty'),
     });

@@ -62,6 +62,17 @@ export async function terminalArgv(connectionFile: string, opts: FrontendOptions
 }
 
 export async function launchFrontend(kind: 'qtconsole' | 'console', connectionFile: string, opts: FrontendOptions = {}): Promise<void> {
+  // `jupyter X` runs `jupyter-X`; check it is there, or the failure happens unseen in a detached process.
+  if (!(await (opts.which ?? onPath)(`jupyter-${kind}`))) {
+    throw new KtrayError({
+      code: 'FRONTEND_FAILED',
+      message: `jupyter ${kind} is not installed on this computer.`,
+      hint:
+        kind === 'qtconsole'
+          ? 'Install it (`pip install qtconsole`, or your package manager: e.g. `apt install jupyter-qtconsole`), or attach with the console or no frontend.'
+          : 'Install it (`pip install jupyter-console`, or e.g. `apt install jupyter-console`), or attach with no frontend and use your own client.',
+    });
+  }
   const argv = kind === 'qtconsole' ? ['jupyter', 'qtconsole', '--existing', connectionFile] : await terminalArgv(connectionFile, opts);
   const run = opts.spawn ?? (spawn as unknown as SpawnFn);
   await new Promise<void>((resolve, reject) => {

@@ -239,6 +239,13 @@ describe('launchScript', () => {
     expect(await launch({ python: '/nonexistent/bin/python3' })).toEqual({ ok: false, error: 'PYTHON_MISSING', python: '/nonexistent/bin/python3' });
   });
 
+  it('reports a missing python whatever characters its path holds', async () => {
+    // The report is JSON: a quote or backslash in the path must not break it.
+    for (const python of ['/opt/my "env"/bin/python', '/opt/back\\slash/python', "/opt/it's/python"]) {
+      expect(await launch({ python })).toEqual({ ok: false, error: 'PYTHON_MISSING', python });
+    }
+  });
+
   it('reports a python without ipykernel', async () => {
     expect(() => execFileSync(PY_WITHOUT_IPYKERNEL, ['-c', 'import ipykernel'], { stdio: 'ignore' })).toThrow();
     expect(await launch({ python: PY_WITHOUT_IPYKERNEL })).toMatchObject({ ok: false, error: 'IPYKERNEL_MISSING' });

@@ -233,7 +233,7 @@ export function launchScript(spec: LaunchSpec): string {
   return `
 py=${quote(py)}
 if ! command -v "$py" >/dev/null 2>&1; then
-  printf '@@KTRAY-LAUNCH {"ok": false, "error": "PYTHON_MISSING", "python": "%s"}\\n' "$py"
+  printf '%s\\n' ${quote('@@KTRAY-LAUNCH ' + JSON.stringify({ ok: false, error: 'PYTHON_MISSING', python: py }))}
   exit 0
 fi
 export ${env}
@@ -259,7 +259,8 @@ export function stopScript(pid: number, opts: { graceSec: number; removeFile?: s
   const remove = opts.removeFile ? `rm -f ${quote(opts.removeFile)}` : ':';
   return `
 p=${pid}
-alive() { kill -0 "$p" 2>/dev/null; }
+# A zombie is gone for our purposes, whenever its parent gets round to reaping it.
+alive() { kill -0 "$p" 2>/dev/null && ! ps -o stat= -p "$p" 2>/dev/null | grep -q '^Z'; }
 waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; }
 waitgone ${Math.round(opts.graceSec * 10)}
 if alive; then kill -TERM "$p" 2>/dev/null; waitgone 30; fi

@@ -2,7 +2,7 @@
 // the user can open (0700 home, 0600 socket), or a named pipe on Windows.
 // Requests are `agent/<method>`; events go to subscribers as `agent/event`;
 // an interactive client may answer passphrase prompts (`client/passphrase`).
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import {
   createMessageConnection,
@@ -71,12 +71,15 @@ export async function serveAgent(agent: AgentConnection, socket: string): Promis
     server.once('error', reject);
     server.listen(socket, () => resolve());
   });
-  if (platform() !== 'win32') await chmod(socket, 0o600);
+  const unix = platform() !== 'win32';
+  if (unix) await chmod(socket, 0o600);
+  const ino = unix ? (await stat(socket)).ino : 0;
   return {
     async close() {
       for (const c of connections) c.dispose();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (platform() !== 'win32') await rm(socket, { force: true });
+      // Only our own socket: another agent may have replaced it meanwhile.
+      if (unix && (await stat(socket).catch(() => null))?.ino === ino) await rm(socket, { force: true });
     },
     async askPassphrase(prompt) {
       const conn = prompters[prompters.length - 1];

@@ -17,6 +17,22 @@ import { SshSession, type SshSessionOptions } from './ssh-session';
 
 const { utils } = ssh2;
 
+/** Commands the fake server is running now; killed when their channel goes. */
+let execRunning = 0;
+const children = new Set<ReturnType<typeof spawn>>();
+
+function killGroup(child: ReturnType<typeof spawn>): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+}
+
 interface FakeServer {
   port: number;
   hostKeyBlob: Buffer;
@@ -61,11 +77,17 @@ async function startServer(hostPrivate: string, authorized: ParsedKey[]): Promis
         const session = accept();
         session.on('exec', (acceptExec, _reject, info) => {
           const stream = acceptExec();
-          const child = spawn('/bin/sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'] });
+          // Its own process group, so a kill reaches the commands the script started too.
+          const child = spawn('/bin/sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+          execRunning++;
+          children.add(child);
+          stream.on('close', () => killGroup(child));
           stream.pipe(child.stdin);
           child.stdout.pipe(stream, { end: false });
           child.stderr.pipe(stream.stderr, { end: false });
           child.on('close', (code) => {
+            execRunning--;
+            children.delete(child);
             stream.exit(code ?? 255);
             stream.end();
           });
@@ -122,7 +144,7 @@ const otherHostKey = utils.generateKeyPairSync('ed25519');
 const userKey = utils.generateKeyPairSync('ed25519');
 const strangerKey = utils.generateKeyPairSync('ed25519');
 const PASSPHRASE = 'correct horse';
-const lockedKey = utils.generateKeyPairSync('ed25519', { passphrase: PASSPHRASE, cipher: 'aes256-cbc' });
+const lockedKey = utils.generateKeyPairSync('ed25519', { passphrase: PASSPHRASE, cipher: 'aes256-cbc', rounds: 4 });
 
 let dir: string;
 let server: FakeServer;
@@ -218,6 +240,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  for (const c of children) killGroup(c);
   await server?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -331,6 +354,23 @@ describe('a connected session', () => {
     const accepted = server.accepted;
     expect((await s.run('echo again')).stdout).toBe('again\n');
     expect(server.accepted).toBe(accepted);
+  });
+
+  it('fails a command cut off by a dropped connection, rather than returning its partial output', async () => {
+    await trustServer();
+    const s = session({}, { wanted: () => false });
+    await s.connect();
+    const result = s.run('echo started; sleep 30; echo never').then(
+      (r) => ({ resolved: r }),
+      (e: unknown) => ({ rejected: e }),
+    );
+    // Drop once the command is surely running on the server.
+    await until(() => execRunning > 0);
+    server.dropAll();
+    const outcome = await result;
+    expect(outcome).toHaveProperty('rejected');
+    expect((outcome as { rejected: unknown }).rejected).toBeInstanceOf(KtrayError);
+    expect((outcome as { rejected: KtrayError }).rejected.host).toBe('fake');
   });
 
   it('opens streams to ports on the host', async () => {

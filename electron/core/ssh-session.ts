@@ -164,7 +164,7 @@ export class SshSession implements Host {
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const errOut: Buffer[] = [];
-      let code = -1;
+      let code: number | null = null;
       const timer = options.timeoutMs
         ? setTimeout(() => {
             stream.close();
@@ -178,6 +178,18 @@ export class SshSession implements Host {
       });
       stream.on('close', () => {
         if (timer) clearTimeout(timer);
+        if (code === null) {
+          // No exit status: the connection went away under the command.
+          reject(
+            new KtrayError({
+              code: 'HOST_DOWN',
+              host: this.id,
+              message: `The SSH connection to ${this.id} dropped while a command was running.`,
+              hint: 'Kernel Tray reconnects by itself; try again.',
+            }),
+          );
+          return;
+        }
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
       });
       stream.end(script);
@@ -314,17 +326,14 @@ export class SshSession implements Host {
     });
   }
 
-  private channelError(what: string, err: Error): KtrayError {
-    return new KtrayError({
-      code: 'REMOTE_COMMAND_FAILED',
-      host: this.id,
-      message: `Could not ${what} on ${this.id}: ${err.message}.`,
-      hint: /administratively prohibited|forwarding/i.test(err.message)
-        ? `The SSH server on ${this.id} refuses port forwarding: it needs AllowTcpForwarding yes in sshd_config.`
-        : /open failed|Channel open/i.test(err.message)
-          ? `The SSH server on ${this.id} may limit sessions (MaxSessions in sshd_config).`
-          : undefined,
-    });
+  private channelError(what: string, err: Error & { reason?: number }): KtrayError {
+    // RFC 4254 channel open failure reasons: 1 administratively prohibited, 2 connect failed.
+    const tunnel = what.startsWith('open a tunnel');
+    let hint: string | undefined;
+    if (tunnel && err.reason === 1) hint = `The SSH server on ${this.id} refuses port forwarding: it needs AllowTcpForwarding yes in sshd_config.`;
+    else if (tunnel && err.reason === 2) hint = `Nothing listens there on ${this.id}: has the kernel exited? \`ktray ls ${this.id}\` shows.`;
+    else if (!tunnel) hint = `The SSH server on ${this.id} may limit sessions (MaxSessions in sshd_config).`;
+    return new KtrayError({ code: 'REMOTE_COMMAND_FAILED', host: this.id, message: `Could not ${what} on ${this.id}: ${err.message}.`, hint });
   }
 }
 

@@ -1,7 +1,7 @@
 // What the agent remembers across restarts: which kernels were attached and on
 // which local ports, how kernels it started were launched, saved hosts,
 // settings. The file holds kernels' HMAC keys, so it is 0600 in a 0700 dir.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensurePrivateDir } from './paths';
 import type { AgentSettings, ChannelPorts, ConnectionInfo, SavedHost } from './types';
@@ -70,12 +70,20 @@ export class StateStore {
   /** Writes atomically; calls are serialised. */
   save(state: AgentState): Promise<void> {
     const text = JSON.stringify(state, null, 1) + '\n';
-    this.writing = this.writing.then(async () => {
+    const write = async () => {
       await ensurePrivateDir(path.dirname(this.file));
       const tmp = `${this.file}.${process.pid}.tmp`;
       await writeFile(tmp, text, { mode: 0o600 });
-      await rename(tmp, this.file);
-    });
-    return this.writing;
+      try {
+        await rename(tmp, this.file);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    };
+    // One failed save must not fail every later one.
+    const run = this.writing.then(write, write);
+    this.writing = run.catch(() => {});
+    return run;
   }
 }

@@ -149,6 +149,9 @@ describe('AppController', () => {
     expect(find(menuOf(tray), 'Kernel died').checked).toBe(false);
     agent.emit({ type: 'kernel-died', at: T0, kernel: kernel('gpu', 'train', { alive: false, state: 'dead' }), reason: 'x' });
     expect(Notification.instances).toHaveLength(0);
+    click(find(menuOf(tray), 'console'));
+    expect(settings.get('preferredFrontend')).toBe('console');
+    expect((find(menuOf(tray), /^train /).submenu as Item[]).slice(0, 2).map((i) => i.label)).toEqual(['Attach console', 'Attach qtconsole']);
     await c.shutdown();
   });
 

@@ -174,6 +174,10 @@ export class AppController {
         this.o.settings.update({ notifications: { ...this.o.settings.get('notifications'), [kind]: on } });
         this.render();
       },
+      setPreferredFrontend: (frontend) => {
+        this.o.settings.update({ preferredFrontend: frontend });
+        this.render();
+      },
       retryAgent: () => void this.relink(),
       quit: () => this.o.quit(),
     };
@@ -203,6 +207,7 @@ export class AppController {
     const template = buildMenuTemplate(
       {
         snapshot,
+        preferredFrontend: this.o.settings.get('preferredFrontend'),
         startAtLogin: this.o.autostart.isEnabled(),
         notifications: this.o.settings.get('notifications'),
         agentMode: this.mode,

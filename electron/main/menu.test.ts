@@ -25,6 +25,7 @@ function recorder() {
     openWindow: rec('openWindow'),
     setStartAtLogin: rec('setStartAtLogin'),
     setNotification: rec('setNotification'),
+    setPreferredFrontend: rec('setPreferredFrontend'),
     retryAgent: rec('retryAgent'),
     quit: rec('quit'),
   };
@@ -42,7 +43,7 @@ const snapshot: AgentSnapshot = {
 };
 
 function ctx(over: Partial<MenuContext> = {}): MenuContext {
-  return { snapshot, startAtLogin: false, notifications: { ...ALL_NOTIFICATIONS_ON }, agentMode: 'hosted', now: T0, ...over };
+  return { snapshot, preferredFrontend: 'qtconsole', startAtLogin: false, notifications: { ...ALL_NOTIFICATIONS_ON }, agentMode: 'hosted', now: T0, ...over };
 }
 
 const sub = (item: Item | undefined) => (item?.submenu ?? []) as Item[];
@@ -181,6 +182,26 @@ describe('buildMenuTemplate', () => {
     click(byLabel(failed, 'Try again'));
     expect(calls).toEqual([['retryAgent']]);
     expect(failed.some((i) => i.label === 'Quit (kernels keep running)' || i.label === 'Quit')).toBe(true);
+  });
+});
+
+describe('preferred frontend', () => {
+  it('puts the preferred Attach first and offers the choice as radio items', () => {
+    const { calls, intents } = recorder();
+    const attachLabels = (t: Item[]) =>
+      sub(sub(t.find((i) => i.id === 'host:gpu')).find((i) => i.id === 'kernel:gpu/train'))
+        .slice(0, 2)
+        .map((i) => i.label);
+    expect(attachLabels(buildMenuTemplate(ctx(), intents))).toEqual(['Attach qtconsole', 'Attach console']);
+    const t = buildMenuTemplate(ctx({ preferredFrontend: 'console' }), intents);
+    expect(attachLabels(t)).toEqual(['Attach console', 'Attach qtconsole']);
+    const radios = sub(byLabel(t, 'Preferred frontend'));
+    expect(radios.map((r) => [r.label, r.type, r.checked])).toEqual([
+      ['qtconsole', 'radio', false],
+      ['console', 'radio', true],
+    ]);
+    click(radios[0]);
+    expect(calls).toEqual([['setPreferredFrontend', 'qtconsole']]);
   });
 });
 

@@ -8,7 +8,7 @@ import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSwitches } 
 
 /** What the menu's clicks ask for; main wires them to the agent and the app. */
 export interface MenuIntents {
-  attach(kernelId: string, frontend: Exclude<Frontend, 'none'>): void;
+  attach(kernelId: string, frontend: AttachFrontend): void;
   copyConnectionFile(kernelId: string): void;
   interrupt(kernelId: string): void;
   restart(kernelId: string): void;
@@ -18,12 +18,17 @@ export interface MenuIntents {
   openWindow(): void;
   setStartAtLogin(on: boolean): void;
   setNotification(kind: NotificationKind, on: boolean): void;
+  setPreferredFrontend(frontend: AttachFrontend): void;
   retryAgent(): void;
   quit(): void;
 }
 
+export type AttachFrontend = Exclude<Frontend, 'none'>;
+
 export interface MenuContext {
   snapshot: AgentSnapshot;
+  /** Its Attach item comes first in each kernel's submenu. */
+  preferredFrontend: AttachFrontend;
   startAtLogin: boolean;
   notifications: NotificationSwitches;
   /** 'client' when a CLI-started agent serves the socket and the app only talks to it; 'none' while starting. */
@@ -48,16 +53,18 @@ function kernelLabel(k: KernelSummary, now: number): string {
   return `${k.name} (${k.kernelName}) — ${kernelStateLabel(k, now)}${marks}`;
 }
 
-export function kernelItems(k: KernelSummary, i: MenuIntents, now: number): MenuItemConstructorOptions {
+const FRONTENDS: readonly AttachFrontend[] = ['qtconsole', 'console'];
+
+export function kernelItems(k: KernelSummary, i: MenuIntents, now: number, preferred: AttachFrontend = 'qtconsole'): MenuItemConstructorOptions {
   const live = kernelIsLive(k);
   // A dead kernel can be restarted from its connection file while the host answers.
   const canRestart = k.state !== 'unknown';
+  const order = [preferred, ...FRONTENDS.filter((f) => f !== preferred)];
   return {
     id: `kernel:${k.id}`,
     label: kernelLabel(k, now),
     submenu: [
-      { label: 'Attach qtconsole', enabled: live, click: () => i.attach(k.id, 'qtconsole') },
-      { label: 'Attach console', enabled: live, click: () => i.attach(k.id, 'console') },
+      ...order.map((f) => ({ label: `Attach ${f}`, enabled: live, click: () => i.attach(k.id, f) })),
       {
         label: 'Copy connection file path',
         enabled: k.localConnectionFile !== null || live,
@@ -71,12 +78,18 @@ export function kernelItems(k: KernelSummary, i: MenuIntents, now: number): Menu
   };
 }
 
-export function hostItems(h: HostSummary, kernels: KernelSummary[], i: MenuIntents, now: number): MenuItemConstructorOptions {
+export function hostItems(
+  h: HostSummary,
+  kernels: KernelSummary[],
+  i: MenuIntents,
+  now: number,
+  preferred: AttachFrontend = 'qtconsole',
+): MenuItemConstructorOptions {
   const sub: MenuItemConstructorOptions[] = [];
   if (h.error) sub.push({ label: h.error.message, enabled: false });
   if (h.error?.hint) sub.push({ label: h.error.hint, enabled: false });
   if (kernels.length === 0) sub.push({ label: 'No kernels', enabled: false });
-  for (const k of kernels) sub.push(kernelItems(k, i, now));
+  for (const k of kernels) sub.push(kernelItems(k, i, now, preferred));
   sub.push({ type: 'separator' });
   sub.push({ label: 'Start kernel', enabled: h.connection !== 'connecting', click: () => i.startKernel(h.id) });
   if (h.id !== LOCAL_HOST) {
@@ -105,7 +118,7 @@ export function buildMenuTemplate(ctx: MenuContext, i: MenuIntents): MenuItemCon
     if (s.hosts.length === 0) t.push({ label: 'No hosts', enabled: false });
     for (const h of sortedHosts(s)) {
       const kernels = s.kernels.filter((k) => k.host === h.id).sort((a, b) => a.name.localeCompare(b.name));
-      t.push(hostItems(h, kernels, i, now));
+      t.push(hostItems(h, kernels, i, now, ctx.preferredFrontend));
     }
   }
   t.push({ type: 'separator' });
@@ -117,6 +130,15 @@ export function buildMenuTemplate(ctx: MenuContext, i: MenuIntents): MenuItemCon
       type: 'checkbox' as const,
       checked: ctx.notifications[kind],
       click: () => i.setNotification(kind, !ctx.notifications[kind]),
+    })),
+  });
+  t.push({
+    label: 'Preferred frontend',
+    submenu: FRONTENDS.map((f) => ({
+      label: f,
+      type: 'radio' as const,
+      checked: ctx.preferredFrontend === f,
+      click: () => i.setPreferredFrontend(f),
     })),
   });
   t.push({

@@ -37,7 +37,7 @@ describe('PassphrasePrompt', () => {
   it('opens a sandboxed window naming the host and key, and returns what the user typed', async () => {
     const pending = prompt.ask(REQ);
     const win = await openWindow();
-    expect(win.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false });
+    expect(win.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, partition: 'ktray-passphrase' });
     expect(win.loaded[0]).toEqual({ kind: 'file', target: HTML, options: { query: { host: 'gpu', keyFile: REQ.keyFile } } });
     answer(win, { passphrase: 'open sesame', remember: false });
     expect(await pending).toBe('open sesame');

@@ -50,10 +50,18 @@ export class PassphrasePrompt {
       fullscreenable: false,
       alwaysOnTop: true,
       show: false,
-      webPreferences: { preload: this.o.preload, contextIsolation: true, nodeIntegration: false, sandbox: true },
+      webPreferences: {
+        preload: this.o.preload,
+        contextIsolation: true,
+        nodeIntegration: false,
+        sandbox: true,
+        // A session of its own (in memory): the main window's session rules do not apply to this page.
+        partition: 'ktray-passphrase',
+      },
     });
     const page = { kind: 'file' as const, url: pathToFileURL(this.o.htmlFile).href };
     guardWebContents(win.webContents, page, () => undefined);
+    win.webContents.session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
     return new Promise<string | null>((resolve) => {
       let done = false;

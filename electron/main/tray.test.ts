@@ -23,15 +23,15 @@ const image = (t: Tray) => t.image as unknown as NativeImage;
 describe('TrayController', () => {
   beforeEach(() => resetElectronStub());
 
-  it('on Linux sets the context menu on every render and ignores clicks', () => {
+  it('on Linux sets the context menu on every render; an activation opens the window unplaced', () => {
     const { controller, tray, toggles } = setup('linux');
     controller.render(idle, template);
     controller.render(busy, template);
     expect(tray.setContextMenuCalls).toBe(2);
     expect(tray.contextMenu?.items).toEqual(template);
-    expect(tray.listenerCount('click')).toBe(0);
+    expect(tray.listenerCount('right-click')).toBe(0);
     tray.emit('click', {}, { x: 1, y: 1, width: 1, height: 1 });
-    expect(toggles).toEqual([]);
+    expect(toggles).toEqual([null]);
     expect(image(tray).path).toBe('/assets/tray-linux-busy.png');
     expect(controller.bounds()).toBeNull();
   });
@@ -82,5 +82,8 @@ describe('TrayController', () => {
     controller.destroy();
     controller.destroy();
     expect(tray.isDestroyed()).toBe(true);
+    const calls = tray.setContextMenuCalls;
+    controller.render(idle, template); // late redraw: ignored
+    expect(tray.setContextMenuCalls).toBe(calls);
   });
 });

@@ -28,8 +28,10 @@ export class TrayController {
     this.tray = (o.createTray ?? ((image) => new Tray(image)))(this.image('idle'));
     this.state = 'idle';
     this.tray.setToolTip('Kernel Tray');
+    // Linux: AppIndicator never emits `click` (the menu is all there is); where a
+    // desktop does send an activation, it opens the window without a position.
+    this.tray.on('click', (_event, bounds) => o.onToggleWindow(this.platform === 'linux' ? null : (bounds ?? null)));
     if (this.platform !== 'linux') {
-      this.tray.on('click', (_event, bounds) => o.onToggleWindow(bounds ?? null));
       // macOS: setContextMenu would take over the left click (electron/electron#4796),
       // so the menu is popped up by hand on right click there.
       this.tray.on('right-click', () => {
@@ -41,6 +43,8 @@ export class TrayController {
 
   /** Shows `template` as the menu and the snapshot's overall state as the icon. */
   render(snapshot: AgentSnapshot, template: MenuItemConstructorOptions[]): void {
+    // A redraw queued before quitting may arrive after the icon is gone.
+    if (this.tray.isDestroyed()) return;
     const state = snapshot.error ? 'problem' : overallState(snapshot.hosts, snapshot.kernels);
     if (state !== this.state) {
       this.tray.setImage(this.image(state));

@@ -51,14 +51,24 @@ describe('guardWebContents', () => {
     expect(webviewPrevented).toBe(true);
   });
 
-  it('adds the CSP header and denies every permission request', () => {
+  it('adds the CSP header to our page and denies every permission request', async () => {
     hardenSession(session.defaultSession as never, location);
-    let headers: Record<string, string[]> = {};
-    session.defaultSession.headersListener!({ responseHeaders: { 'X-A': ['1'] } }, (r: { responseHeaders: Record<string, string[]> }) => {
-      headers = r.responseHeaders;
-    });
-    expect(headers['X-A']).toEqual(['1']);
-    expect(headers['Content-Security-Policy'][0]).toContain("default-src 'none'");
+    const respond = (url: string) => {
+      let response: { responseHeaders?: Record<string, string[]> } = {};
+      session.defaultSession.headersListener!({ url, responseHeaders: { 'X-A': ['1'] } }, (r: typeof response) => {
+        response = r;
+      });
+      return response;
+    };
+    const ours = respond(`${location.url}#x`).responseHeaders!;
+    expect(ours['X-A']).toEqual(['1']);
+    expect(ours['Content-Security-Policy'][0]).toContain("default-src 'none'");
+    expect(respond('file:///opt/kt/dist/main/passphrase.html')).toEqual({}); // other pages keep their own
+    // Opening windows installs it once on their session.
+    resetElectronStub();
+    const w = make('linux');
+    await w.show();
+    expect(session.defaultSession.headersListener).not.toBeNull();
     let granted: boolean | null = null;
     session.defaultSession.permissionHandler!({}, 'media', (ok: boolean) => (granted = ok));
     expect(granted).toBe(false);

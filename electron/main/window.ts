@@ -13,6 +13,7 @@ import type { FocusTarget } from './notifications';
 import {
   contentSecurityPolicy,
   focusHash,
+  isRendererUrl,
   navigationDecision,
   windowOpenDecision,
   type RendererLocation,
@@ -69,14 +70,17 @@ export function guardWebContents(
   });
 }
 
-/** CSP as a header too (covers the dev server), and no permission is ever granted. */
+/** CSP as a header too on our page's responses (covers the dev server), and no permission is ever granted. */
 export function hardenSession(session: Session, loc: RendererLocation): void {
   const csp = contentSecurityPolicy(loc);
   session.webRequest.onHeadersReceived((details, callback) => {
+    if (!isRendererUrl(details.url, loc)) return callback({});
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
   });
   session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 }
+
+const hardened = new WeakSet<object>();
 
 export interface KtrayWindowOptions {
   location: RendererLocation;
@@ -154,6 +158,10 @@ export class KtrayWindow {
   private create(): BrowserWindow {
     const opts = windowOptions(this.platform, this.o.preload);
     const win = (this.o.createWindow ?? ((x) => new BrowserWindow(x)))(opts);
+    if (!hardened.has(win.webContents.session)) {
+      hardenSession(win.webContents.session, this.o.location);
+      hardened.add(win.webContents.session);
+    }
     guardWebContents(win.webContents, this.o.location);
     if (this.platform !== 'linux') {
       // A popup goes away when the user clicks elsewhere, like a menu.

@@ -8,6 +8,7 @@ import { HostSection } from './components/HostSection';
 import { Notices } from './components/Notices';
 import { StartKernelDialog } from './components/StartKernelDialog';
 import { useAgentState } from './hooks/useAgentState';
+import { useFocusTarget } from './hooks/useFocusTarget';
 import { useNow } from './hooks/useNow';
 import { createClient } from './ktray-client';
 
@@ -19,6 +20,7 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
   const client = useMemo(() => createClient(bridge), [bridge]);
   const { state, loadError, apply, reload } = useAgentState(client);
   const [dialog, setDialog] = useState<OpenDialog>(null);
+  useFocusTarget(state.loaded);
   const context = useMemo<AgentContextValue>(() => ({ client, apply }), [client, apply]);
   const groups = groupByHost(state);
   // Seconds matter only while something is busy or silent; ages are shown in minutes.

@@ -18,7 +18,8 @@ type Listener = (...args: any[]) => unknown;
 /** Knobs and records shared by the stubbed modules. */
 export const stub = {
   singleInstance: true,
-  userData: path.join(os.tmpdir(), 'ktray-stub-user-data'),
+  // Tests set their own; KTRAY_STUB_USER_DATA serves a process that runs the built app on the stub.
+  userData: process.env.KTRAY_STUB_USER_DATA ?? path.join(os.tmpdir(), 'ktray-stub-user-data'),
   appPath: process.cwd(),
   isPackaged: false,
   online: true,

@@ -25,6 +25,14 @@ export function offeredKeyOf(detail: Record<string, unknown> | undefined): Offer
   };
 }
 
+/** The key file sshd keeps for this key type: ssh-ed25519 → ed25519, ecdsa-sha2-nistp256 → ecdsa. */
+function hostKeyFileType(keyType: string | undefined): string {
+  if (!keyType) return '*';
+  if (keyType.startsWith('ecdsa')) return 'ecdsa';
+  if (keyType === 'ssh-rsa' || keyType.startsWith('rsa-')) return 'rsa';
+  return keyType.replace(/^ssh-/, '');
+}
+
 interface Props {
   host: string;
   offered: OfferedKey;
@@ -73,7 +81,7 @@ export function HostKeyPrompt({ host, offered, onTrusted, onRefuse, autoFocus = 
       </p>
       <p className="muted small">
         Trust it only if it matches the fingerprint your administrator gave you (on the host:{' '}
-        <code>ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub</code>).
+        <code>ssh-keygen -lf /etc/ssh/ssh_host_{hostKeyFileType(offered.keyType)}_key.pub</code>).
       </p>
       {action.error ? <ErrorNotice error={action.error} context="Trust failed:" onDismiss={action.clear} /> : null}
       <div className="button-row">

@@ -33,15 +33,15 @@ export function useAgentState(client: KtrayClient): AgentStateHandle {
     setLoadError(null);
     Promise.all([client.hosts.list(), client.kernels.list()])
       .then(([hosts, kernels]) => {
+        const queued = held ?? [];
+        held = null;
         if (cancelled) return;
         dispatch({ type: 'loaded', hosts, kernels });
-        for (const event of held ?? []) dispatch({ type: 'event', event });
+        for (const event of queued) dispatch({ type: 'event', event });
       })
       .catch((err: unknown) => {
-        if (!cancelled) setLoadError(toErrorData(err));
-      })
-      .finally(() => {
         held = null;
+        if (!cancelled) setLoadError(toErrorData(err));
       });
     return () => {
       cancelled = true;

@@ -1,0 +1,191 @@
+// `npm run bench`: Kernel Tray against (a) the manual ssh recipe and (b)
+// jupyter_client's tunnels, in one run, on the harness's real remote host with
+// added latency. Prints the table and writes BENCHMARKS.md.
+//
+//   npm run bench -- [--rtt-ms 50] [--runs 5] [--requests 50] [--display-mb 20]
+//                    [--memory-kernels 20] [--only cold,warm,discovery,wire,memory] [--out FILE]
+// Env: BENCH_RTT_MS, BENCH_RUNS.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runJupyterCheck } from '../e2e/harness/jupyter';
+import { startRemoteHost, type RemoteHost } from '../e2e/harness/remote-host';
+import { kernelNameFromPath } from '../electron/core/connection-file';
+import { JupyterTunnel } from './baselines/jupyter-tunnel';
+import { TrayAgent } from './baselines/ktray';
+import { buildCli, KtrayCli } from './baselines/ktray-cli';
+import { Manual } from './baselines/manual';
+import { describeMachine } from './machine';
+import { countKernels, kernelBootMs, runtimeDir, startKernels, stopAllKernels } from './remote-kernels';
+import { renderMarkdown, renderText } from './report';
+import { type Results, type Settings } from './results';
+import { coldSection, warmSection } from './sections/attach';
+import { discoverySection } from './sections/discovery';
+import { memorySection } from './sections/memory';
+import { wireSection } from './sections/wire';
+import { isAlive, killSshClients, median, memoryOf, now, timed } from './util';
+
+const SECTIONS = ['cold', 'warm', 'discovery', 'wire', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function options(): { settings: Settings; only: Set<Section>; out: string } {
+  const { values } = parseArgs({
+    options: {
+      'rtt-ms': { type: 'string' },
+      runs: { type: 'string' },
+      requests: { type: 'string' },
+      'display-mb': { type: 'string' },
+      'memory-kernels': { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const num = (v: string | undefined, env: string | undefined, def: number, what: string) => {
+    const n = Number(v ?? env ?? def);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${what} must be a non-negative number, got ${v ?? env}`);
+    return n;
+  };
+  const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[]);
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (use ${SECTIONS.join(',')})`);
+  const memoryKernels = Math.max(1, Math.round(num(values['memory-kernels'], undefined, 20, '--memory-kernels')));
+  return {
+    settings: {
+      rttMs: num(values['rtt-ms'], process.env.BENCH_RTT_MS, 50, '--rtt-ms'),
+      runs: Math.max(1, Math.round(num(values.runs, process.env.BENCH_RUNS, 5, '--runs'))),
+      latencyRequests: Math.max(1, Math.round(num(values.requests, undefined, 50, '--requests'))),
+      displayMb: num(values['display-mb'], undefined, 20, '--display-mb'),
+      memoryKernels,
+      discoveryCounts: [1, 10, Math.max(50, memoryKernels)],
+    },
+    only,
+    out: values.out ?? fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)),
+  };
+}
+
+const t0 = now();
+const log = (line: string) => process.stderr.write(`[bench ${((now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+
+async function main(): Promise<void> {
+  const { settings, only, out } = options();
+  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, memory: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0 };
+  const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
+  let remote: RemoteHost | undefined;
+  let tray: TrayAgent | undefined;
+  let cli: KtrayCli | undefined;
+  const emergency = () => {
+    if (cli?.agentPid && isAlive(cli.agentPid)) process.kill(cli.agentPid, 'SIGKILL');
+    if (remote) killSshClients(remote.sshConfigFile);
+    process.exit(130); // the harness's exit hook ends the remote host and its kernels
+  };
+  process.once('SIGINT', emergency);
+  process.once('SIGTERM', emergency);
+  try {
+    log(`building the ktray CLI bundle; machine facts`);
+    const [bundle, machine] = await Promise.all([buildCli(), describeMachine()]);
+    log(`starting the remote host with ${settings.rttMs} ms RTT`);
+    remote = await startRemoteHost({ latencyMs: settings.rttMs / 2 });
+    if (!remote.isolated) r.notes.push('The remote host ran in loopback mode (not root): sshd on 127.0.0.1 without its own namespace.');
+    const manual = new Manual(remote, dir);
+    const jc = new JupyterTunnel(remote, dir, manual);
+    await jc.setup();
+    await context(r, remote, manual);
+    const ctx = { remote, dir, bundle, manual, jc, runs: settings.runs, log };
+
+    if (only.has('cold')) {
+      log('cold start');
+      r.cold = await coldSection(ctx);
+    }
+    tray = await TrayAgent.open(remote, path.join(dir, 'tray'));
+    cli = new KtrayCli(bundle, remote.sshConfigFile, path.join(dir, 'agent', 'home'), path.join(dir, 'agent', 'runtime'));
+    const agentPid = await cli.startAgent();
+    const idleMb = memoryOf(agentPid).rssMb;
+    if (only.has('warm')) {
+      log('warm attach');
+      r.warm = await warmSection(ctx, tray, cli);
+    }
+    if (only.has('discovery')) {
+      log('discovery');
+      await stopAllKernels(remote);
+      r.discovery = await discoverySection({ remote, manual, tray, cli, runs: settings.runs, counts: settings.discoveryCounts, log });
+    }
+    let sshMb: { sshForwardMb: number | null; jcTunnelMb: number | null } = { sshForwardMb: null, jcTunnelMb: null };
+    const running = await countKernels(remote);
+    const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') ? 1 : 0;
+    if (running < needed) await startKernels(remote, needed - running, 'fill');
+    if (only.has('wire')) {
+      log('latency and throughput');
+      const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
+      const w = await wireSection({ remote, manual, jc, cli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
+      r.latency = w.latency;
+      r.throughput = w.throughput;
+      if (w.jcFile) await checkJupyterClient(r, w.jcFile);
+      killSshClients(remote.sshConfigFile);
+      sshMb = { sshForwardMb: w.sshForwardMb, jcTunnelMb: w.jcTunnelMb };
+    }
+    if (only.has('memory')) {
+      log(`memory with ${settings.memoryKernels} attached kernels`);
+      const m = await memorySection({ remote, cli, kernels: settings.memoryKernels, log });
+      r.memory = { kernels: m.kernels, idleMb, rssMb: m.rss, hwmMb: m.hwmMb, ...sshMb };
+    }
+    r.notes.push(...jcNotes(jc), ...staticNotes());
+    r.seconds = (now() - t0) / 1000;
+    const text = renderText(r);
+    process.stdout.write(text + '\n');
+    await writeFile(out, renderMarkdown(r, machine));
+    log(`wrote ${out}`);
+  } finally {
+    log('cleaning up');
+    await tray?.close().catch(() => {});
+    await cli?.dispose().catch(() => {});
+    if (remote) {
+      killSshClients(remote.sshConfigFile);
+      await remote.stop();
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Floors that explain the figures: one ssh command, a kernel's boot on the host. */
+async function context(r: Results, remote: RemoteHost, manual: Manual): Promise<void> {
+  const ssh: number[] = [];
+  for (let i = 0; i < 3; i++) ssh.push((await timed(() => manual.list()))[1]);
+  const boot: number[] = [];
+  for (let i = 0; i < 3; i++) boot.push(await kernelBootMs(remote));
+  r.notes.push(
+    `Floors at this RTT: one fresh OpenSSH command (\`ssh host 'ls; cat; ps'\`) takes ${Math.round(median(ssh))} ms; an ipykernel takes ${Math.round(median(boot))} ms on the host itself (no SSH) from launch to its connection file.`,
+  );
+}
+
+/** (b) with jupyter_client's own client, once: the baseline must work end to end, not just open ports. */
+async function checkJupyterClient(r: Results, file: string): Promise<void> {
+  try {
+    const c = await runJupyterCheck(file, '1+1', { timeoutSec: 30 });
+    r.notes.push(`(b) checked with jupyter_client's own BlockingKernelClient over its tunnels: ${c.status === 'ok' && c.result === '2' ? '1+1 = 2' : `failed: ${c.ename} ${c.evalue}`}.`);
+  } catch (err) {
+    r.notes.push(`(b) check with jupyter_client's own client failed: ${(err as Error).message}`);
+  }
+}
+
+function jcNotes(jc: JupyterTunnel): string[] {
+  const py = jc.pythonStartMs.length ? ` Not counted in (b): Python start + \`import jupyter_client\`, median ${Math.round(median(jc.pythonStartMs))} ms per call.` : '';
+  return [
+    `(b) jupyter_client.tunnel_to_kernel from Debian's python3-jupyter-client: ${jc.configNote}. No paramiko is installed, so it uses OpenSSH through pexpect: \`ssh -f HOST exit\` (password probe), then for each of the five ports \`ssh -O check\` and \`ssh -f -S none -L 127.0.0.1:L:IP:R HOST sleep 60\`, i.e. six SSH logins in a row; each tunnel closes 60 s after opening unless a connection is active, and jupyter console's heartbeat gives a kernel 1 s (time_to_dead) before calling it dead.${py}`,
+  ];
+}
+
+function staticNotes(): string[] {
+  return [
+    "(a) the manual recipe with OpenSSH and the harness's ssh_config, no ControlMaster (`-o ControlPath=none`: each step is a fresh SSH login, as the usual recipe has it): `ssh HOST 'setsid nohup python3 -m ipykernel_launcher -f FILE >/dev/null 2>&1 </dev/null &'`; `ssh HOST 'until [ -s FILE ]; do sleep 0.05; done; cat FILE'`; `ssh -f -N -o ExitOnForwardFailure=yes -L p:127.0.0.1:r x5 HOST` (returns once the forwards listen); ports rewritten into a local 0600 connection file.",
+    "(a) discovery is the fair expert equivalent of `ktray ls`: one fresh `ssh HOST 'cd ~/.local/share/jupyter/runtime && for f in kernel-*.json; do echo; cat $f; done; ps -u $(id -u) -o pid=,etime=,args='` (no Python started; `jupyter --runtime-dir` would add an interpreter start).",
+    '(c) tray: the agent in this process (hostAgent, as Electron main hosts it), already running; cold = host not connected, `start` + `attach` (frontend none) + first result; warm = host connected and kernel listed, `attach` + first result. (c) CLI: the `ktray` bundle (esbuild, as scripts/build.mjs builds it) run by node for each command, talking to its background agent (`ktray agent start`); each figure includes node starting the CLI.',
+    'The first result is measured with the same client for every approach: Kernel Tray\'s Node zeromq KernelClient, already loaded (kernel_info until iopub answers, then execute `1+1`), so no frontend start-up is counted for anyone.',
+    'Latency and throughput: one kernel reached three ways at once, through (a) one `ssh -N -L x5`, (b) the five jupyter_client tunnels, and (c) the tunnels of the background agent (its own process, like the app\'s agent and a separate frontend), requests interleaved. Memory: VmRSS of that agent process, read from /proc after its monitors have beaten for a few seconds (median of 5 samples).',
+  ];
+}
+
+main().catch((err) => {
+  log(`FAILED: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,73 @@
+// What the sections measure and the report prints: samples per approach, phase
+// breakdowns, and failures kept with their reason (a failed baseline is a result).
+
+/** (a) manual ssh recipe, (b) jupyter_client tunnels, (c) Kernel Tray in-process (tray), cli: ktray CLI + background agent. */
+export type Approach = 'a' | 'b' | 'c' | 'cli';
+export const APPROACHES: Approach[] = ['a', 'b', 'c', 'cli'];
+
+export class Measure {
+  readonly samples: number[] = [];
+  readonly phases = new Map<string, number[]>();
+  readonly errors: string[] = [];
+  /** Time a failed run had spent when it failed: the figure is at least this. */
+  readonly lowerBounds: number[] = [];
+  constructor(readonly unit: 'ms' | 'MB/s' | 'MB') {}
+
+  add(total: number, phases?: Record<string, number>): void {
+    this.samples.push(total);
+    for (const [k, v] of Object.entries(phases ?? {})) {
+      if (!this.phases.has(k)) this.phases.set(k, []);
+      this.phases.get(k)!.push(v);
+    }
+  }
+
+  /** Adds a run given as its phases; the total is their sum. */
+  addPhases(phases: Record<string, number>): void {
+    this.add(Object.values(phases).reduce((s, v) => s + v, 0), phases);
+  }
+
+  fail(err: unknown): void {
+    this.errors.push(err instanceof Error ? err.message : String(err));
+    const spent = (err as { spentMs?: number }).spentMs;
+    if (typeof spent === 'number' && Number.isFinite(spent)) this.lowerBounds.push(spent);
+  }
+}
+
+export type Row = Partial<Record<Approach, Measure>>;
+
+export interface Settings {
+  rttMs: number;
+  runs: number;
+  latencyRequests: number;
+  displayMb: number;
+  memoryKernels: number;
+  discoveryCounts: number[];
+}
+
+export interface Results {
+  settings: Settings;
+  cold: Row;
+  warm: Row;
+  discovery: { count: number; row: Row; processMs: Measure }[];
+  latency: Row;
+  throughput: Row;
+  memory: { kernels: number; idleMb: number; rssMb: Measure; hwmMb: number; sshForwardMb: number | null; jcTunnelMb: number | null } | null;
+  /** Facts worth printing beside the table (how a baseline was run, why it failed). */
+  notes: string[];
+  /** Sections that could not run at all, with why. */
+  skipped: string[];
+  startedAt: Date;
+  seconds: number;
+}
+
+export function emptyRow(unit: Measure['unit'], which: Approach[] = APPROACHES): Row {
+  const row: Row = {};
+  for (const a of which) row[a] = new Measure(unit);
+  return row;
+}
+
+/** Rotates the order approaches run in, so none always goes first (drift, caches). */
+export function rotated<T>(xs: T[], i: number): T[] {
+  const k = i % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
