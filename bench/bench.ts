@@ -6,11 +6,12 @@
 //                    [--memory-kernels 20] [--only cold,warm,discovery,wire,memory] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runJupyterCheck } from '../e2e/harness/jupyter';
+import { run } from '../e2e/harness/proc';
 import { startRemoteHost, type RemoteHost } from '../e2e/harness/remote-host';
 import { kernelNameFromPath } from '../electron/core/connection-file';
 import { JupyterTunnel } from './baselines/jupyter-tunnel';
@@ -69,7 +70,7 @@ const log = (line: string) => process.stderr.write(`[bench ${((now() - t0) / 100
 
 async function main(): Promise<void> {
   const { settings, only, out } = options();
-  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, memory: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0 };
+  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, latencyTty: null, throughputTty: null, memory: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
   let remote: RemoteHost | undefined;
   let tray: TrayAgent | undefined;
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
       const w = await wireSection({ remote, manual, jc, cli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
       r.latency = w.latency;
       r.throughput = w.throughput;
+      r.latencyTty = w.latencyTty;
+      r.throughputTty = w.throughputTty;
       if (w.jcFile) await checkJupyterClient(r, w.jcFile);
       killSshClients(remote.sshConfigFile);
       sshMb = { sshForwardMb: w.sshForwardMb, jcTunnelMb: w.jcTunnelMb };
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
     }
     r.notes.push(...jcNotes(jc), ...staticNotes());
     r.seconds = (now() - t0) / 1000;
+    r.endLoad = loadavg()[0] ?? NaN;
     const text = renderText(r);
     process.stdout.write(text + '\n');
     await writeFile(out, renderMarkdown(r, machine));
@@ -153,6 +157,11 @@ async function context(r: Results, remote: RemoteHost, manual: Manual): Promise<
   for (let i = 0; i < 3; i++) ssh.push((await timed(() => manual.list()))[1]);
   const boot: number[] = [];
   for (let i = 0; i < 3; i++) boot.push(await kernelBootMs(remote));
+  const v = await run('ssh', ['-v', '-F', remote.sshConfigFile, '-o', 'ControlPath=none', remote.alias, 'true'], { timeoutMs: 60_000 });
+  const kex = /kex: algorithm: (\S+)/.exec(v.stderr)?.[1] ?? 'unknown';
+  r.notes.push(
+    `Key exchange: OpenSSH negotiates ${kex} with this sshd; ssh2 (Kernel Tray) has no post-quantum kex and uses curve25519-sha256, which costs less CPU per login.`,
+  );
   r.notes.push(
     `Floors at this RTT: one fresh OpenSSH command (\`ssh host 'ls; cat; ps'\`) takes ${Math.round(median(ssh))} ms; an ipykernel takes ${Math.round(median(boot))} ms on the host itself (no SSH) from launch to its connection file.`,
   );
@@ -172,6 +181,7 @@ function jcNotes(jc: JupyterTunnel): string[] {
   const py = jc.pythonStartMs.length ? ` Not counted in (b): Python start + \`import jupyter_client\`, median ${Math.round(median(jc.pythonStartMs))} ms per call.` : '';
   return [
     `(b) jupyter_client.tunnel_to_kernel from Debian's python3-jupyter-client: ${jc.configNote}. No paramiko is installed, so it uses OpenSSH through pexpect: \`ssh -f HOST exit\` (password probe), then for each of the five ports \`ssh -O check\` and \`ssh -f -S none -L 127.0.0.1:L:IP:R HOST sleep 60\`, i.e. six SSH logins in a row; each tunnel closes 60 s after opening unless a connection is active, and jupyter console's heartbeat gives a kernel 1 s (time_to_dead) before calling it dead.${py}`,
+    "(b) why its tunnels die (checked by hand on this machine, not by the benchmark): pexpect runs each `ssh -f` as a session leader on a pty; when that ssh forks to the background and exits, the pty hangs up and SIGHUP can reach the forked child before it has called setsid(). The child's `-E` log ends at `forking to background`, and the same command run with SIGHUP ignored (`sh -c \"trap '' HUP; exec ssh -f ...\"`) kept its tunnel every time. It is a race, so some tunnels live and some do not; Enterprise Gateway met similar flakiness with its own ssh tunnels (jupyter-server/enterprise_gateway#201 mentions the number of ssh tunnel processes fluctuating between 3 and 6).",
   ];
 }
 
@@ -181,7 +191,7 @@ function staticNotes(): string[] {
     "(a) discovery is the fair expert equivalent of `ktray ls`: one fresh `ssh HOST 'cd ~/.local/share/jupyter/runtime && for f in kernel-*.json; do echo; cat $f; done; ps -u $(id -u) -o pid=,etime=,args='` (no Python started; `jupyter --runtime-dir` would add an interpreter start).",
     '(c) tray: the agent in this process (hostAgent, as Electron main hosts it), already running; cold = host not connected, `start` + `attach` (frontend none) + first result; warm = host connected and kernel listed, `attach` + first result. (c) CLI: the `ktray` bundle (esbuild, as scripts/build.mjs builds it) run by node for each command, talking to its background agent (`ktray agent start`); each figure includes node starting the CLI.',
     'The first result is measured with the same client for every approach: Kernel Tray\'s Node zeromq KernelClient, already loaded (kernel_info until iopub answers, then execute `1+1`), so no frontend start-up is counted for anyone.',
-    'Latency and throughput: one kernel reached three ways at once, through (a) one `ssh -N -L x5`, (b) the five jupyter_client tunnels, and (c) the tunnels of the background agent (its own process, like the app\'s agent and a separate frontend), requests interleaved. Memory: VmRSS of that agent process, read from /proc after its monitors have beaten for a few seconds (median of 5 samples).',
+    'Latency and throughput: one kernel reached at once through (a) one `ssh -N -L x5`, the same forwards from `ssh -tt ... sleep` (OpenSSH sets TCP_NODELAY only for interactive sessions, so `-N` forwards run with Nagle\'s algorithm), (b) the five jupyter_client tunnels, and (c) the tunnels of the background agent (its own process, like the app\'s agent and a separate frontend), requests interleaved; the targets compare (c) with the faster of the two OpenSSH forwards. Memory: VmRSS of that agent process, read from /proc after its monitors have beaten for a few seconds (median of 5 samples).',
   ];
 }
 

@@ -15,6 +15,8 @@ export interface Machine {
   openssh: string;
   ssh2: string;
   date: string;
+  /** 1-minute load average when the run started (other work on the machine skews timings). */
+  load: number;
 }
 
 export async function describeMachine(): Promise<Machine> {
@@ -37,5 +39,6 @@ export async function describeMachine(): Promise<Machine> {
     openssh: (ssh.stderr || ssh.stdout).trim().split(',')[0] ?? '?',
     ssh2,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    load: os.loadavg()[0] ?? NaN,
   };
 }

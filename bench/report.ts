@@ -70,10 +70,13 @@ export function verdicts(r: Results): Verdict[] {
       });
     }
   }
-  const lat = med(r.latency.c) / med(r.latency.a);
-  out.push({ target: 'request latency ≤ 1.2× OpenSSH -L', path: 'agent process', pass: Number.isFinite(lat) ? lat <= 1.2 : null, measured: `${lat.toFixed(2)}× (${med(r.latency.c).toFixed(1)} vs ${med(r.latency.a).toFixed(1)} ms)` });
-  const thr = med(r.throughput.c) / med(r.throughput.a);
-  out.push({ target: 'throughput ≥ 0.8× OpenSSH -L', path: 'agent process', pass: Number.isFinite(thr) ? thr >= 0.8 : null, measured: `${thr.toFixed(2)}× (${med(r.throughput.c).toFixed(1)} vs ${med(r.throughput.a).toFixed(1)} MB/s)` });
+  // Against the better of OpenSSH's two forwards (-N, and -tt with TCP_NODELAY): the stricter test.
+  const latBase = Math.min(med(r.latency.a), med(r.latencyTty ?? undefined));
+  const lat = med(r.latency.c) / latBase;
+  out.push({ target: 'request latency ≤ 1.2× OpenSSH -L', path: 'agent process', pass: Number.isFinite(lat) ? lat <= 1.2 : null, measured: `${lat.toFixed(2)}× (${med(r.latency.c).toFixed(1)} ms vs ${latBase.toFixed(1)} ms, the faster OpenSSH forward)` });
+  const thrBase = Math.max(med(r.throughput.a), med(r.throughputTty ?? undefined));
+  const thr = med(r.throughput.c) / thrBase;
+  out.push({ target: 'throughput ≥ 0.8× OpenSSH -L', path: 'agent process', pass: Number.isFinite(thr) ? thr >= 0.8 : null, measured: `${thr.toFixed(2)}× (${med(r.throughput.c).toFixed(1)} vs ${thrBase.toFixed(1)} MB/s, the faster OpenSSH forward)` });
   if (r.memory) {
     const rss = med(r.memory.rssMb.samples.length ? r.memory.rssMb : undefined);
     out.push({ target: `agent < 150 MB with ${r.settings.memoryKernels} kernels`, path: 'agent process', pass: Number.isFinite(rss) ? rss < 150 : null, measured: `${rss.toFixed(1)} MB RSS with ${r.memory.kernels} attached (peak ${r.memory.hwmMb.toFixed(1)} MB)` });
@@ -106,8 +109,12 @@ export function renderTable(r: Results): { table: string; footnotes: string[] } 
   for (const d of r.discovery) {
     lines.push(rowLine(`Discovery: list ${d.count} running kernel${d.count > 1 ? 's' : ''} (process time ${Math.round(med(d.processMs))} ms)`, d.row, fn, { b: 'n/a (no listing in jupyter_client)' }));
   }
-  lines.push(rowLine(`Request latency: execute round trip, median of ${s.latencyRequests}`, r.latency, fn, { cli: 'same tunnels as (c)' }));
-  lines.push(rowLine(`Throughput: one ${s.displayMb} MB display_data`, r.throughput, fn, { cli: 'same tunnels as (c)' }));
+  const withTty = (row: Row, tty: Measure | null) => {
+    const a = cell(row.a, med(row.a), fn);
+    return tty && tty.samples.length ? `${a}; with \`-tt\` ${fmt(med(tty), tty.unit)}` : a;
+  };
+  lines.push(rowLine(`Request latency: execute round trip, median of ${s.latencyRequests} (OpenSSH \`-N -L\`, and \`-tt -L\`)`, r.latency, fn, { a: withTty(r.latency, r.latencyTty), cli: 'same tunnels as (c)' }));
+  lines.push(rowLine(`Throughput: one ${s.displayMb} MB display_data`, r.throughput, fn, { a: withTty(r.throughput, r.throughputTty), cli: 'same tunnels as (c)' }));
   if (r.memory) {
     const m = r.memory;
     const perKernel = m.sshForwardMb !== null ? `≈ ${(m.sshForwardMb * m.kernels).toFixed(0)} MB (${m.kernels} × one \`ssh -N\`, ${m.sshForwardMb.toFixed(1)} MB each)` : 'n/a';
@@ -160,7 +167,7 @@ export function renderMarkdown(r: Results, m: Machine): string {
     '',
     '## Machine and settings',
     '',
-    `- CPU: ${m.cpu}, ${m.cores} cores; memory ${m.memoryGb} GiB; ${m.kernel}`,
+    `- CPU: ${m.cpu}, ${m.cores} cores; memory ${m.memoryGb} GiB; ${m.kernel}; 1-min load ${m.load.toFixed(2)} at the start, ${r.endLoad.toFixed(2)} at the end`,
     `- Node ${m.node} (ssh2 ${m.ssh2}); Python ${m.python} (jupyter_client ${m.jupyterClient}, ipykernel ${m.ipykernel}); ${m.openssh}`,
     `- Added RTT ${s.rttMs} ms; ${s.runs} runs per figure; ${s.latencyRequests} requests for latency; ${s.displayMb} MB display_data; discovery of ${s.discoveryCounts.join(', ')} kernels; ${s.memoryKernels} kernels for memory`,
     `- Command: \`npm run bench -- --rtt-ms ${s.rttMs} --runs ${s.runs}\` (or BENCH_RTT_MS, BENCH_RUNS)`,

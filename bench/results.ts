@@ -51,6 +51,9 @@ export interface Results {
   discovery: { count: number; row: Row; processMs: Measure }[];
   latency: Row;
   throughput: Row;
+  /** OpenSSH forwards from `ssh -tt` (interactive, TCP_NODELAY): the stricter reference for the tunnel targets. */
+  latencyTty: Measure | null;
+  throughputTty: Measure | null;
   memory: { kernels: number; idleMb: number; rssMb: Measure; hwmMb: number; sshForwardMb: number | null; jcTunnelMb: number | null } | null;
   /** Facts worth printing beside the table (how a baseline was run, why it failed). */
   notes: string[];
@@ -58,6 +61,7 @@ export interface Results {
   skipped: string[];
   startedAt: Date;
   seconds: number;
+  endLoad: number;
 }
 
 export function emptyRow(unit: Measure['unit'], which: Approach[] = APPROACHES): Row {

@@ -46,11 +46,13 @@ export class Manual {
    * One `ssh -f -N -o ExitOnForwardFailure=yes -L ... x5`: -f returns once every
    * forward is listening. The local file gets the forwarded ports.
    */
-  async forward(info: ConnectionInfo, name: string): Promise<{ info: ConnectionInfo; file: string }> {
+  async forward(info: ConnectionInfo, name: string, opts: { tty?: boolean } = {}): Promise<{ info: ConnectionInfo; file: string }> {
     const ports = await freePorts(5);
     const remotePorts = [info.shell_port, info.iopub_port, info.stdin_port, info.control_port, info.hb_port];
     const forwards = ports.flatMap((p, i) => ['-L', `${p}:127.0.0.1:${remotePorts[i]}`]);
-    await this.ssh(['-f', '-N', '-o', 'ExitOnForwardFailure=yes', ...forwards, this.remote.alias], 'forward five ports');
+    // With a tty the session is "interactive" and OpenSSH sets TCP_NODELAY; `-N` runs with Nagle on.
+    const mode = opts.tty ? ['-tt', this.remote.alias, 'sleep 3600'] : ['-N', this.remote.alias];
+    await this.ssh(['-f', '-o', 'ExitOnForwardFailure=yes', ...forwards, ...mode], 'forward five ports');
     const file = path.join(this.localDir, `kernel-manual-${name}.json`);
     return { info: await writeLocalFile(file, info, ports), file };
   }

@@ -1,6 +1,7 @@
 // Through the tunnel: per-request latency (execute round trips) and bulk
 // throughput (one large display_data) for the SAME kernel reached three ways:
-// (a) one OpenSSH `ssh -N -L x5`, (b) jupyter_client's five `ssh -L` tunnels,
+// (a) one OpenSSH `ssh -N -L x5` (and the same with a tty, which OpenSSH treats
+// as interactive: TCP_NODELAY), (b) jupyter_client's five `ssh -L` tunnels,
 // (c) Kernel Tray's tunnels, served by the agent in its own process (as in the
 // app, where the frontend is a different process from the agent).
 import type { RemoteHost } from '../../e2e/harness/remote-host';
@@ -11,7 +12,7 @@ import type { JupyterTunnel } from '../baselines/jupyter-tunnel';
 import { localInfo } from '../baselines/ktray';
 import type { KtrayCli } from '../baselines/ktray-cli';
 import type { Manual } from '../baselines/manual';
-import { emptyRow, rotated, type Approach, type Row } from '../results';
+import { emptyRow, Measure, rotated, type Row } from '../results';
 import { memoryOf, now, parseInfo } from '../util';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -28,9 +29,14 @@ export interface WireContext {
   log: (line: string) => void;
 }
 
+type Path = 'a' | 'tty' | 'b' | 'c';
+
 export interface WireResult {
   latency: Row;
   throughput: Row;
+  /** (a)'s forwards again, from `ssh -tt` (interactive: TCP_NODELAY) instead of `ssh -N`. */
+  latencyTty: Measure;
+  throughputTty: Measure;
   /** RSS of the OpenSSH clients holding the forwards of one kernel, MB. */
   sshForwardMb: number | null;
   jcTunnelMb: number | null;
@@ -61,26 +67,31 @@ function sshRss(sshConfigFile: string, match: (argv: string[]) => boolean): numb
 }
 
 export async function wireSection(ctx: WireContext): Promise<WireResult> {
-  const latency = emptyRow('ms', ['a', 'b', 'c']);
-  const throughput = emptyRow('MB/s', ['a', 'b', 'c']);
+  const latencyRow = emptyRow('ms', ['a', 'b', 'c']);
+  const throughputRow = emptyRow('MB/s', ['a', 'b', 'c']);
+  const latency: Record<Path, Measure> = { a: latencyRow.a!, b: latencyRow.b!, c: latencyRow.c!, tty: new Measure('ms') };
+  const throughput: Record<Path, Measure> = { a: throughputRow.a!, b: throughputRow.b!, c: throughputRow.c!, tty: new Measure('MB/s') };
   const { remote } = ctx;
-  const clients: Partial<Record<Approach, KernelClient>> = {};
-  const infos: Partial<Record<Approach, ConnectionInfo>> = {};
+  const clients: Partial<Record<Path, KernelClient>> = {};
+  const infos: Partial<Record<Path, ConnectionInfo>> = {};
   const remoteInfo = parseInfo((await remote.exec(`cat ${ctx.kernel.file}`)).stdout, ctx.kernel.file);
 
   infos.a = (await ctx.manual.forward(remoteInfo, 'wire')).info;
+  infos.tty = (await ctx.manual.forward(remoteInfo, 'wire-tty', { tty: true })).info;
   try {
     infos.b = await ctx.jc.open(remoteInfo);
   } catch (err) {
-    latency.b!.fail(err);
-    throughput.b!.fail(err);
+    // The time it spent says nothing about latency or throughput: keep only why.
+    latency.b.fail(new Error((err as Error).message));
+    throughput.b.fail(new Error((err as Error).message));
   }
   const attached = await ctx.cli.json<{ localConnectionFile: string }>(['attach', ctx.kernel.id, '--frontend', 'none']);
   infos.c = await localInfo(attached.localConnectionFile, '(c) wire');
   const sshForwardMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('-N'));
+  if (sshForwardMb === null) throw new Error('wire: the ssh -N forward of (a) is not running');
   const jcTunnelMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('sleep'));
 
-  const which = (['a', 'b', 'c'] as Approach[]).filter((a) => infos[a]);
+  const which = (['a', 'tty', 'b', 'c'] as Path[]).filter((a) => infos[a]);
   const bytes = Math.round((ctx.displayMb * 1e6 * 3) / 4); // base64 makes 4 chars of 3 bytes
   try {
     for (const a of which) {
@@ -99,7 +110,7 @@ export async function wireSection(ctx: WireContext): Promise<WireResult> {
         const r = await clients[a]!.execute('1+1', { timeoutMs: EXEC_TIMEOUT_MS });
         const ms = now() - t;
         if (r.result !== '2') throw new Error(`wire ${a}: 1+1 gave ${r.result}`);
-        latency[a]!.add(ms);
+        latency[a].add(ms);
       }
     }
     ctx.log(`  latency: ${ctx.requests} requests per path done`);
@@ -110,12 +121,12 @@ export async function wireSection(ctx: WireContext): Promise<WireResult> {
         const r = await clients[a]!.execute("display({'image/png': _kt_blob}, raw=True)", { timeoutMs: EXEC_TIMEOUT_MS });
         const s = (now() - t) / 1000;
         if (r.displayBytes < ctx.displayMb * 1e6 * 0.99) throw new Error(`wire ${a}: display_data carried ${r.displayBytes} bytes`);
-        throughput[a]!.add(r.displayBytes / 1e6 / s);
+        throughput[a].add(r.displayBytes / 1e6 / s);
       }
     }
     ctx.log(`  throughput: ${ctx.runs} x ${ctx.displayMb} MB display_data per path done`);
   } finally {
     for (const c of Object.values(clients)) c?.close();
   }
-  return { latency, throughput, sshForwardMb, jcTunnelMb, jcFile: infos.b ? ctx.jc.wireFile : null };
+  return { latency: latencyRow, throughput: throughputRow, latencyTty: latency.tty, throughputTty: throughput.tty, sshForwardMb, jcTunnelMb, jcFile: infos.b ? ctx.jc.wireFile : null };
 }

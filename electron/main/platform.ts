@@ -1,21 +1,9 @@
-// The one place that asks which OS we run on, so tests can pretend to be another.
+// The app's platform checks go through the core's one switch (electron/core/platform.ts),
+// so a test that pretends to be macOS does so for the agent and the tray alike.
+import { platform, type Platform } from '../core/platform';
 
-export type Platform = 'darwin' | 'win32' | 'linux';
-
-let override: Platform | null = null;
-
-export function currentPlatform(): Platform {
-  if (override) return override;
-  const p = process.platform;
-  // Everything that is neither macOS nor Windows behaves like Linux here (BSDs run the Linux build).
-  return p === 'darwin' || p === 'win32' ? p : 'linux';
-}
-
-export const isMac = (p: Platform = currentPlatform()): boolean => p === 'darwin';
-export const isWindows = (p: Platform = currentPlatform()): boolean => p === 'win32';
-export const isLinux = (p: Platform = currentPlatform()): boolean => p === 'linux';
-
-/** Tests only: act as `p` until called again with null. */
-export function setPlatformForTests(p: Platform | null): void {
-  override = p;
-}
+export { setPlatformForTests, type Platform } from '../core/platform';
+export const currentPlatform = platform;
+export const isMac = (p: Platform = platform()): boolean => p === 'darwin';
+export const isWindows = (p: Platform = platform()): boolean => p === 'win32';
+export const isLinux = (p: Platform = platform()): boolean => p === 'linux';
