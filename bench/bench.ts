@@ -111,10 +111,15 @@ async function main(): Promise<void> {
       await stopAllKernels(remote);
       r.discovery = await discoverySection({ remote, manual, tray, cli, runs: settings.runs, counts: settings.discoveryCounts, log });
     }
-    let sshMb: { sshForwardMb: number | null; jcTunnelMb: number | null } = { sshForwardMb: null, jcTunnelMb: null };
     const running = await countKernels(remote);
     const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') ? 1 : 0;
     if (running < needed) await startKernels(remote, needed - running, 'fill');
+    // Memory first: the target is about holding kernels, before any bulk output went through the agent.
+    if (only.has('memory')) {
+      log(`memory with ${settings.memoryKernels} attached kernels`);
+      const m = await memorySection({ remote, cli, kernels: settings.memoryKernels, log });
+      r.memory = { kernels: m.kernels, idleMb, rssMb: m.rss, hwmMb: m.hwmMb, afterBulkMb: null, sshForwardMb: null, jcTunnelMb: null };
+    }
     if (only.has('wire')) {
       log('latency and throughput');
       const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
@@ -125,12 +130,7 @@ async function main(): Promise<void> {
       r.throughputTty = w.throughputTty;
       if (w.jcFile) await checkJupyterClient(r, w.jcFile);
       killSshClients(remote.sshConfigFile);
-      sshMb = { sshForwardMb: w.sshForwardMb, jcTunnelMb: w.jcTunnelMb };
-    }
-    if (only.has('memory')) {
-      log(`memory with ${settings.memoryKernels} attached kernels`);
-      const m = await memorySection({ remote, cli, kernels: settings.memoryKernels, log });
-      r.memory = { kernels: m.kernels, idleMb, rssMb: m.rss, hwmMb: m.hwmMb, ...sshMb };
+      if (r.memory) Object.assign(r.memory, { sshForwardMb: w.sshForwardMb, jcTunnelMb: w.jcTunnelMb, afterBulkMb: memoryOf(agentPid).rssMb });
     }
     r.notes.push(...jcNotes(jc), ...staticNotes());
     r.seconds = (now() - t0) / 1000;

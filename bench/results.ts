@@ -54,7 +54,16 @@ export interface Results {
   /** OpenSSH forwards from `ssh -tt` (interactive, TCP_NODELAY): the stricter reference for the tunnel targets. */
   latencyTty: Measure | null;
   throughputTty: Measure | null;
-  memory: { kernels: number; idleMb: number; rssMb: Measure; hwmMb: number; sshForwardMb: number | null; jcTunnelMb: number | null } | null;
+  memory: {
+    kernels: number;
+    idleMb: number;
+    rssMb: Measure;
+    hwmMb: number;
+    /** RSS once the throughput runs have pushed their display_data through the same agent. */
+    afterBulkMb: number | null;
+    sshForwardMb: number | null;
+    jcTunnelMb: number | null;
+  } | null;
   /** Facts worth printing beside the table (how a baseline was run, why it failed). */
   notes: string[];
   /** Sections that could not run at all, with why. */

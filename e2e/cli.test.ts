@@ -218,6 +218,41 @@ describe('ktray against a real remote host', () => {
   });
 });
 
+describe('kernels on unix sockets (transport ipc)', () => {
+  it('starts one on unix sockets, attaches it over SSH, restarts and stops it', async () => {
+    const id = (await world.run(['start', remote.alias, '--python', remote.python, '--transport', 'ipc'])).stdout.trim();
+    const k = (await world.json<any[]>(['ls', remote.alias])).find((x) => x.id === id);
+    const info = parseConnectionFile((await remote.exec(`cat '${k.connectionFile}'`)).stdout, k.connectionFile);
+    expect(info.transport).toBe('ipc');
+    // Its five channels are unix sockets in the user's private runtime dir, not TCP ports.
+    const sockets = ['shell', 'iopub', 'stdin', 'control', 'hb'].map((c) => `${info.ip}-${(info as any)[`${c}_port`]}`);
+    expect((await remote.exec(sockets.map((p) => `test -S '${p}'`).join(' && '))).code).toBe(0);
+    const dirMode = parseInt((await remote.exec(`stat -c %a "$(dirname '${info.ip}')"`)).stdout.trim(), 8);
+    expect(dirMode & 0o777).toBe(0o700);
+    const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
+    const local = parseConnectionFile(await readFile(localConnectionFile, 'utf8'), localConnectionFile);
+    expect(local).toMatchObject({ transport: 'tcp', ip: '127.0.0.1' });
+    expect((await runJupyterCheck(localConnectionFile, 'z = 6*7\nz')).result).toBe('42');
+    expect((await world.run(['restart', id])).code).toBe(0);
+    expect((await runJupyterCheck(localConnectionFile, "'z' in globals()")).result).toBe('False');
+    expect((await world.run(['stop', id])).code).toBe(0);
+    expect(await remoteAlive(k.pid)).toBe(false);
+  });
+
+  it('finds and attaches an ipc kernel started by hand', async () => {
+    await remote.exec('mkdir -p ~/.local/share/jupyter/runtime && cd ~ && (nohup /usr/bin/python3 -m ipykernel_launcher --transport=ipc -f "$HOME/.local/share/jupyter/runtime/kernel-byhand-ipc.json" >/dev/null 2>&1 &); sleep 0.1');
+    let found: any;
+    for (let i = 0; i < 100 && !found?.alive; i++) {
+      found = (await world.json<any[]>(['ls', remote.alias])).find((x) => x.name === 'byhand-ipc');
+      if (!found?.alive) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(found).toMatchObject({ alive: true });
+    const { localConnectionFile } = await world.json<any>(['attach', found.id, '--frontend', 'none']);
+    expect((await runJupyterCheck(localConnectionFile, '7*6')).result).toBe('42');
+    expect((await world.run(['stop', found.id])).code).toBe(0);
+  });
+});
+
 describe('ktray refuses what it cannot trust or reach', () => {
   it('refuses an unknown host key with its fingerprint, and `trust` adds it', async () => {
     const empty = path.join(remote.dir, 'known_hosts.empty');

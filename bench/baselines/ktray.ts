@@ -46,14 +46,20 @@ export class TrayAgent {
   async cold(): Promise<{ phases: Phases; id: string }> {
     const state = await this.hostState();
     if (state !== 'idle') throw new Error(`(c) cold run expected ${this.remote.alias} not connected, it is ${state}`);
+    // The host-state event splits `start` into the SSH login and the kernel launch.
+    let connectedAt = NaN;
+    const off = this.agent.onEvent((e) => {
+      if (e.type === 'host-state' && e.host.id === this.remote.alias && e.host.connection === 'connected' && Number.isNaN(connectedAt)) connectedAt = now();
+    });
     const t0 = now();
     const k = await this.agent.start({ host: this.remote.alias });
     const t1 = now();
+    off();
     const { localConnectionFile } = await this.agent.attach({ id: k.id, frontend: 'none' });
     const t2 = now();
     await firstResult(await localInfo(localConnectionFile, '(c) cold'), '(c) cold');
     const t3 = now();
-    return { phases: { 'start (connect + launch)': t1 - t0, attach: t2 - t1, '1+1': t3 - t2 }, id: k.id };
+    return { phases: { 'ssh2 connect': connectedAt - t0, 'launch kernel': t1 - connectedAt, attach: t2 - t1, '1+1': t3 - t2 }, id: k.id };
   }
 
   /** Warm: host connected, kernel listed (as the tray menu shows it) -> first result; then detach. */

@@ -46,8 +46,8 @@ export interface WireResult {
 
 const EXEC_TIMEOUT_MS = 120_000; // safety net
 
-/** RSS summed over this remote's ssh clients whose argv matches. */
-function sshRss(sshConfigFile: string, match: (argv: string[]) => boolean): number | null {
+/** Mean RSS of this remote's ssh clients whose argv matches, times how many one kernel needs. */
+function sshRss(sshConfigFile: string, match: (argv: string[]) => boolean, perKernel: number): number | null {
   let total = 0;
   let found = 0;
   for (const entry of readdirSync('/proc')) {
@@ -63,7 +63,7 @@ function sshRss(sshConfigFile: string, match: (argv: string[]) => boolean): numb
     total += memoryOf(pid).rssMb;
     found++;
   }
-  return found ? total : null;
+  return found ? (total / found) * perKernel : null;
 }
 
 export async function wireSection(ctx: WireContext): Promise<WireResult> {
@@ -87,9 +87,10 @@ export async function wireSection(ctx: WireContext): Promise<WireResult> {
   }
   const attached = await ctx.cli.json<{ localConnectionFile: string }>(['attach', ctx.kernel.id, '--frontend', 'none']);
   infos.c = await localInfo(attached.localConnectionFile, '(c) wire');
-  const sshForwardMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('-N'));
+  const sshForwardMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('-N'), 1);
   if (sshForwardMb === null) throw new Error('wire: the ssh -N forward of (a) is not running');
-  const jcTunnelMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('sleep'));
+  // jupyter_client runs one ssh per port (some may have died: see the failures).
+  const jcTunnelMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('sleep') && !argv.includes('-tt'), 5);
 
   const which = (['a', 'tty', 'b', 'c'] as Path[]).filter((a) => infos[a]);
   const bytes = Math.round((ctx.displayMb * 1e6 * 3) / 4); // base64 makes 4 chars of 3 bytes

@@ -17,8 +17,10 @@ Usage: ktray COMMAND [ARGS] [--json] [--ssh-config FILE]
 
 Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
   ls [HOST]                           list kernels (all hosts used so far, or HOST)
-  start HOST [--python PATH | --kernel SPEC] [--cwd DIR]
+  start HOST [--python PATH | --kernel SPEC] [--cwd DIR] [--transport ipc]
                                       start a kernel detached on HOST; prints its ID
+                                      (ipc: its channels are unix sockets in your private
+                                       runtime dir, not TCP ports other users can reach)
   attach ID [--frontend qtconsole|console|none] [--new-terminal]
                                       tunnel the kernel here and open a frontend
   detach ID                           close its tunnels, remove the local file
@@ -46,6 +48,7 @@ const options = {
   python: { type: 'string' },
   kernel: { type: 'string' },
   cwd: { type: 'string' },
+  transport: { type: 'string' },
   frontend: { type: 'string' },
   'new-terminal': { type: 'boolean' },
   fingerprint: { type: 'string' },
@@ -118,7 +121,8 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       return out(flags, hosts, formatHosts(hosts));
     }
     case 'start': {
-      const k = await agent.start({ host: arg(rest, 0, 'HOST'), python: flags.python, kernel: flags.kernel, cwd: flags.cwd });
+      const transport = flags.transport as 'tcp' | 'ipc' | undefined;
+      const k = await agent.start({ host: arg(rest, 0, 'HOST'), python: flags.python, kernel: flags.kernel, cwd: flags.cwd, transport });
       return out(flags, k, k.id);
     }
     case 'attach': {

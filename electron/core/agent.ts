@@ -18,6 +18,7 @@ import {
   startKernel,
   stopKernel,
   type FoundKernel,
+  type KernelRef,
 } from './kernel-ops';
 import { KernelMonitor } from './kernel-monitor';
 import { socketPath } from './paths';
@@ -330,7 +331,10 @@ export class Agent implements AgentConnection {
     }
     this.registry.validateId(params.host);
     const host = this.host(params.host);
-    const started = await startKernel(host, { python: params.python, kernel: params.kernel, cwd: params.cwd });
+    if (params.transport !== undefined && params.transport !== 'tcp' && params.transport !== 'ipc') {
+      throw new KtrayError({ code: 'BAD_INPUT', host: params.host, message: `The transport must be tcp or ipc, not ${params.transport}.` });
+    }
+    const started = await startKernel(host, { python: params.python, kernel: params.kernel, cwd: params.cwd, transport: params.transport });
     const r = this.newRecord(params.host, started.kernel, 'running');
     this.records.set(r.summary.id, r);
     this.state.launches[r.summary.id] = { python: params.kernel ? undefined : started.python, kernel: params.kernel, cwd: params.cwd };
@@ -372,6 +376,7 @@ export class Agent implements AgentConnection {
         info: r.info,
         runtimeDir: this.opts.runtimeDir,
         fileName: localFileName(s.host, s.name),
+        connectionFile: s.connectionFile,
         wantedPorts: this.state.attached[s.id]?.ports,
       });
       s.attached = true;
@@ -412,7 +417,7 @@ export class Agent implements AgentConnection {
     r.expectingExit = true;
     try {
       if (s.alive) {
-        await stopKernel(host, { info: r.info, pid: s.pid, connectionFile: s.connectionFile, controlPort: r.attachment?.ports.control ?? null }, { removeFile: true });
+        await stopKernel(host, kernelRef(r), { removeFile: true });
       } else {
         // Stopping a dead kernel means clearing its stale file: the user asked.
         await host.run(`rm -f -- ${quote(s.connectionFile)}\n`, { timeoutMs: 15_000 });
@@ -435,7 +440,7 @@ export class Agent implements AgentConnection {
   async interrupt(params: { id: string }): Promise<KernelSummary> {
     const r = await this.lookup(params.id);
     this.requireAlive(r, 'interrupt');
-    await interruptKernel(this.host(r.summary.host), { info: r.info, pid: r.summary.pid, controlPort: r.attachment?.ports.control ?? null });
+    await interruptKernel(this.host(r.summary.host), kernelRef(r));
     return { ...r.summary };
   }
 
@@ -455,7 +460,7 @@ export class Agent implements AgentConnection {
     r.expectingExit = true;
     this.monitor.pause(s.id);
     try {
-      const started = await restartKernel(this.host(s.host), { info: r.info, pid: s.pid, connectionFile: s.connectionFile, controlPort: r.attachment?.ports.control ?? null }, launch);
+      const started = await restartKernel(this.host(s.host), kernelRef(r), launch);
       s.pid = started.kernel.pid;
       s.alive = true;
       s.startedAt = started.kernel.startedAt;
@@ -489,7 +494,7 @@ export class Agent implements AgentConnection {
   private watch(r: KernelRecord): void {
     if (r.summary.watched || !r.summary.alive) return;
     r.summary.watched = true;
-    this.monitor.watch(r.summary.id, this.host(r.summary.host), r.info, r.attachment?.ports ?? null);
+    void this.monitor.watch(r.summary.id, this.host(r.summary.host), r.info, r.attachment?.ports ?? null, r.summary.connectionFile);
   }
 
   private unwatch(r: KernelRecord): void {
@@ -670,4 +675,8 @@ export class Agent implements AgentConnection {
   private save(): Promise<void> {
     return this.store.save(this.state);
   }
+}
+
+function kernelRef(r: KernelRecord): KernelRef {
+  return { info: r.info, pid: r.summary.pid, connectionFile: r.summary.connectionFile, controlPort: r.attachment?.ports.control ?? null };
 }

@@ -124,16 +124,26 @@ describe('Attachment', () => {
     }
   });
 
-  it('refuses an ipc kernel with BAD_INPUT and writes nothing', async () => {
-    const err = await Attachment.open({
-      host,
-      info: { ...kernel.info, transport: 'ipc' },
-      runtimeDir: root,
-      fileName: 'kernel-ktray-local-ipc.json',
-    }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KtrayError);
-    expect(err).toMatchObject({ code: 'BAD_INPUT', host: 'local' });
-    await expect(stat(path.join(root, 'kernel-ktray-local-ipc.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+  it('turns an ipc kernel\'s unix sockets into 127.0.0.1 listeners and a tcp connection file', async () => {
+    const ipc = await startTestKernel({ transport: 'ipc' });
+    try {
+      expect(ipc.info.transport).toBe('ipc');
+      const a = await Attachment.open({ host, info: ipc.info, runtimeDir: root, fileName: 'kernel-ktray-local-ipc.json' });
+      try {
+        const local = parseConnectionFile(await readFile(a.localFile, 'utf8'), a.localFile);
+        expect(local).toMatchObject({ transport: 'tcp', ip: '127.0.0.1', shell_port: a.ports.shell, hb_port: a.ports.hb });
+        const client = new KernelClient(local);
+        try {
+          expect((await client.execute('6*7', { timeoutMs: 30_000 })).result).toBe('42');
+        } finally {
+          client.close();
+        }
+      } finally {
+        await a.close({ removeFile: true });
+      }
+    } finally {
+      await ipc.kill();
+    }
   });
 
   it('closes the tunnels it opened when the file cannot be written', async () => {

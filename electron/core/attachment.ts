@@ -3,11 +3,10 @@
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { serializeConnectionFile, withLocalPorts } from './connection-file';
-import { KtrayError } from './errors';
 import type { Host } from './host';
-import { remoteAddress } from './kernel-ops';
+import { channelTunnel } from './kernel-streams';
 import { ensurePrivateDir } from './paths';
-import { Tunnel } from './tunnel';
+import type { Tunnel } from './tunnel';
 import { CHANNELS, type ChannelPorts, type ConnectionInfo } from './types';
 
 export class Attachment {
@@ -26,29 +25,18 @@ export class Attachment {
     info: ConnectionInfo;
     runtimeDir: string;
     fileName: string;
+    /** The kernel's connection file on the host (resolves relative ipc paths). */
+    connectionFile?: string;
     wantedPorts?: ChannelPorts | null;
     onError?: (err: Error) => void;
   }): Promise<Attachment> {
     const { host, info } = opts;
-    if (info.transport !== 'tcp') {
-      throw new KtrayError({
-        code: 'BAD_INPUT',
-        host: host.id,
-        message: `This kernel on ${host.id} uses the ${info.transport} transport; Kernel Tray tunnels tcp kernels only for now.`,
-      });
-    }
-    const remote = remoteAddress(info);
     const tunnels = {} as Record<keyof ChannelPorts, Tunnel>;
     const ports = {} as ChannelPorts;
     try {
       for (const ch of CHANNELS) {
-        const t = new Tunnel({
-          openStream: (h, p) => host.openStream(h, p),
-          remoteHost: remote,
-          remotePort: info[`${ch}_port`],
-          localPort: opts.wantedPorts?.[ch] ?? 0,
-          onError: opts.onError,
-        });
+        // An ipc kernel's unix sockets become TCP listeners here: frontends on this computer speak tcp.
+        const t = channelTunnel(host, info, ch, { connectionFile: opts.connectionFile, localPort: opts.wantedPorts?.[ch] ?? 0, onError: opts.onError });
         tunnels[ch] = t;
         ports[ch] = await t.listen();
       }

@@ -29,6 +29,8 @@ export interface Host {
   run(script: string, options?: RunOptions): Promise<ExecResult>;
   /** A stream to host:port as seen from the host (its loopback, typically). */
   openStream(host: string, port: number): Promise<Duplex>;
+  /** A stream to a unix socket on the host (kernels on the ipc transport). */
+  openUnixStream(path: string): Promise<Duplex>;
   /** Connects now if not connected; rejects with a KtrayError saying why not. */
   connect(): Promise<void>;
   /** Drops and re-establishes the connection if it looks dead (after sleep, network change). */

@@ -4,9 +4,9 @@
 // one is noticed within a few beats.
 import type { Host } from './host';
 import { KernelClient } from './jupyter/kernel-client';
-import { remoteAddress } from './kernel-ops';
-import { Tunnel } from './tunnel';
-import type { AgentSettings, ChannelPorts, ConnectionInfo, KernelState } from './types';
+import { channelTunnel } from './kernel-streams';
+import type { Tunnel } from './tunnel';
+import type { AgentSettings, Channel, ChannelPorts, ConnectionInfo, KernelState } from './types';
 
 export interface MonitorOptions {
   settings: () => AgentSettings;
@@ -60,27 +60,27 @@ export class KernelMonitor {
     return Math.min(15_000, Math.max(1000, 4 * rtt + 500));
   }
 
-  async watch(id: string, host: Host, info: ConnectionInfo, ports: ChannelPorts | null): Promise<void> {
+  async watch(id: string, host: Host, info: ConnectionInfo, ports: ChannelPorts | null, connectionFile?: string): Promise<void> {
     this.unwatch(id);
     const w: Watch = { id, host, client: null as unknown as KernelClient, ownTunnels: [], timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
     this.watches.set(id, w);
     let local = ports;
     if (!local) {
       // Pinned but not attached: private tunnels for heartbeat, iopub and shell.
-      const open = async (remotePort: number) => {
-        const t = new Tunnel({ openStream: (h, p) => host.openStream(h, p), remoteHost: remoteAddress(info), remotePort });
+      const open = async (channel: Channel) => {
+        const t = channelTunnel(host, info, channel, { connectionFile });
         w.ownTunnels.push(t);
         return t.listen();
       };
       try {
-        local = { hb: await open(info.hb_port), iopub: await open(info.iopub_port), shell: await open(info.shell_port), control: await open(info.control_port), stdin: 0 };
+        local = { hb: await open('hb'), iopub: await open('iopub'), shell: await open('shell'), control: await open('control'), stdin: 0 };
       } catch {
         this.unwatch(id);
         return;
       }
       if (w.stopped) return;
     }
-    w.client = new KernelClient({ ...info, ip: '127.0.0.1', ...portsOf(local) }, { host: host.id });
+    w.client = new KernelClient({ ...info, transport: 'tcp', ip: '127.0.0.1', ...portsOf(local) }, { host: host.id });
     w.client.onStatus((state) => this.onStatus(w, state));
     this.opts.onState(id, 'starting', {});
     // kernel_info makes the kernel publish a status; no reply while a cell runs means busy.

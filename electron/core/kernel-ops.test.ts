@@ -195,7 +195,7 @@ describe('a running kernel', () => {
     });
     const reply = c.execute("import time; print('sleeping', flush=True); time.sleep(30)", { timeoutMs: 60_000 });
     await started;
-    await interruptKernel(host, { info: k.kernel.info, pid: k.kernel.pid, controlPort: null });
+    await interruptKernel(host, { info: k.kernel.info, pid: k.kernel.pid, connectionFile: k.kernel.connectionFile, controlPort: null });
     const r = await reply;
     expect(r.status).toBe('error');
     expect(r.ename).toBe('KeyboardInterrupt');

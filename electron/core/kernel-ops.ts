@@ -17,7 +17,8 @@ import {
   stopScript,
   type LaunchSpec,
 } from './remote-scripts';
-import { Tunnel } from './tunnel';
+import { channelTunnel } from './kernel-streams';
+import type { Tunnel } from './tunnel';
 import type { ConnectionInfo, HostOffer, KernelSpecChoice, PythonChoice } from './types';
 
 export interface FoundKernel {
@@ -162,14 +163,14 @@ function launchError(hostId: string, what: string, out: Extract<ReturnType<typeo
 }
 
 /** A client on the kernel's control channel, through a short-lived tunnel when not attached. */
-async function withControl<T>(host: Host, info: ConnectionInfo, controlPort: number | null, fn: (c: KernelClient) => Promise<T>): Promise<T> {
+async function withControl<T>(host: Host, k: KernelRef, fn: (c: KernelClient) => Promise<T>): Promise<T> {
   let tunnel: Tunnel | null = null;
-  let port = controlPort;
+  let port = k.controlPort;
   if (port === null) {
-    tunnel = new Tunnel({ openStream: (h, p) => host.openStream(h, p), remoteHost: remoteAddress(info), remotePort: info.control_port });
+    tunnel = channelTunnel(host, k.info, 'control', { connectionFile: k.connectionFile });
     port = await tunnel.listen();
   }
-  const client = new KernelClient({ ...info, ip: '127.0.0.1', control_port: port });
+  const client = new KernelClient({ ...k.info, transport: 'tcp', ip: '127.0.0.1', control_port: port });
   try {
     return await fn(client);
   } finally {
@@ -178,17 +179,22 @@ async function withControl<T>(host: Host, info: ConnectionInfo, controlPort: num
   }
 }
 
-export function remoteAddress(info: ConnectionInfo): string {
-  return info.ip === '0.0.0.0' || info.ip === '*' || info.ip === '' ? '127.0.0.1' : info.ip;
+/** What the lifecycle operations need to know of a kernel. */
+export interface KernelRef {
+  info: ConnectionInfo;
+  pid: number | null;
+  connectionFile: string;
+  /** The local end of its control channel when attached, else null. */
+  controlPort: number | null;
 }
 
 /** shutdown_request on control, then signals if the process does not go. */
 export async function stopKernel(
   host: Host,
-  k: { info: ConnectionInfo; pid: number | null; connectionFile: string; controlPort: number | null },
+  k: KernelRef,
   opts: { removeFile: boolean; restart?: boolean },
 ): Promise<void> {
-  await withControl(host, k.info, k.controlPort, (c) => c.shutdown({ restart: opts.restart ?? false, timeoutMs: 3000 })).catch(() => false);
+  await withControl(host, k, (c) => c.shutdown({ restart: opts.restart ?? false, timeoutMs: 3000 })).catch(() => false);
   if (k.pid === null) return;
   const res = await host.run(stopScript(k.pid, { graceSec: 5, removeFile: opts.removeFile ? k.connectionFile : undefined }), { timeoutMs: 30_000 });
   if (!res.stdout.includes('gone')) {
@@ -201,12 +207,12 @@ export async function stopKernel(
   }
 }
 
-export async function interruptKernel(host: Host, k: { info: ConnectionInfo; pid: number | null; controlPort: number | null }): Promise<void> {
+export async function interruptKernel(host: Host, k: KernelRef): Promise<void> {
   if (k.pid !== null) {
     const res = await host.run(signalScript(k.pid, 'INT'), { timeoutMs: 15_000 });
     if (res.stdout.includes('sent')) return;
   }
-  const ok = await withControl(host, k.info, k.controlPort, (c) => c.interrupt(5000)).catch(() => false);
+  const ok = await withControl(host, k, (c) => c.interrupt(5000)).catch(() => false);
   if (!ok) {
     throw new KtrayError({
       code: 'REMOTE_COMMAND_FAILED',
@@ -219,7 +225,7 @@ export async function interruptKernel(host: Host, k: { info: ConnectionInfo; pid
 /** Stops the process and starts a new one on the same connection file, so ports and key stay. */
 export async function restartKernel(
   host: Host,
-  k: { info: ConnectionInfo; pid: number | null; connectionFile: string; controlPort: number | null },
+  k: KernelRef,
   launch: { python?: string; kernel?: string; cwd?: string },
 ): Promise<Started> {
   await stopKernel(host, k, { removeFile: false, restart: true });

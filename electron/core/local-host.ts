@@ -37,14 +37,11 @@ export class LocalHost implements Host {
   }
 
   openStream(host: string, port: number): Promise<Duplex> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      socket.once('connect', () => {
-        socket.removeListener('error', reject);
-        resolve(socket);
-      });
-      socket.once('error', reject);
-    });
+    return connected(net.connect({ host, port }));
+  }
+
+  openUnixStream(path: string): Promise<Duplex> {
+    return connected(net.connect({ path }));
   }
 
   async connect(): Promise<void> {}
@@ -53,4 +50,14 @@ export class LocalHost implements Host {
     return () => {};
   }
   async close(): Promise<void> {}
+}
+
+function connected(socket: net.Socket): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.removeListener('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
 }

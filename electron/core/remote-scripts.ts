@@ -123,6 +123,8 @@ export interface LaunchSpec {
   python?: string;
   kernel?: string;
   cwd?: string;
+  /** 'ipc': the kernel listens on unix sockets in its (0700) runtime dir, no TCP port at all. */
+  transport?: 'tcp' | 'ipc';
   /** Restart: reuse this connection file (rewritten first from `reuseInfo`). */
   reuseFile?: string;
   reuseInfo?: string;
@@ -181,12 +183,14 @@ logdir = os.path.join(e.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
 os.makedirs(logdir, mode=0o700, exist_ok=True)
 logpath = os.path.join(logdir, 'kernel-%s.log' % kid)
 env = dict(e)
-for k in ('KT_ID', 'KT_KERNEL', 'KT_CWD', 'KT_REUSE_FILE', 'KT_REUSE_INFO', 'KT_TIMEOUT'): env.pop(k, None)
+for k in ('KT_ID', 'KT_KERNEL', 'KT_CWD', 'KT_REUSE_FILE', 'KT_REUSE_INFO', 'KT_TIMEOUT', 'KT_TRANSPORT'): env.pop(k, None)
 env.update(extra)
 if not env.get('DISPLAY') and not env.get('WAYLAND_DISPLAY') and sys.platform.startswith('linux'):
     # No display on the host: a Qt plot backend would abort the whole kernel.
     env.setdefault('QT_QPA_PLATFORM', 'offscreen')
 argv = [a.replace('{connection_file}', cf) for a in argv]
+if e.get('KT_TRANSPORT') == 'ipc' and not e.get('KT_REUSE_FILE'):
+    argv.append('--transport=ipc')
 log = open(logpath, 'ab')
 try:
     p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
@@ -196,7 +200,13 @@ def listening(info):
     # A reused file exists before the kernel binds: wait until its heartbeat port answers.
     import socket
     try:
-        socket.create_connection((info.get('ip') or '127.0.0.1', info['hb_port']), timeout=0.5).close()
+        if info.get('transport') == 'ipc':
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(0.5)
+            s.connect('%s-%s' % (info['ip'], info['hb_port']))
+            s.close()
+        else:
+            socket.create_connection((info.get('ip') or '127.0.0.1', info['hb_port']), timeout=0.5).close()
         return True
     except OSError:
         return False
@@ -229,6 +239,7 @@ export function launchScript(spec: LaunchSpec): string {
     `KT_REUSE_FILE=${quote(spec.reuseFile ?? '')}`,
     `KT_REUSE_INFO=${quote(spec.reuseInfo ?? '')}`,
     `KT_TIMEOUT=${quote(String(spec.startTimeoutSec ?? 30))}`,
+    `KT_TRANSPORT=${quote(spec.transport ?? 'tcp')}`,
   ].join(' ');
   return `
 py=${quote(py)}

@@ -206,6 +206,16 @@ export class SshSession implements Host {
     );
   }
 
+  async openUnixStream(path: string): Promise<Duplex> {
+    await this.connect();
+    const client = this.clients[this.clients.length - 1];
+    return new Promise((resolve, reject) =>
+      client.openssh_forwardOutStreamLocal(path, (err, stream) =>
+        err ? reject(this.channelError(`open a tunnel to the unix socket ${path}`, err)) : resolve(stream),
+      ),
+    );
+  }
+
   /** Connects only far enough to see the host key, then hangs up. */
   async fetchHostKey(): Promise<HostKeySeen> {
     const hops = this.opts.profile.proxyJump.map(this.opts.resolveHop);
@@ -330,7 +340,10 @@ export class SshSession implements Host {
     // RFC 4254 channel open failure reasons: 1 administratively prohibited, 2 connect failed.
     const tunnel = what.startsWith('open a tunnel');
     let hint: string | undefined;
-    if (tunnel && err.reason === 1) hint = `The SSH server on ${this.id} refuses port forwarding: it needs AllowTcpForwarding yes in sshd_config.`;
+    if (tunnel && err.reason === 1)
+      hint = what.includes('unix socket')
+        ? `The SSH server on ${this.id} refuses unix-socket forwarding: it needs AllowStreamLocalForwarding yes in sshd_config.`
+        : `The SSH server on ${this.id} refuses port forwarding: it needs AllowTcpForwarding yes in sshd_config.`;
     else if (tunnel && err.reason === 2) hint = `Nothing listens there on ${this.id}: has the kernel exited? \`ktray ls ${this.id}\` shows.`;
     else if (!tunnel) hint = `The SSH server on ${this.id} may limit sessions (MaxSessions in sshd_config).`;
     return new KtrayError({ code: 'REMOTE_COMMAND_FAILED', host: this.id, message: `Could not ${what} on ${this.id}: ${err.message}.`, hint });

@@ -1,5 +1,5 @@
 // Against real TCP: a local echo server stands in for the kernel's port, and
-// openStream connects to it the way LocalHost does.
+// open() connects to it the way LocalHost does.
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -85,9 +85,7 @@ const clients: net.Socket[] = [];
 
 function tunnelTo(port: number, extra: Partial<ConstructorParameters<typeof Tunnel>[0]> = {}): Tunnel {
   const t = new Tunnel({
-    openStream: (host, p) => connectTcp(p, host),
-    remoteHost: '127.0.0.1',
-    remotePort: port,
+    open: () => connectTcp(port, '127.0.0.1'),
     ...extra,
   });
   tunnels.push(t);
@@ -156,7 +154,7 @@ describe('Tunnel', () => {
   it('keeps bytes a client sends before its stream is open', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const t = tunnelTo(echo.port, { openStream: async (h, p) => (await gate, connectTcp(p, h)) });
+    const t = tunnelTo(echo.port, { open: async () => (await gate, connectTcp(echo.port, '127.0.0.1')) });
     const s = await client(await t.listen());
     const back = readBytes(s, 5);
     s.write('early');
@@ -191,9 +189,9 @@ describe('Tunnel', () => {
     const gate = new Promise<void>((r) => (release = r));
     let stream: net.Socket | null = null;
     const t = tunnelTo(echo.port, {
-      openStream: async (h, p) => {
+      open: async () => {
         await gate;
-        stream = await connectTcp(p, h);
+        stream = await connectTcp(echo.port, "127.0.0.1");
         return stream;
       },
     });
@@ -207,10 +205,10 @@ describe('Tunnel', () => {
     expect(stream!.destroyed).toBe(true);
   });
 
-  it('refuses the socket and reports when openStream fails', async () => {
+  it('refuses the socket and reports when opening the stream fails', async () => {
     const errors: Error[] = [];
     const t = tunnelTo(echo.port, {
-      openStream: () => Promise.reject(new Error('host gpu1 is down')),
+      open: () => Promise.reject(new Error('host gpu1 is down')),
       onError: (e) => errors.push(e),
     });
     const s = await client(await t.listen());

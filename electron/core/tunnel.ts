@@ -6,9 +6,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export interface TunnelOptions {
-  openStream: (host: string, port: number) => Promise<Duplex>;
-  remoteHost: string;
-  remotePort: number;
+  /** Opens one stream to the kernel's socket on the host (a TCP port or a unix socket). */
+  open: () => Promise<Duplex>;
   /** Wanted local port (kept across restarts); 0 or busy: any free port. */
   localPort?: number;
   onError?: (err: Error) => void;
@@ -58,7 +57,7 @@ export class Tunnel {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    this.opts.openStream(this.opts.remoteHost, this.opts.remotePort).then(
+    this.opts.open().then(
       (stream) => {
         if (socket.destroyed) {
           stream.destroy();

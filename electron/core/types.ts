@@ -98,6 +98,8 @@ export interface StartOptions {
   kernel?: string;
   /** Working directory on the host (default: the remote home). */
   cwd?: string;
+  /** 'ipc': unix sockets in the user's private runtime dir instead of TCP ports (shared hosts). */
+  transport?: 'tcp' | 'ipc';
 }
 
 export type Frontend = 'qtconsole' | 'console' | 'none';

@@ -21,11 +21,12 @@ export interface TestKernel {
   kill(): Promise<void>;
 }
 
-export async function startTestKernel(): Promise<TestKernel> {
+export async function startTestKernel(opts: { transport?: 'tcp' | 'ipc' } = {}): Promise<TestKernel> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ktray-kernel-'));
   const file = path.join(dir, 'kernel-test.json');
   let log = '';
-  const child = spawn(PYTHON, ['-m', 'ipykernel_launcher', '-f', file], {
+  const extra = opts.transport === 'ipc' ? ['--transport=ipc'] : [];
+  const child = spawn(PYTHON, ['-m', 'ipykernel_launcher', ...extra, '-f', file], {
     // Keep IPython's profile and runtime files out of the user's home;
     // JPY_PARENT_PID makes the kernel exit should the test runner die first.
     env: { ...process.env, IPYTHONDIR: path.join(dir, 'ipython'), JUPYTER_RUNTIME_DIR: dir, JPY_PARENT_PID: String(process.pid) },
