@@ -50,12 +50,14 @@ for f in sys.argv[1:]:
 }
 
 /**
- * Every ipykernel of the remote user, ended by pid; their connection files removed.
+ * Every ipykernel serving a file of the remote's runtime dir, ended by pid; the files removed.
  * `ipykerne[l]` keeps the shell running this script from matching its own command line.
  */
 export async function stopAllKernels(remote: RemoteHost): Promise<void> {
   const dir = runtimeDir(remote);
-  const list = `ps -u "$(id -u)" -o pid=,args= | while read pid args; do case "$args" in *ipykerne[l]_launcher*) echo "$pid";; esac; done`;
+  // Only kernels whose file is in the remote's runtime dir: in loopback mode (not root) the
+  // remote user is the real user, whose own kernels must not be touched.
+  const list = `ps -u "$(id -u)" -o pid=,args= | while read pid args; do case "$args" in *ipykerne[l]_launcher*${dir}/*) echo "$pid";; esac; done`;
   await exec(remote, `for p in $(${list}); do kill "$p" 2>/dev/null; done; true`);
   for (let i = 0; i < 100; i++) {
     if (!(await exec(remote, list)).trim()) break;

@@ -79,7 +79,7 @@ export function verdicts(r: Results): Verdict[] {
   out.push({ target: 'throughput ≥ 0.8× OpenSSH -L', path: 'agent process', pass: Number.isFinite(thr) ? thr >= 0.8 : null, measured: `${thr.toFixed(2)}× (${med(r.throughput.c).toFixed(1)} vs ${thrBase.toFixed(1)} MB/s, the faster OpenSSH forward)` });
   if (r.memory) {
     const rss = med(r.memory.rssMb.samples.length ? r.memory.rssMb : undefined);
-    const after = r.memory.afterBulkMb !== null ? `; ${r.memory.afterBulkMb.toFixed(1)} MB after ${r.settings.runs * 3} × ${r.settings.displayMb} MB display_data went through it` : '';
+    const after = r.memory.afterBulkMb !== null ? `; ${r.memory.afterBulkMb.toFixed(1)} MB after ${r.settings.runs} × ${r.settings.displayMb} MB display_data went through it` : '';
     out.push({ target: `agent < 150 MB with ${r.settings.memoryKernels} kernels`, path: 'agent process', pass: Number.isFinite(rss) ? rss < 150 : null, measured: `${rss.toFixed(1)} MB RSS with ${r.memory.kernels} attached (peak so far ${r.memory.hwmMb.toFixed(1)} MB)${after}` });
   } else {
     out.push({ target: `agent < 150 MB with ${r.settings.memoryKernels} kernels`, path: 'agent process', pass: null, measured: 'not measured' });

@@ -89,8 +89,10 @@ describe('ktray against a real remote host', () => {
   });
 
   it('uses one SSH connection for every kernel, tunnel and command on the host', async () => {
-    const second = (await world.run(['start', remote.alias, '--python', remote.python])).stdout.trim();
-    await world.json(['attach', second, '--frontend', 'none']);
+    // `start --attach` prints the ID, then the local connection file.
+    const [second, file] = (await world.run(['start', remote.alias, '--python', remote.python, '--attach', '--frontend', 'none'])).stdout.trim().split('\n');
+    expect(second).toMatch(new RegExp(`^${remote.alias}/`));
+    expect((await runJupyterCheck(file, '3*3')).result).toBe('9');
     await world.json(['ls', remote.alias]);
     expect((await runJupyterCheck(localFile, '1+1')).result).toBe('2');
     expect(remote.connectionCount()).toBe(1);

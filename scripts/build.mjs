@@ -60,8 +60,12 @@ if (fs.existsSync(at('electron/cli/ktray.ts'))) {
   await step(path.relative(root, out('cli/ktray.js')), () =>
     build({
       ...common,
-      entryPoints: [at('electron/cli/ktray.ts')],
-      outfile: out('cli/ktray.js'),
+      // Split, so the agent's own code (ssh2, zeromq) loads only in `ktray agent run`,
+      // not in every short command.
+      entryPoints: { ktray: at('electron/cli/ktray.ts') },
+      outdir: out('cli'),
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
       platform: 'node',
       format: 'esm',
       target: 'node20',

@@ -1,31 +1,24 @@
-// The `ktray` command as a user runs it once built: one esbuild bundle (the same
-// options as scripts/build.mjs) run by node, with its background agent.
+// The `ktray` command as a user runs it once built: the bundle scripts/build.mjs
+// makes (split, so short commands do not load the agent), run by node, with its background agent.
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { isAlive, sleep } from '../util';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // Inside node_modules so the bundle's externals (ssh2, zeromq) resolve from the project.
-const BUNDLE = path.join(ROOT, 'node_modules/.cache/kernel-tray-bench/ktray.mjs');
+const OUTDIR = path.join(ROOT, 'node_modules/.cache/kernel-tray-bench');
 
-/** Bundles electron/cli/ktray.ts from the current source. */
+/** Builds the CLI from the current source with the project's own build script. */
 export async function buildCli(): Promise<string> {
-  await build({
-    entryPoints: [path.join(ROOT, 'electron/cli/ktray.ts')],
-    outfile: BUNDLE,
-    absWorkingDir: ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['electron', 'zeromq', 'ssh2', 'cpu-features', 'electron-store'],
-    banner: { js: "import { createRequire as __ktrayCreateRequire } from 'node:module'; const require = __ktrayCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
+  await rm(OUTDIR, { recursive: true, force: true });
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--outdir', OUTDIR], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/build.mjs exited ${code}`))));
   });
-  return BUNDLE;
+  return path.join(OUTDIR, 'cli', 'ktray.js');
 }
 
 export interface CliResult {

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
-import { connectAgent, hostAgent } from '../core/agent-host';
+import { connectAgent } from '../core/agent-client';
 import { KtrayError } from '../core/errors';
 import { defaultHome, ensurePrivateDir, socketPath } from '../core/paths';
 import type { RpcAgent, RpcClientOptions } from '../core/rpc';
@@ -61,6 +61,8 @@ async function startBackground(home: string, sshConfigFile?: string): Promise<vo
 }
 
 export async function runAgentForeground(opts: { sshConfigFile?: string }): Promise<number> {
+  // Loaded only here: the agent's own process needs ssh2 and zeromq, a CLI call does not.
+  const { hostAgent } = await import('../core/agent-host');
   const hosted = await hostAgent({
     mode: 'headless',
     sshConfigFile: opts.sshConfigFile ? path.resolve(opts.sshConfigFile) : undefined,

@@ -17,8 +17,9 @@ Usage: ktray COMMAND [ARGS] [--json] [--ssh-config FILE]
 
 Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
   ls [HOST]                           list kernels (all hosts used so far, or HOST)
-  start HOST [--python PATH | --kernel SPEC] [--cwd DIR] [--transport ipc]
+  start HOST [--python PATH | --kernel SPEC] [--cwd DIR] [--transport ipc] [--attach]
                                       start a kernel detached on HOST; prints its ID
+                                      (--attach: and attach it, taking attach's options)
                                       (ipc: its channels are unix sockets in your private
                                        runtime dir, not TCP ports other users can reach)
   attach ID [--frontend qtconsole|console|none] [--new-terminal]
@@ -49,6 +50,7 @@ const options = {
   kernel: { type: 'string' },
   cwd: { type: 'string' },
   transport: { type: 'string' },
+  attach: { type: 'boolean' },
   frontend: { type: 'string' },
   'new-terminal': { type: 'boolean' },
   fingerprint: { type: 'string' },
@@ -123,20 +125,11 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
     case 'start': {
       const transport = flags.transport as 'tcp' | 'ipc' | undefined;
       const k = await agent.start({ host: arg(rest, 0, 'HOST'), python: flags.python, kernel: flags.kernel, cwd: flags.cwd, transport });
+      if (flags.attach) return attach(agent, k.id, flags, { printId: true });
       return out(flags, k, k.id);
     }
-    case 'attach': {
-      const frontend = (flags.frontend ?? 'qtconsole') as Frontend;
-      if (!['qtconsole', 'console', 'none'].includes(frontend)) usageError(`--frontend must be qtconsole, console or none, not ${frontend}.`);
-      // In a terminal, `console` runs right here (what tmux users want) unless asked otherwise.
-      const here = frontend === 'console' && !flags['new-terminal'] && process.stdin.isTTY && !flags.json;
-      const res = await agent.attach({ id: arg(rest, 0, 'ID'), frontend, newTerminal: !here });
-      if (here) {
-        agent.dispose();
-        return runConsoleHere(res.localConnectionFile);
-      }
-      return out(flags, res, `${res.localConnectionFile}${res.launched ? `\n(${res.launched} opened)` : ''}`);
-    }
+    case 'attach':
+      return attach(agent, arg(rest, 0, 'ID'), flags);
     case 'detach':
     case 'stop':
     case 'interrupt':
@@ -162,6 +155,19 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
     default:
       usageError(`Unknown command ${command}.`);
   }
+}
+
+async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId?: boolean } = {}): Promise<number> {
+  const frontend = (flags.frontend ?? 'qtconsole') as Frontend;
+  if (!['qtconsole', 'console', 'none'].includes(frontend)) usageError(`--frontend must be qtconsole, console or none, not ${frontend}.`);
+  // In a terminal, `console` runs right here (what tmux users want) unless asked otherwise.
+  const here = frontend === 'console' && !flags['new-terminal'] && process.stdin.isTTY && !flags.json;
+  const res = await agent.attach({ id, frontend, newTerminal: !here });
+  if (here) {
+    agent.dispose();
+    return runConsoleHere(res.localConnectionFile);
+  }
+  return out(flags, res, `${opts.printId ? res.kernel.id + '\n' : ''}${res.localConnectionFile}${res.launched ? `\n(${res.launched} opened)` : ''}`);
 }
 
 async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<number> {

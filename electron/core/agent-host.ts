@@ -3,7 +3,10 @@ import type { AgentConnection } from './agent-api';
 import { Agent } from './agent';
 import { KtrayError } from './errors';
 import { defaultHome, ensurePrivateDir, localRuntimeDir, socketPath } from './paths';
-import { connectRpc, serveAgent, type RpcClientOptions, type RpcServer } from './rpc';
+import { connectAgent } from './agent-client';
+import { serveAgent, type RpcServer } from './rpc';
+
+export { connectAgent } from './agent-client';
 
 export interface HostedAgent {
   connection: AgentConnection;
@@ -27,16 +30,6 @@ export interface AgentHostOptions {
   askPassphrase?: (prompt: { host: string; keyFile: string }) => Promise<string | null>;
   /** Called when a client asked the agent to shut down. */
   onShutdown?: () => void;
-}
-
-/** Connects to the agent serving this home's socket, or null when none answers. */
-export async function connectAgent(options: { home?: string } & RpcClientOptions): Promise<(AgentConnection & { dispose(): void }) | null> {
-  const home = options.home ?? defaultHome();
-  try {
-    return await connectRpc(socketPath(home), options);
-  } catch {
-    return null;
-  }
 }
 
 /** Runs an agent in this process and serves the CLI socket. Fails if one already serves it. */

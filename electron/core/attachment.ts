@@ -9,6 +9,9 @@ import { ensurePrivateDir } from './paths';
 import type { Tunnel } from './tunnel';
 import { CHANNELS, type ChannelPorts, type ConnectionInfo } from './types';
 
+/** A frontend usually connects within seconds of an attach: have its channels open by then. */
+const PREWARM_MS = 10_000;
+
 export class Attachment {
   private constructor(
     readonly tunnels: Record<keyof ChannelPorts, Tunnel>,
@@ -36,7 +39,12 @@ export class Attachment {
     try {
       for (const ch of CHANNELS) {
         // An ipc kernel's unix sockets become TCP listeners here: frontends on this computer speak tcp.
-        const t = channelTunnel(host, info, ch, { connectionFile: opts.connectionFile, localPort: opts.wantedPorts?.[ch] ?? 0, onError: opts.onError });
+        const t = channelTunnel(host, info, ch, {
+          connectionFile: opts.connectionFile,
+          localPort: opts.wantedPorts?.[ch] ?? 0,
+          onError: opts.onError,
+          prewarmMs: PREWARM_MS,
+        });
         tunnels[ch] = t;
         ports[ch] = await t.listen();
       }

@@ -41,7 +41,10 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
       }
       attempt().then(
         (method) => (method ? next(method) : step()),
-        () => step(),
+        (err: unknown) => {
+          tried.push(`an attempt that failed: ${err instanceof Error ? err.message : String(err)}`);
+          step();
+        },
       );
     };
     step();

@@ -308,7 +308,7 @@ describe('authentication', () => {
     await trustServer();
     const missing = path.join(dir, 'id_missing');
     const err = await failure(session({ identityFiles: [missing, strangerKeyFile] }).connect());
-    expect(err.code).toBe('AUTH_FAILED');
+    expect(err.code, JSON.stringify({ message: err.message, hint: err.hint })).toBe('AUTH_FAILED');
     expect(err.hint).toContain(`${missing} (not found)`);
     expect(err.hint).toContain(`${strangerKeyFile} (ssh-ed25519, refused)`);
   });

@@ -26,6 +26,19 @@ export interface SshSessionOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+/** Scripts up to this size travel inside the exec request itself: one round trip less than stdin. */
+const INLINE_MAX = 48 * 1024;
+const NO_BASE64 = 97;
+
+/**
+ * The script as one exec command that any login shell (sh, bash, zsh, fish,
+ * tcsh) passes on untouched: base64 has no character any of them treats
+ * specially, and the single-quoted part holds no quote, backslash or `!`.
+ */
+export function inlineCommand(script: string): string {
+  const b64 = Buffer.from(script, 'utf8').toString('base64');
+  return `sh -c 'command -v base64 >/dev/null || exit ${NO_BASE64}; echo ${b64} | base64 -d | sh'`;
+}
 
 export class SshSession implements Host {
   readonly id: string;
@@ -39,6 +52,8 @@ export class SshSession implements Host {
   private closed = false;
   private _state: HostConnection = 'idle';
   private _lastError: KtrayErrorData | null = null;
+  /** Whether this host takes scripts inline (it has base64); learnt on first use. */
+  private inlineScripts = true;
   /** Passphrases typed this session, so a reconnect does not ask again. */
   private readonly passphrases = new Map<string, string>();
 
@@ -156,10 +171,20 @@ export class SshSession implements Host {
   }
 
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
+    if (this.inlineScripts && script.length <= INLINE_MAX) {
+      const res = await this.exec(inlineCommand(script), '', options);
+      // No base64 there (or one without -d): fall back to stdin, for good on this host.
+      if (res.code !== NO_BASE64 && !(res.stdout === '' && /base64/.test(res.stderr))) return res;
+      this.inlineScripts = false;
+    }
+    return this.exec('sh -s', script, options);
+  }
+
+  private async exec(command: string, stdin: string, options: RunOptions): Promise<ExecResult> {
     await this.connect();
     const client = this.clients[this.clients.length - 1];
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      client.exec('sh -s', (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
+      client.exec(command, (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
     );
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
@@ -192,7 +217,7 @@ export class SshSession implements Host {
         }
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
       });
-      stream.end(script);
+      stream.end(stdin);
     });
   }
 

@@ -1,0 +1,87 @@
+// The report's arithmetic on made-up figures: ratios to (a), PASS/MISS per
+// target, failed baselines shown with their reason. Nothing here is timed.
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown, renderText, verdicts } from './report';
+import { Measure, type Results } from './results';
+
+function m(unit: Measure['unit'], ...xs: number[]): Measure {
+  const x = new Measure(unit);
+  for (const v of xs) x.add(v);
+  return x;
+}
+
+function results(): Results {
+  const failed = new Measure('ms');
+  failed.fail(Object.assign(new Error('only 1 of its 5 tunnels were still running'), { spentMs: 4000 }));
+  return {
+    settings: { rttMs: 50, runs: 3, latencyRequests: 50, displayMb: 20, memoryKernels: 20, discoveryCounts: [1, 50] },
+    cold: { a: m('ms', 2000, 1900, 2100), b: failed, c: m('ms', 1300, 1400, 1350), cli: m('ms', 1500) },
+    warm: { a: m('ms', 1200), c: m('ms', 320), cli: m('ms', 500) },
+    discovery: [
+      { count: 1, row: { a: m('ms', 540), c: m('ms', 160) }, processMs: m('ms', 10) },
+      { count: 50, row: { a: m('ms', 560), c: m('ms', 190), cli: m('ms', 400) }, processMs: m('ms', 100) },
+    ],
+    latency: { a: m('ms', 95), c: m('ms', 60) },
+    throughput: { a: m('MB/s', 20), c: m('MB/s', 11) },
+    latencyTty: m('ms', 58),
+    throughputTty: m('MB/s', 22),
+    memory: { kernels: 20, idleMb: 60, rssMb: m('MB', 70, 72, 71), hwmMb: 75, afterBulkMb: 140, sshForwardMb: 3.5, jcTunnelMb: null },
+    notes: ['a note'],
+    skipped: [],
+    startedAt: new Date(0),
+    seconds: 100,
+    endLoad: 1,
+  };
+}
+
+const verdict = (r: Results, start: string, path: string) => verdicts(r).find((v) => v.target.startsWith(start) && v.path === path)!;
+
+describe('verdicts', () => {
+  it('compares with (a) by ratio, at the limits the issue sets', () => {
+    const r = results();
+    expect(verdict(r, 'cold', 'tray')).toMatchObject({ pass: true }); // 1350 / 2000 = 0.675
+    expect(verdict(r, 'cold', 'CLI')).toMatchObject({ pass: false, measured: expect.stringContaining('0.75×') });
+    expect(verdict(r, 'warm', 'tray')).toMatchObject({ pass: false, measured: expect.stringContaining('0.27×') });
+  });
+
+  it('holds discovery of the largest count to two round trips plus process time', () => {
+    const v = verdict(results(), 'discovery of 50', 'tray');
+    expect(v).toMatchObject({ pass: true, measured: expect.stringContaining('limit 200 ms') });
+    expect(verdict(results(), 'discovery of 50', 'CLI').pass).toBe(false);
+  });
+
+  it('judges the tunnel against the faster OpenSSH forward, not the Nagle-slowed one', () => {
+    const r = results();
+    expect(verdict(r, 'request latency', 'agent process')).toMatchObject({ pass: true, measured: expect.stringContaining('58.0 ms') });
+    r.latency.c = m('ms', 75); // 75 / 58 > 1.2, though 75 / 95 would pass
+    expect(verdict(r, 'request latency', 'agent process').pass).toBe(false);
+    expect(verdict(r, 'throughput', 'agent process')).toMatchObject({ pass: false, measured: expect.stringContaining('0.50×') });
+  });
+
+  it('says when a figure was not measured instead of passing it', () => {
+    const r = results();
+    r.memory = null;
+    r.latency = {};
+    expect(verdict(r, 'agent <', 'agent process').pass).toBeNull();
+    expect(verdict(r, 'request latency', 'agent process').pass).toBeNull();
+  });
+});
+
+describe('rendering', () => {
+  it('shows a failed baseline with its reason and the time it had spent', () => {
+    const text = renderText(results());
+    expect(text).toContain('≥ 4000 ms when failing, failed 1/1 [1]');
+    expect(text).toContain('[1] only 1 of its 5 tunnels were still running');
+    expect(text).toMatch(/MISS {2}cold ≤ 0.7× \(a\) \[CLI\]: 0\.75×/);
+  });
+
+  it('writes the machine and settings into BENCHMARKS.md', () => {
+    const md = renderMarkdown(results(), {
+      cpu: 'Test CPU', cores: 2, memoryGb: 24, kernel: 'Linux 6', node: 'v20', python: '3.11', jupyterClient: '7.4.9',
+      ipykernel: '6.17', openssh: 'OpenSSH_9.2p1', ssh2: '1.17.0', date: '2026-01-01T00:00:00Z', load: 0.5,
+    });
+    expect(md).toContain('Test CPU, 2 cores; memory 24 GiB');
+    expect(md).toContain('Added RTT 50 ms; 3 runs per figure');
+    expect(md).toContain('- **MISS** warm attach');
+  });
+});
