@@ -7,7 +7,7 @@ import { Attachment, localFileName } from './attachment';
 import { KtrayError } from './errors';
 import { launchFrontend, type FrontendOptions } from './frontends';
 import type { Host } from './host';
-import { HostRegistry } from './host-registry';
+import { HostRegistry, validateSavedHost } from './host-registry';
 import { trustHostKey } from './host-key-verifier';
 import {
   hostOffer,
@@ -17,10 +17,10 @@ import {
   restartKernel,
   startKernel,
   stopKernel,
-  type FoundKernel,
   type KernelRef,
 } from './kernel-ops';
 import { KernelMonitor } from './kernel-monitor';
+import { KernelRecords, type KernelRecord } from './kernel-records';
 import { socketPath } from './paths';
 import type { PassphrasePrompt } from './ssh-auth';
 import { quote } from './shell-quote';
@@ -55,20 +55,14 @@ export interface AgentOptions {
   onShutdown?: () => void;
 }
 
-interface KernelRecord {
-  summary: KernelSummary;
-  info: ConnectionInfo;
-  attachment: Attachment | null;
-  /** A stop or restart asked by the user is under way: its exit is not a death. */
-  expectingExit: boolean;
-}
 
 export class Agent implements AgentConnection {
   private readonly events = new EventEmitter();
-  private readonly records = new Map<string, KernelRecord>();
+  private readonly records: KernelRecords;
   private readonly listedHosts = new Set<string>();
   private readonly warnings = new Map<string, string[]>();
   private readonly hostSince = new Map<string, number>();
+  private readonly lostHosts = new Set<string>();
   private readonly registry: HostRegistry;
   private readonly monitor: KernelMonitor;
   private readonly startedAt = Date.now();
@@ -86,6 +80,11 @@ export class Agent implements AgentConnection {
       askPassphrase: opts.askPassphrase,
       wanted: (id) => this.hostWanted(id),
       notice: (host, message) => this.emit({ type: 'notice', at: Date.now(), host, message }),
+    });
+    this.records = new KernelRecords({
+      emit: (event) => this.emit(event),
+      unwatch: (id) => this.monitor.unwatch(id),
+      rememberedFile: (id) => this.state.attached[id]?.localFile ?? null,
     });
     this.monitor = new KernelMonitor({
       settings: () => this.state.settings,
@@ -122,7 +121,7 @@ export class Agent implements AgentConnection {
       socket: socketPath(this.opts.home),
       home: this.opts.home,
       hosts: this.registry.ids().length,
-      attached: [...this.records.values()].filter((r) => r.attachment).length,
+      attached: this.records.all().filter((r) => r.attachment).length,
       mode: this.opts.mode,
       sshConfigFile: this.registry.configFile,
     };
@@ -163,7 +162,7 @@ export class Agent implements AgentConnection {
       error: host?.lastError ?? null,
       since: this.hostSince.get(id) ?? this.startedAt,
       rttMs: this.monitor.rtt(id),
-      kernelCount: [...this.records.values()].filter((r) => r.summary.host === id && r.summary.alive).length,
+      kernelCount: this.records.all().filter((r) => r.summary.host === id && r.summary.alive).length,
       warnings: this.warnings.get(id) ?? [],
     };
   }
@@ -183,7 +182,7 @@ export class Agent implements AgentConnection {
     this.hostSince.set(id, now);
     if (state === 'lost' && !wasLost) {
       this.lostHosts.add(id);
-      for (const r of this.records.values()) if (r.summary.host === id && r.summary.alive) this.setState(r, 'unknown');
+      this.records.markUnknown(id);
       this.emit({ type: 'host-lost', at: now, host: this.hostSummary(id), reason });
     } else if (state === 'connected' && wasLost) {
       this.lostHosts.delete(id);
@@ -193,10 +192,9 @@ export class Agent implements AgentConnection {
     this.emit({ type: 'host-state', at: now, host: this.hostSummary(id) });
   }
 
-  private readonly lostHosts = new Set<string>();
 
   private hostWanted(id: string): boolean {
-    return [...this.records.values()].some((r) => r.summary.host === id && (r.attachment || r.summary.watched));
+    return this.records.all().some((r) => r.summary.host === id && (r.attachment || r.summary.watched));
   }
 
   // ---- kernels ------------------------------------------------------------
@@ -204,22 +202,15 @@ export class Agent implements AgentConnection {
   async kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]> {
     if (params.host) {
       if (params.refresh || !this.listedHosts.has(params.host)) await this.refreshHost(params.host);
-      return this.summaries(params.host);
+      return this.records.summaries(params.host);
     }
-    const hosts = new Set([LOCAL_HOST, ...this.state.usedHosts, ...[...this.records.values()].map((r) => r.summary.host)]);
+    const hosts = new Set([LOCAL_HOST, ...this.state.usedHosts, ...this.records.all().map((r) => r.summary.host)]);
     if (params.refresh || [...hosts].some((h) => !this.listedHosts.has(h))) {
       await Promise.all(
         [...hosts].filter((h) => params.refresh || !this.listedHosts.has(h)).map((h) => this.refreshHost(h).catch(() => {})),
       );
     }
-    return this.summaries();
-  }
-
-  private summaries(host?: string): KernelSummary[] {
-    return [...this.records.values()]
-      .filter((r) => !host || r.summary.host === host)
-      .map((r) => ({ ...r.summary }))
-      .sort((a, b) => a.host.localeCompare(b.host) || (a.startedAt ?? 0) - (b.startedAt ?? 0));
+    return this.records.summaries();
   }
 
   /** One round trip: every connection file and process on the host, merged into the records. */
@@ -229,78 +220,13 @@ export class Agent implements AgentConnection {
     try {
       listing = await listKernels(host);
     } catch (err) {
-      for (const r of this.records.values()) if (r.summary.host === hostId && r.summary.alive) this.setState(r, 'unknown');
+      this.records.markUnknown(hostId);
       throw err;
     }
     this.listedHosts.add(hostId);
     this.warnings.set(hostId, listing.warnings);
-    const seen = new Set<string>();
-    for (const k of listing.kernels) {
-      const id = `${hostId}/${k.name}`;
-      seen.add(id);
-      const r = this.records.get(id);
-      if (r) this.mergeFound(r, k);
-      else this.records.set(id, this.newRecord(hostId, k));
-    }
-    for (const [id, r] of this.records) {
-      if (r.summary.host !== hostId || seen.has(id)) continue;
-      // The file is gone: a kernel that shut down cleanly. Keep attached ones visible as dead.
-      if (r.attachment) this.markDead(r, 'its connection file was removed');
-      else this.records.delete(id);
-    }
-    this.emit({ type: 'kernels-changed', at: Date.now(), host: hostId, kernels: this.summaries(hostId) });
-  }
-
-  private newRecord(hostId: string, k: FoundKernel, state?: KernelState): KernelRecord {
-    const now = Date.now();
-    const id = `${hostId}/${k.name}`;
-    const attached = this.state.attached[id];
-    return {
-      info: k.info,
-      attachment: null,
-      expectingExit: false,
-      summary: {
-        id,
-        host: hostId,
-        name: k.name,
-        connectionFile: k.connectionFile,
-        kernelName: k.info.kernel_name || 'python3',
-        pid: k.pid,
-        alive: k.alive,
-        startedAt: k.startedAt,
-        command: k.command,
-        attached: false,
-        localConnectionFile: attached?.localFile ?? null,
-        localPorts: null,
-        state: state ?? (k.alive ? 'running' : 'dead'),
-        stateSince: now,
-        busySince: null,
-        watched: false,
-      },
-    };
-  }
-
-  private mergeFound(r: KernelRecord, k: FoundKernel): void {
-    const s = r.summary;
-    const restarted = k.alive && s.pid !== null && k.pid !== null && k.pid !== s.pid;
-    r.info = k.info;
-    Object.assign(s, { connectionFile: k.connectionFile, pid: k.pid ?? s.pid, command: k.command ?? s.command, alive: k.alive });
-    if (restarted || (k.startedAt && !s.startedAt)) s.startedAt = k.startedAt;
-    if (!k.alive && s.state !== 'dead') this.markDead(r, 'its process is gone');
-    else if (k.alive && (s.state === 'dead' || s.state === 'unknown')) this.setState(r, s.watched ? 'starting' : 'running');
-  }
-
-  private find(id: string): KernelRecord {
-    const r = this.records.get(id);
-    if (!r) {
-      throw new KtrayError({
-        code: 'KERNEL_NOT_FOUND',
-        host: id.split('/')[0],
-        message: `No kernel ${id}.`,
-        hint: `\`ktray ls ${id.split('/')[0]}\` lists the kernels there; ids look like HOST/KERNEL.`,
-      });
-    }
-    return r;
+    this.records.mergeListing(hostId, listing.kernels);
+    this.emit({ type: 'kernels-changed', at: Date.now(), host: hostId, kernels: this.records.summaries(hostId) });
   }
 
   /** Finds a kernel by id, listing its host first if this agent has not yet. */
@@ -311,7 +237,7 @@ export class Agent implements AgentConnection {
     }
     const hostId = id.slice(0, slash);
     if (!this.records.has(id)) await this.refreshHost(hostId);
-    return this.find(id);
+    return this.records.find(id);
   }
 
   private requireAlive(r: KernelRecord, action: string): void {
@@ -335,8 +261,7 @@ export class Agent implements AgentConnection {
       throw new KtrayError({ code: 'BAD_INPUT', host: params.host, message: `The transport must be tcp or ipc, not ${params.transport}.` });
     }
     const started = await startKernel(host, { python: params.python, kernel: params.kernel, cwd: params.cwd, transport: params.transport });
-    const r = this.newRecord(params.host, started.kernel, 'running');
-    this.records.set(r.summary.id, r);
+    const r = this.records.add(params.host, started.kernel, 'running');
     this.state.launches[r.summary.id] = { python: params.kernel ? undefined : started.python, kernel: params.kernel, cwd: params.cwd };
     if (!this.state.usedHosts.includes(params.host)) this.state.usedHosts.push(params.host);
     // Kernels started here are watched from the start, so their state is live and a death is heard.
@@ -344,7 +269,7 @@ export class Agent implements AgentConnection {
     await this.save();
     this.watch(r);
     this.emit({ type: 'kernel-started', at: Date.now(), kernel: { ...r.summary } });
-    this.emit({ type: 'kernels-changed', at: Date.now(), host: params.host, kernels: this.summaries(params.host) });
+    this.emit({ type: 'kernels-changed', at: Date.now(), host: params.host, kernels: this.records.summaries(params.host) });
     return { ...r.summary };
   }
 
@@ -387,7 +312,7 @@ export class Agent implements AgentConnection {
     if (!this.state.usedHosts.includes(s.host)) this.state.usedHosts.push(s.host);
     await this.save();
     this.watch(r);
-    this.emitKernel(r);
+    this.records.changed(r);
   }
 
   async detach(params: { id: string }): Promise<KernelSummary> {
@@ -395,7 +320,7 @@ export class Agent implements AgentConnection {
     await this.closeAttachment(r, { removeFile: true });
     delete this.state.attached[r.summary.id];
     await this.save();
-    this.emitKernel(r);
+    this.records.changed(r);
     return { ...r.summary };
   }
 
@@ -431,9 +356,9 @@ export class Agent implements AgentConnection {
     this.state.pinned = this.state.pinned.filter((p) => p !== s.id);
     await this.save();
     s.alive = false;
-    this.setState(r, 'dead');
+    this.records.setState(r, 'dead');
     this.records.delete(s.id);
-    this.emit({ type: 'kernels-changed', at: Date.now(), host: s.host, kernels: this.summaries(s.host) });
+    this.emit({ type: 'kernels-changed', at: Date.now(), host: s.host, kernels: this.records.summaries(s.host) });
     return { ...s };
   }
 
@@ -465,7 +390,7 @@ export class Agent implements AgentConnection {
       s.alive = true;
       s.startedAt = started.kernel.startedAt;
       s.command = null;
-      this.setState(r, s.watched ? 'starting' : 'running');
+      this.records.setState(r, s.watched ? 'starting' : 'running');
     } finally {
       r.expectingExit = false;
       this.monitor.resume(s.id);
@@ -501,7 +426,7 @@ export class Agent implements AgentConnection {
     if (!r.summary.watched) return;
     r.summary.watched = false;
     this.monitor.unwatch(r.summary.id);
-    if (r.summary.alive && r.summary.state !== 'dead') this.setState(r, 'running');
+    if (r.summary.alive && r.summary.state !== 'dead') this.records.setState(r, 'running');
   }
 
   private onMonitorState(id: string, state: KernelState, extra: { busySeconds?: number; reason?: string }): void {
@@ -514,7 +439,7 @@ export class Agent implements AgentConnection {
       return;
     }
     const was = r.summary.state;
-    this.setState(r, state);
+    this.records.setState(r, state);
     if (was === 'busy' && state === 'idle' && extra.busySeconds !== undefined && extra.busySeconds >= this.state.settings.longRunSeconds) {
       this.emit({ type: 'run-finished', at: Date.now(), kernel: { ...r.summary }, seconds: extra.busySeconds });
     }
@@ -526,33 +451,7 @@ export class Agent implements AgentConnection {
     } catch {
       return;
     }
-    if (r.summary.alive && r.summary.state !== 'dead') this.setState(r, 'unresponsive');
-  }
-
-  private markDead(r: KernelRecord, reason: string): void {
-    const s = r.summary;
-    s.alive = false;
-    const wasDead = s.state === 'dead';
-    this.setState(r, 'dead');
-    if (r.summary.watched) {
-      this.monitor.unwatch(s.id);
-      s.watched = false;
-    }
-    if (!wasDead && !r.expectingExit) this.emit({ type: 'kernel-died', at: Date.now(), kernel: { ...s }, reason });
-  }
-
-  private setState(r: KernelRecord, state: KernelState): void {
-    const s = r.summary;
-    if (s.state === state) return;
-    const now = Date.now();
-    s.state = state;
-    s.stateSince = now;
-    s.busySince = state === 'busy' ? now : null;
-    this.emitKernel(r);
-  }
-
-  private emitKernel(r: KernelRecord): void {
-    this.emit({ type: 'kernel-state', at: Date.now(), kernel: { ...r.summary } });
+    if (r.summary.alive && r.summary.state !== 'dead') this.records.setState(r, 'unresponsive');
   }
 
   // ---- hosts: keys, reconnect, offers, saved --------------------------------
@@ -585,7 +484,7 @@ export class Agent implements AgentConnection {
   }
 
   async reconnect(params: { host?: string }): Promise<HostSummary[]> {
-    const ids = params.host ? [params.host] : [...new Set([...this.state.usedHosts, ...[...this.records.values()].map((r) => r.summary.host)])];
+    const ids = params.host ? [params.host] : [...new Set([...this.state.usedHosts, ...this.records.all().map((r) => r.summary.host)])];
     await Promise.all(ids.filter((id) => id !== LOCAL_HOST).map((id) => this.host(id).check()));
     return ids.map((id) => this.hostSummary(id));
   }
@@ -595,13 +494,7 @@ export class Agent implements AgentConnection {
   }
 
   async saveHost(params: SavedHost): Promise<HostSummary> {
-    const bad = (field: string) =>
-      new KtrayError({ code: 'BAD_INPUT', message: `The host's ${field} is not valid.`, hint: 'Names and host names have no spaces, quotes or line breaks.' });
-    if (!params.id || /[\s"'#]/.test(params.id) || params.id === LOCAL_HOST || params.id.includes('/')) throw bad('name');
-    if (!params.hostname || /[\s"'#]/.test(params.hostname)) throw bad('host name');
-    if (params.user !== undefined && /[\s"'#]/.test(params.user)) throw bad('user');
-    if (params.port !== undefined && !(Number.isInteger(params.port) && params.port > 0 && params.port < 65536)) throw bad('port');
-    for (const f of [...(params.identityFile ?? []), ...(params.proxyJump ?? [])]) if (/[\n"]/.test(f)) throw bad('key file or jump host');
+    validateSavedHost(params);
     this.state.savedHosts = [...this.state.savedHosts.filter((h) => h.id !== params.id), params];
     await this.save();
     await this.dropSession(params.id);
@@ -667,7 +560,7 @@ export class Agent implements AgentConnection {
     if (this.closed) return;
     this.closed = true;
     this.monitor.close();
-    for (const r of this.records.values()) await r.attachment?.close({ removeFile: false });
+    for (const r of this.records.all()) await r.attachment?.close({ removeFile: false });
     await this.registry.closeAll();
     this.events.removeAllListeners();
   }

@@ -9,9 +9,6 @@ import { ensurePrivateDir } from './paths';
 import type { Tunnel } from './tunnel';
 import { CHANNELS, type ChannelPorts, type ConnectionInfo } from './types';
 
-/** A frontend usually connects within seconds of an attach: have its channels open by then. */
-const PREWARM_MS = 10_000;
-
 export class Attachment {
   private constructor(
     readonly tunnels: Record<keyof ChannelPorts, Tunnel>,
@@ -43,7 +40,6 @@ export class Attachment {
           connectionFile: opts.connectionFile,
           localPort: opts.wantedPorts?.[ch] ?? 0,
           onError: opts.onError,
-          prewarmMs: PREWARM_MS,
         });
         tunnels[ch] = t;
         ports[ch] = await t.listen();

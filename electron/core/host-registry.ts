@@ -129,3 +129,14 @@ function savedHostConfig(h: SavedHost): string {
   if (h.proxyJump?.length) lines.push(`  ProxyJump ${h.proxyJump.join(',')}`);
   return lines.join('\n');
 }
+
+/** Saved hosts become ssh_config text, so nothing in them may break out of its line. */
+export function validateSavedHost(h: SavedHost): void {
+  const bad = (field: string) =>
+    new KtrayError({ code: 'BAD_INPUT', message: `The host's ${field} is not valid.`, hint: 'Names and host names have no spaces, quotes or line breaks.' });
+  if (!h.id || /[\s"'#]/.test(h.id) || h.id === LOCAL_HOST || h.id.includes('/')) throw bad('name');
+  if (!h.hostname || /[\s"'#]/.test(h.hostname)) throw bad('host name');
+  if (h.user !== undefined && /[\s"'#]/.test(h.user)) throw bad('user');
+  if (h.port !== undefined && !(Number.isInteger(h.port) && h.port > 0 && h.port < 65536)) throw bad('port');
+  for (const f of [...(h.identityFile ?? []), ...(h.proxyJump ?? [])]) if (/[\n"]/.test(f)) throw bad('key file or jump host');
+}

@@ -31,7 +31,7 @@ export function channelTunnel(
   host: Host,
   info: ConnectionInfo,
   channel: Channel,
-  opts: { connectionFile?: string; localPort?: number; onError?: (err: Error) => void; prewarmMs?: number } = {},
+  opts: { connectionFile?: string; localPort?: number; onError?: (err: Error) => void } = {},
 ): Tunnel {
-  return new Tunnel({ open: () => openChannel(host, info, channel, opts.connectionFile), localPort: opts.localPort, onError: opts.onError, prewarmMs: opts.prewarmMs });
+  return new Tunnel({ open: () => openChannel(host, info, channel, opts.connectionFile), localPort: opts.localPort, onError: opts.onError });
 }

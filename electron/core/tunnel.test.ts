@@ -262,27 +262,3 @@ describe('Tunnel', () => {
   });
 });
 
-describe('Tunnel prewarm', () => {
-  it('has a stream open before the first client, opens the next in advance, and lets them go after the window', async () => {
-    let opened = 0;
-    const t = tunnelTo(echo.port, {
-      prewarmMs: 400,
-      open: () => (opened++, connectTcp(echo.port, '127.0.0.1')),
-    });
-    const port = await t.listen();
-    await until(() => echo.accepted.length === 1);
-    expect(opened).toBe(1);
-    const s = await client(port);
-    s.write('ping');
-    await new Promise<void>((resolve) => s.once('data', (d) => (expect(String(d)).toBe('ping'), resolve())));
-    // The first client got the stream opened in advance; the next one is already on its way.
-    await until(() => opened === 2);
-    await until(() => echo.accepted.length === 2);
-    // After the window, the spare is closed and no new one is opened.
-    await until(() => echo.accepted.filter((a) => !a.destroyed).length === 1);
-    const late = await client(port);
-    late.write('pong');
-    await new Promise<void>((resolve) => late.once('data', (d) => (expect(String(d)).toBe('pong'), resolve())));
-    expect(opened).toBe(3);
-  });
-});

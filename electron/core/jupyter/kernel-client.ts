@@ -17,6 +17,8 @@ type RequestChannel = 'shell' | 'control';
 const EXECUTION_STATES = new Set<string>(['starting', 'idle', 'busy']);
 // Bounds how long a send may wait at the high-water mark before failing the request.
 const SEND_TIMEOUT_MS = 10_000;
+// Bounds the wait for iopub's ZMTP handshake before the first request (a safety net).
+const HANDSHAKE_WAIT_MS = 3000;
 
 /** One listener's bug must not starve the others or stop the receive loop. */
 function notify(call: () => void): void {
@@ -47,6 +49,9 @@ export class KernelClient {
   private readonly aborts = new Set<(err: unknown) => void>();
   /** An iopub message arrived since (re)connecting: our subscription reached the kernel. */
   private iopubSeen = false;
+  /** ZMTP handshake done on iopub: our subscription is on its way to the kernel. */
+  private iopubHandshaken = false;
+  private readonly iopubHandshakeWaiters = new Set<() => void>();
   private readonly iopubSeenWaiters = new Set<() => void>();
   private readonly statusListeners = new Set<(s: ExecutionState, parent: string | null) => void>();
   private readonly iopubListeners = new Set<(msg: JupyterMessage) => void>();
@@ -203,11 +208,26 @@ export class KernelClient {
    */
   private async iopubReady(deadline: number, timeoutMs: number): Promise<void> {
     this.iopub();
+    this.dealer('shell'); // connect both at once
+    if (!this.iopubSeen && !this.iopubHandshaken) {
+      // Ask only once the subscription is under way, or the first answer's
+      // status messages are published before anyone listens.
+      const wait = Math.min(HANDSHAKE_WAIT_MS, Math.max(0, deadline - Date.now()));
+      await this.guarded<void>(wait, ({ resolve }) => resolve(), ({ resolve }) => {
+        if (this.iopubHandshaken) resolve();
+        this.iopubHandshakeWaiters.add(resolve);
+        return () => this.iopubHandshakeWaiters.delete(resolve);
+      });
+    }
     while (!this.iopubSeen) {
       const left = deadline - Date.now();
       if (left <= 0) throw this.timeoutError('iopub', 'message (subscription not confirmed)', timeoutMs);
+      const asked = Date.now();
       await this.request('shell', 'kernel_info_request', {}, left);
-      const grace = Math.min(500, Math.max(0, deadline - Date.now()));
+      // The reply's status messages reach iopub about a round trip after it; when
+      // they do not, the subscription was late: ask again rather than idle.
+      const roundTrip = Date.now() - asked;
+      const grace = Math.min(500, Math.max(50, roundTrip), Math.max(0, deadline - Date.now()));
       await this.guarded<void>(grace, ({ resolve }) => resolve(), ({ resolve }) => {
         if (this.iopubSeen) resolve();
         this.iopubSeenWaiters.add(resolve);
@@ -239,7 +259,14 @@ export class KernelClient {
     const channel = new ZmqChannel(socket, this.endpoint('iopub'), (frames) => this.onIopubFrames(frames));
     // After a reconnect the subscription must be confirmed again before an execute.
     channel.watchEvents((event) => {
-      if (event.type === 'disconnect') this.iopubSeen = false;
+      if (event.type === 'disconnect') {
+        this.iopubSeen = false;
+        this.iopubHandshaken = false;
+      } else if (event.type === 'handshake') {
+        this.iopubHandshaken = true;
+        for (const w of this.iopubHandshakeWaiters) w();
+        this.iopubHandshakeWaiters.clear();
+      }
     });
     return (this.channels.iopub = channel);
   }
