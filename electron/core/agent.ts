@@ -44,6 +44,9 @@ import {
 } from './types';
 import { VERSION } from './version';
 
+/** After an attach, the user's frontend connects first; the monitor follows this much later. */
+const ATTACH_WATCH_DELAY_MS = 1000;
+
 export interface AgentOptions {
   home: string;
   mode: 'electron' | 'headless';
@@ -311,7 +314,7 @@ export class Agent implements AgentConnection {
     }
     if (!this.state.usedHosts.includes(s.host)) this.state.usedHosts.push(s.host);
     await this.save();
-    this.watch(r);
+    this.watch(r, ATTACH_WATCH_DELAY_MS);
     this.records.changed(r);
   }
 
@@ -416,10 +419,10 @@ export class Agent implements AgentConnection {
 
   // ---- watching (live state) -----------------------------------------------
 
-  private watch(r: KernelRecord): void {
+  private watch(r: KernelRecord, delayMs = 0): void {
     if (r.summary.watched || !r.summary.alive) return;
     r.summary.watched = true;
-    void this.monitor.watch(r.summary.id, this.host(r.summary.host), r.info, r.attachment?.ports ?? null, r.summary.connectionFile);
+    void this.monitor.watch(r.summary.id, this.host(r.summary.host), r.info, r.attachment?.ports ?? null, { connectionFile: r.summary.connectionFile, delayMs });
   }
 
   private unwatch(r: KernelRecord): void {

@@ -60,10 +60,22 @@ export class KernelMonitor {
     return Math.min(15_000, Math.max(1000, 4 * rtt + 500));
   }
 
-  async watch(id: string, host: Host, info: ConnectionInfo, ports: ChannelPorts | null, connectionFile?: string): Promise<void> {
+  async watch(
+    id: string,
+    host: Host,
+    info: ConnectionInfo,
+    ports: ChannelPorts | null,
+    opts: { connectionFile?: string; delayMs?: number } = {},
+  ): Promise<void> {
+    const connectionFile = opts.connectionFile;
     this.unwatch(id);
     const w: Watch = { id, host, client: null as unknown as KernelClient, ownTunnels: [], timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
     this.watches.set(id, w);
+    if (opts.delayMs) {
+      // A frontend attached this very moment gets the link to itself first.
+      await new Promise((resolve) => setTimeout(resolve, opts.delayMs).unref?.());
+      if (w.stopped) return;
+    }
     let local = ports;
     if (!local) {
       // Pinned but not attached: private tunnels for heartbeat, iopub and shell.
