@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { authMethods, type PassphrasePrompt } from './ssh-auth';
+import { eagerWindow } from './ssh2-window';
 import { KtrayError } from './errors';
 import type { ExecResult, Host, HostStateChange, RunOptions } from './host';
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
@@ -226,7 +227,7 @@ export class SshSession implements Host {
     const client = this.clients[this.clients.length - 1];
     return new Promise((resolve, reject) =>
       client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
-        err ? reject(this.channelError(`open a tunnel to ${host}:${port}`, err)) : resolve(stream),
+        err ? reject(this.channelError(`open a tunnel to ${host}:${port}`, err)) : resolve(eagerWindow(stream)),
       ),
     );
   }
@@ -236,7 +237,7 @@ export class SshSession implements Host {
     const client = this.clients[this.clients.length - 1];
     return new Promise((resolve, reject) =>
       client.openssh_forwardOutStreamLocal(path, (err, stream) =>
-        err ? reject(this.channelError(`open a tunnel to the unix socket ${path}`, err)) : resolve(stream),
+        err ? reject(this.channelError(`open a tunnel to the unix socket ${path}`, err)) : resolve(eagerWindow(stream)),
       ),
     );
   }
