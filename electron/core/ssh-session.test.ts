@@ -47,6 +47,8 @@ interface FakeServer {
   refuse: boolean;
   /** When true, port forwarding requests are refused. */
   noForwarding: boolean;
+  /** Exec requests served so far. */
+  execs: number;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ async function startServer(hostPrivate: string, authorized: ParsedKey[]): Promis
       conn.on('session', (accept) => {
         const session = accept();
         session.on('exec', (acceptExec, _reject, info) => {
+          server.execs++;
           const stream = acceptExec();
           // Its own process group, so a kill reaches the commands the script started too.
           const child = spawn('/bin/sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
@@ -129,6 +132,7 @@ async function startServer(hostPrivate: string, authorized: ParsedKey[]): Promis
     authenticated: 0,
     refuse: false,
     noForwarding: false,
+    execs: 0,
     dropAll: () => {
       for (const s of sockets) s.destroy();
     },
@@ -368,6 +372,32 @@ describe('a connected session', () => {
     const accepted = server.accepted;
     expect((await s.run('echo again')).stdout).toBe('again\n');
     expect(server.accepted).toBe(accepted);
+  });
+
+  it('runs commands one after another through one standing shell', async () => {
+    await trustServer();
+    const s = session();
+    const before = server.execs;
+    for (const word of ['one', 'two', 'three']) expect((await s.run(`echo ${word}`)).stdout).toBe(`${word}\n`);
+    // A script's exit, an error or a syntax error stays inside its own sh.
+    expect((await s.run('exit 3')).code).toBe(3);
+    expect((await s.run('if then fi')).code).not.toBe(0);
+    expect(await s.run('printf "no newline"; echo err >&2')).toEqual({ code: 0, stdout: 'no newline', stderr: 'err\n' });
+    expect(server.execs - before).toBe(1);
+  });
+
+  it('runs commands side by side when the standing shell is busy', async () => {
+    await trustServer();
+    const s = session();
+    const results = await Promise.all([1, 2, 3].map((n) => s.run(`sleep 0.2; echo ${n}`)));
+    expect(results.map((r) => r.stdout)).toEqual(['1\n', '2\n', '3\n']);
+  });
+
+  it('gives up on a command that takes too long, and the next one still runs', async () => {
+    await trustServer();
+    const s = session();
+    await expect(s.run('sleep 5', { timeoutMs: 300 })).rejects.toMatchObject({ code: 'TIMEOUT', host: 'fake' });
+    expect((await s.run('echo after')).stdout).toBe('after\n');
   });
 
   it('fails a command cut off by a dropped connection, rather than returning its partial output', async () => {

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { authMethods, type PassphrasePrompt } from './ssh-auth';
 import { eagerWindow } from './ssh2-window';
+import { RemoteShell, SHELL_COMMAND } from './remote-shell';
 import { KtrayError } from './errors';
 import type { ExecResult, Host, HostStateChange, RunOptions } from './host';
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
@@ -55,6 +56,9 @@ export class SshSession implements Host {
   private _lastError: KtrayErrorData | null = null;
   /** Whether this host takes scripts inline (it has base64); learnt on first use. */
   private inlineScripts = true;
+  /** The standing shell on the host, for one-round-trip commands. */
+  private shell: RemoteShell | null = null;
+  private shellOpening: Promise<void> | null = null;
   /** Passphrases typed this session, so a reconnect does not ask again. */
   private readonly passphrases = new Map<string, string>();
 
@@ -173,12 +177,51 @@ export class SshSession implements Host {
 
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     if (this.inlineScripts && script.length <= INLINE_MAX) {
-      const res = await this.exec(inlineCommand(script), '', options);
+      // The host's standing shell when it is free (one round trip), else a session of its own.
+      const shell = await this.freeShell();
+      // Checked again here: another command may have taken it while this one waited.
+      const res = shell?.idle ? await this.viaShell(shell, script, options) : await this.exec(inlineCommand(script), '', options);
       // No base64 there (or one without -d): fall back to stdin, for good on this host.
       if (res.code !== NO_BASE64 && !(res.stdout === '' && /base64/.test(res.stderr))) return res;
       this.inlineScripts = false;
     }
     return this.exec('sh -s', script, options);
+  }
+
+  private async freeShell(): Promise<RemoteShell | null> {
+    if (this.shell?.alive) return this.shell.idle ? this.shell : null;
+    this.shell = null;
+    if (!this.shellOpening) {
+      this.shellOpening = (async () => {
+        await this.connect();
+        const client = this.clients[this.clients.length - 1];
+        const channel = await new Promise<ClientChannel>((resolve, reject) =>
+          client.exec(SHELL_COMMAND, (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
+        );
+        this.shell = new RemoteShell(channel);
+      })().finally(() => {
+        this.shellOpening = null;
+      });
+    }
+    await this.shellOpening;
+    const shell = this.shell as RemoteShell | null; // set by the opening above
+    return shell?.idle ? shell : null;
+  }
+
+  private async viaShell(shell: RemoteShell, script: string, options: RunOptions): Promise<ExecResult> {
+    try {
+      return await shell.run(script, options.timeoutMs);
+    } catch (err) {
+      const timedOut = /timed out/.test((err as Error).message);
+      throw new KtrayError({
+        code: timedOut ? 'TIMEOUT' : 'HOST_DOWN',
+        host: this.id,
+        message: timedOut
+          ? `A command on ${this.id} took longer than ${options.timeoutMs} ms.`
+          : `The SSH connection to ${this.id} dropped while a command was running.`,
+        hint: timedOut ? undefined : 'Kernel Tray reconnects by itself; try again.',
+      });
+    }
   }
 
   private async exec(command: string, stdin: string, options: RunOptions): Promise<ExecResult> {
@@ -261,6 +304,7 @@ export class SshSession implements Host {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.shell?.close();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const c of this.clients) c.end();
     this.clients = [];
