@@ -169,6 +169,27 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
     expect(f.win.pageErrors).toEqual([]);
   });
 
+  it('watches a kernel started by hand without attaching it, and stops watching', async () => {
+    await f.remote.exec('mkdir -p ~/.local/share/jupyter/runtime && cd ~ && (nohup /usr/bin/python3 -m ipykernel_launcher -f "$HOME/.local/share/jupyter/runtime/kernel-watch-me.json" >/dev/null 2>&1 &); sleep 0.1');
+    const id = `${f.remote.alias}/watch-me`;
+    const host = hostSection(page, f.remote.alias);
+    const row = kernelRow(page, id);
+    // Refresh until the kernel's file is there (the process writes it after starting).
+    await expect
+      .poll(async () => {
+        await host.getByRole('button', { name: /^Refresh/ }).click();
+        return row.count();
+      }, SLOW)
+      .toBe(1);
+    await expect.poll(() => stateOf(row), SLOW).toBe('running');
+    await row.getByRole('button', { name: /^Watch / }).click();
+    await expect.poll(() => stateOf(row), SLOW).toBe('idle');
+    expect((await kernelOf(id)).watched).toBe(true);
+    await row.getByRole('button', { name: /^Stop watching / }).click();
+    await expect.poll(() => stateOf(row), SLOW).toBe('running');
+    await f.agent.connection.stop({ id });
+  });
+
   it('runs under its strict CSP: an inline style is refused', async () => {
     const violated = await page.evaluate(
       () =>

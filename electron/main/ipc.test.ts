@@ -45,6 +45,7 @@ const CASES: Array<[IpcChannel, unknown[], { method: string; params: unknown } |
   ['ktray:kernels.stop', ['gpu/a'], { method: 'stop', params: { id: 'gpu/a' } }],
   ['ktray:kernels.interrupt', ['gpu/a'], { method: 'interrupt', params: { id: 'gpu/a' } }],
   ['ktray:kernels.restart', ['gpu/a'], { method: 'restart', params: { id: 'gpu/a' } }],
+  ['ktray:kernels.pin', ['gpu/a', true], { method: 'pin', params: { id: 'gpu/a', pinned: true } }],
   ['ktray:kernels.copyConnectionFile', ['gpu/b'], { method: 'kernels', params: {} }],
   ['ktray:settings.get', [], { method: 'getSettings', params: {} }],
   ['ktray:settings.set', [{ longRunSeconds: 5 }], { method: 'setSettings', params: { longRunSeconds: 5 } }],

@@ -31,6 +31,7 @@ const api = {
     stop: (id: string) => call('ktray:kernels.stop', id),
     interrupt: (id: string) => call('ktray:kernels.interrupt', id),
     restart: (id: string) => call('ktray:kernels.restart', id),
+    pin: (id: string, pinned: boolean) => call('ktray:kernels.pin', id, pinned),
     copyConnectionFile: (id: string) => call('ktray:kernels.copyConnectionFile', id),
   },
   settings: {

@@ -39,6 +39,7 @@ export interface IpcRequests {
   'ktray:kernels.stop': [[id: string], KernelSummary];
   'ktray:kernels.interrupt': [[id: string], KernelSummary];
   'ktray:kernels.restart': [[id: string], KernelSummary];
+  'ktray:kernels.pin': [[id: string, pinned: boolean], KernelSummary];
   'ktray:kernels.copyConnectionFile': [[id: string], string];
   'ktray:settings.get': [[], AgentSettings];
   'ktray:settings.set': [[patch: Partial<AgentSettings>], AgentSettings];
@@ -74,6 +75,8 @@ export interface KtrayBridge {
     stop(id: string): Promise<Result<KernelSummary>>;
     interrupt(id: string): Promise<Result<KernelSummary>>;
     restart(id: string): Promise<Result<KernelSummary>>;
+    /** Watch live state without attaching (or stop watching). */
+    pin(id: string, pinned: boolean): Promise<Result<KernelSummary>>;
     /** Copies the local connection file's path to the clipboard and returns it. */
     copyConnectionFile(id: string): Promise<Result<string>>;
   };
@@ -114,6 +117,7 @@ export function createBridgeHandlers(s: BridgeServices): Handlers {
     'ktray:kernels.stop': (id) => a.stop({ id }),
     'ktray:kernels.interrupt': (id) => a.interrupt({ id }),
     'ktray:kernels.restart': (id) => a.restart({ id }),
+    'ktray:kernels.pin': (id, pinned) => a.pin({ id, pinned }),
     'ktray:kernels.copyConnectionFile': async (id) => {
       const kernel = (await a.kernels({})).find((k) => k.id === id);
       if (!kernel) throw new KtrayError({ code: 'KERNEL_NOT_FOUND', message: `No kernel ${id}.` });

@@ -68,6 +68,7 @@ export function createClient(b: KtrayBridge): KtrayClient {
       stop: (id) => unwrap(b.kernels.stop(id)),
       interrupt: (id) => unwrap(b.kernels.interrupt(id)),
       restart: (id) => unwrap(b.kernels.restart(id)),
+      pin: (id, pinned) => unwrap(b.kernels.pin(id, pinned)),
       copyConnectionFile: (id) => unwrap(b.kernels.copyConnectionFile(id)),
     },
     settings: {

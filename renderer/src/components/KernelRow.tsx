@@ -88,6 +88,18 @@ export function KernelRow({ kernel, now }: Props) {
           <button type="button" disabled={busy} onClick={() => simple('Restarting…', client.kernels.restart)} aria-label={`Restart ${label}`}>
             Restart
           </button>
+          {kernel.attached ? null : (
+            <button
+              type="button"
+              disabled={busy || !alive}
+              aria-pressed={kernel.watched}
+              aria-label={`${kernel.watched ? 'Stop watching' : 'Watch'} ${label}`}
+              title="Watch: live idle/busy state and a notice if it dies, without attaching"
+              onClick={() => simple(kernel.watched ? 'Unwatching…' : 'Watching…', (id) => client.kernels.pin(id, !kernel.watched))}
+            >
+              {kernel.watched ? 'Unwatch' : 'Watch'}
+            </button>
+          )}
           <button type="button" className="danger-quiet" disabled={busy || confirmStop} onClick={() => setConfirmStop(true)} aria-label={`Stop ${label}`}>
             Stop
           </button>
