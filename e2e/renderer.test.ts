@@ -190,6 +190,20 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
     await f.agent.connection.stop({ id });
   });
 
+  it('edits the agent\'s settings: long-run threshold and terminal', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    const threshold = dialog.getByLabel(/longer than/);
+    await expect.poll(() => threshold.inputValue(), SLOW).toBe('60');
+    await threshold.fill('5');
+    await dialog.getByLabel('Terminal for Console').fill('xterm -e');
+    await screenshots(page, '15-settings');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached', ...SLOW });
+    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e' });
+    await f.agent.connection.setSettings({ longRunSeconds: 60, terminal: '' });
+  });
+
   it('runs under its strict CSP: an inline style is refused', async () => {
     const violated = await page.evaluate(
       () =>

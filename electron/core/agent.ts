@@ -195,7 +195,6 @@ export class Agent implements AgentConnection {
     this.emit({ type: 'host-state', at: now, host: this.hostSummary(id) });
   }
 
-
   private hostWanted(id: string): boolean {
     return this.records.all().some((r) => r.summary.host === id && (r.attachment || r.summary.watched));
   }

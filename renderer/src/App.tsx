@@ -6,6 +6,7 @@ import { AddHostDialog } from './components/AddHostDialog';
 import { ErrorNotice } from './components/ErrorNotice';
 import { HostSection } from './components/HostSection';
 import { Notices } from './components/Notices';
+import { SettingsDialog } from './components/SettingsDialog';
 import { StartKernelDialog } from './components/StartKernelDialog';
 import { useAgentState } from './hooks/useAgentState';
 import { useFocusTarget } from './hooks/useFocusTarget';
@@ -14,7 +15,7 @@ import { createClient } from './ktray-client';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-type OpenDialog = { kind: 'start'; host: string | null } | { kind: 'add' } | null;
+type OpenDialog = { kind: 'start'; host: string | null } | { kind: 'add' } | { kind: 'settings' } | null;
 
 export function App({ bridge }: { bridge: KtrayBridge }) {
   const client = useMemo(() => createClient(bridge), [bridge]);
@@ -44,6 +45,9 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
             </button>
             <button type="button" onClick={() => setDialog({ kind: 'add' })}>
               Add host
+            </button>
+            <button type="button" className="icon-button" aria-label="Settings" title="Settings" onClick={() => setDialog({ kind: 'settings' })}>
+              ⚙
             </button>
           </div>
         </header>
@@ -79,6 +83,7 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
       </div>
       {dialog?.kind === 'start' ? <StartKernelDialog hosts={state.hosts} initialHost={dialog.host} onClose={() => setDialog(null)} /> : null}
       {dialog?.kind === 'add' ? <AddHostDialog hosts={state.hosts} onClose={() => setDialog(null)} /> : null}
+      {dialog?.kind === 'settings' ? <SettingsDialog onClose={() => setDialog(null)} /> : null}
     </AgentContext.Provider>
   );
 }
