@@ -228,7 +228,19 @@ export class Agent implements AgentConnection {
     this.listedHosts.add(hostId);
     this.warnings.set(hostId, listing.warnings);
     this.records.mergeListing(hostId, listing.kernels);
+    await this.forgetGone(hostId);
     this.emit({ type: 'kernels-changed', at: Date.now(), host: hostId, kernels: this.records.summaries(hostId) });
+  }
+
+  /** Pins and launch notes of kernels whose files are gone from the host: nothing to watch or restart. */
+  private async forgetGone(hostId: string): Promise<void> {
+    const gone = (id: string) => id.startsWith(`${hostId}/`) && !this.records.has(id);
+    const pinned = this.state.pinned.filter((id) => !gone(id));
+    const launches = Object.keys(this.state.launches).filter(gone);
+    if (pinned.length === this.state.pinned.length && launches.length === 0) return;
+    this.state.pinned = pinned;
+    for (const id of launches) delete this.state.launches[id];
+    await this.save();
   }
 
   /** Finds a kernel by id, listing its host first if this agent has not yet. */
