@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { runJupyterCheck } from '../e2e/harness/jupyter';
 import { run } from '../e2e/harness/proc';
 import { startRemoteHost, type RemoteHost } from '../e2e/harness/remote-host';
-import { kernelNameFromPath } from '../electron/core/connection-file';
+import { kernelNameFromPath } from '../electron/core/jupyter/connection-file';
 import { JupyterTunnel } from './baselines/jupyter-tunnel';
 import { TrayAgent } from './baselines/ktray';
 import { buildCli, KtrayCli } from './baselines/ktray-cli';

@@ -2,7 +2,7 @@
 // zeromq KernelClient, already loaded in this process, so a frontend's start-up
 // (identical for all approaches) is not counted against any of them.
 import { KernelClient } from '../electron/core/jupyter/kernel-client';
-import type { ConnectionInfo } from '../electron/core/types';
+import type { ConnectionInfo } from '../electron/shared/types';
 
 const TIMEOUT_MS = 60_000; // safety net only
 

@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { parseConnectionFile, serializeConnectionFile } from '../electron/core/connection-file';
-import type { ConnectionInfo } from '../electron/core/types';
+import { parseConnectionFile, serializeConnectionFile } from '../electron/core/jupyter/connection-file';
+import type { ConnectionInfo } from '../electron/shared/types';
 
 export const now = (): number => performance.now();
 

@@ -4,7 +4,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelClient } from '../electron/core/jupyter/kernel-client';
-import { parseConnectionFile } from '../electron/core/connection-file';
+import { parseConnectionFile } from '../electron/core/jupyter/connection-file';
 import { readFile } from 'node:fs/promises';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 import { runJupyterCheck } from './harness/jupyter';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelSummary } from '../electron/core/types';
+import type { KernelSummary } from '../electron/shared/types';
 import type { KtrayBridge, Result } from '../electron/shared/ipc-contract';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 

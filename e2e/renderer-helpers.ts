@@ -9,8 +9,8 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { hostAgent, type HostedAgent } from '../electron/core/agent-host';
-import type { AgentEvent } from '../electron/core/types';
+import { hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
+import type { AgentEvent } from '../electron/shared/types';
 import { type BridgeServices, createBridgeHandlers, type IpcChannel, toResult } from '../electron/shared/ipc-contract';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelSummary } from '../electron/core/types';
+import type { KernelSummary } from '../electron/shared/types';
 import { runJupyterCheck } from './harness/jupyter';
 import { hostSection, kernelRow, openTrayFixture, screenshots, stateOf, type TrayFixture } from './renderer-helpers';
 

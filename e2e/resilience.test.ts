@@ -4,11 +4,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentConnection } from '../electron/core/agent-api';
-import { hostAgent, type HostedAgent } from '../electron/core/agent-host';
-import { parseConnectionFile } from '../electron/core/connection-file';
+import type { AgentConnection } from '../electron/shared/agent-api';
+import { hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
+import { parseConnectionFile } from '../electron/core/jupyter/connection-file';
 import { KernelClient } from '../electron/core/jupyter/kernel-client';
-import type { AgentEvent, KernelSummary } from '../electron/core/types';
+import type { AgentEvent, KernelSummary } from '../electron/shared/types';
 import { runJupyterCheck } from './harness/jupyter';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectAgent, hostAgent, type HostedAgent } from '../electron/core/agent-host';
+import { connectAgent, hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
 import { runJupyterCheck } from './harness/jupyter';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RemoteHost } from '../../e2e/harness/remote-host';
 import { run } from '../../e2e/harness/proc';
-import type { ConnectionInfo } from '../../electron/core/types';
+import type { ConnectionInfo } from '../../electron/shared/types';
 import { firstResult } from '../client';
 import { killSshClients, now, pythonEnv, writeLocalFile } from '../util';
 import { Manual, type Phases } from './manual';

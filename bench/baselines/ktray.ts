@@ -4,8 +4,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RemoteHost } from '../../e2e/harness/remote-host';
-import { hostAgent, type HostedAgent } from '../../electron/core/agent-host';
-import type { AgentConnection } from '../../electron/core/agent-api';
+import { hostAgent, type HostedAgent } from '../../electron/core/agent/agent-host';
+import type { AgentConnection } from '../../electron/shared/agent-api';
 import { firstResult } from '../client';
 import { now, parseInfo } from '../util';
 import type { Phases } from './manual';

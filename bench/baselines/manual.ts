@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { RemoteHost } from '../../e2e/harness/remote-host';
 import { run } from '../../e2e/harness/proc';
-import type { ConnectionInfo } from '../../electron/core/types';
+import type { ConnectionInfo } from '../../electron/shared/types';
 import { firstResult } from '../client';
 import { runtimeDir } from '../remote-kernels';
 import { freePorts, killSshClients, now, parseInfo, writeLocalFile } from '../util';

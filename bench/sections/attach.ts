@@ -2,7 +2,7 @@
 // kernel -> first result; for Kernel Tray the host is already connected and listed).
 import path from 'node:path';
 import type { RemoteHost } from '../../e2e/harness/remote-host';
-import { kernelNameFromPath } from '../../electron/core/connection-file';
+import { kernelNameFromPath } from '../../electron/core/jupyter/connection-file';
 import type { JupyterTunnel } from '../baselines/jupyter-tunnel';
 import { cliCold, cliWarm, TrayAgent } from '../baselines/ktray';
 import { KtrayCli } from '../baselines/ktray-cli';

@@ -3,8 +3,8 @@
 // measured too: the same discovery script run on the host without SSH, plus
 // parsing its output here.
 import type { RemoteHost } from '../../e2e/harness/remote-host';
-import { parseConnectionFile } from '../../electron/core/connection-file';
-import { discoveryScript, matchProcess, parseDiscovery } from '../../electron/core/remote-scripts';
+import { parseConnectionFile } from '../../electron/core/jupyter/connection-file';
+import { discoveryScript, matchProcess, parseDiscovery } from '../../electron/core/kernels/remote-scripts';
 import type { TrayAgent } from '../baselines/ktray';
 import type { KtrayCli } from '../baselines/ktray-cli';
 import type { Manual } from '../baselines/manual';

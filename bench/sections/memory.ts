@@ -1,7 +1,7 @@
 // Memory of the agent (its own process, as `ktray agent` runs it) holding N
 // attached kernels: VmRSS sampled after the heartbeats have settled, and VmHWM.
 import type { RemoteHost } from '../../e2e/harness/remote-host';
-import { connectAgent } from '../../electron/core/agent-host';
+import { connectAgent } from '../../electron/core/agent/agent-host';
 import type { KtrayCli } from '../baselines/ktray-cli';
 import { Measure } from '../results';
 import { memoryOf, sleep } from '../util';

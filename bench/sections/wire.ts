@@ -6,7 +6,7 @@
 // app, where the frontend is a different process from the agent).
 import type { RemoteHost } from '../../e2e/harness/remote-host';
 import type { KernelClient } from '../../electron/core/jupyter/kernel-client';
-import type { ConnectionInfo } from '../../electron/core/types';
+import type { ConnectionInfo } from '../../electron/shared/types';
 import { openClient } from '../client';
 import type { JupyterTunnel } from '../baselines/jupyter-tunnel';
 import { localInfo } from '../baselines/ktray';

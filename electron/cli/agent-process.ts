@@ -3,11 +3,11 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
-import { connectAgent } from '../core/agent-client';
-import { KtrayError } from '../core/errors';
-import { defaultHome, ensurePrivateDir, socketPath } from '../core/paths';
-import type { RpcAgent, RpcClientOptions } from '../core/rpc';
-import type { AgentStatus } from '../core/types';
+import { connectAgent } from '../core/rpc/connect';
+import { KtrayError } from '../shared/errors';
+import { defaultHome, ensurePrivateDir, socketPath } from '../core/util/paths';
+import type { RpcAgent, RpcClientOptions } from '../core/rpc/rpc';
+import type { AgentStatus } from '../shared/types';
 
 interface AgentOpts extends RpcClientOptions {
   sshConfigFile?: string;
@@ -62,7 +62,7 @@ async function startBackground(home: string, sshConfigFile?: string): Promise<vo
 
 export async function runAgentForeground(opts: { sshConfigFile?: string }): Promise<number> {
   // Loaded only here: the agent's own process needs ssh2 and zeromq, a CLI call does not.
-  const { hostAgent } = await import('../core/agent-host');
+  const { hostAgent } = await import('../core/agent/agent-host');
   const hosted = await hostAgent({
     mode: 'headless',
     sshConfigFile: opts.sshConfigFile ? path.resolve(opts.sshConfigFile) : undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HostSummary, KernelSummary } from '../core/types';
+import type { HostSummary, KernelSummary } from '../shared/types';
 import { age, formatHosts, formatKernels, stateLabel } from './format';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);

@@ -1,5 +1,5 @@
 // Plain-text tables and lines for the terminal.
-import type { AgentEvent, HostSummary, KernelSummary } from '../core/types';
+import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
 
 export function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

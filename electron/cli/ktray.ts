@@ -3,10 +3,10 @@
 // agent over its socket, starting a headless agent when none runs.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { formatError, KtrayError } from '../core/errors';
-import type { RpcAgent } from '../core/rpc';
-import type { AgentEvent, Frontend, KtrayErrorData } from '../core/types';
-import { VERSION } from '../core/version';
+import { formatError, KtrayError } from '../shared/errors';
+import type { RpcAgent } from '../core/rpc/rpc';
+import type { AgentEvent, Frontend, KtrayErrorData } from '../shared/types';
+import { VERSION } from '../shared/version';
 import { agentCommand, ensureAgent, runAgentForeground } from './agent-process';
 import { formatEvent, formatHosts, formatKernels } from './format';
 import { askHidden, confirm } from './prompt';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentHostOptions, HostedAgent } from '../core/agent-host';
-import { KtrayError } from '../core/errors';
+import type { AgentHostOptions, HostedAgent } from '../core/agent/agent-host';
+import { KtrayError } from '../shared/errors';
 import { linkAgent } from './agent-link';
 import { FakeAgent } from './test/fixtures';
 

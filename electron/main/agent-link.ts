@@ -1,7 +1,7 @@
 // Which agent the app uses: one a `ktray` command already started (the app
 // then is just another client, and leaves it alone), or one hosted here.
-import type { AgentConnection } from '../core/agent-api';
-import type { AgentHostOptions, HostedAgent } from '../core/agent-host';
+import type { AgentConnection } from '../shared/agent-api';
+import type { AgentHostOptions, HostedAgent } from '../core/agent/agent-host';
 
 export interface AgentLink {
   connection: AgentConnection;

@@ -1,7 +1,7 @@
 // The tray's picture of the agent: hosts and kernels, kept current from the
 // event stream. Pure reducer plus a small holder that reloads and notifies.
-import type { AgentConnection } from '../core/agent-api';
-import type { AgentEvent, HostSummary, KernelSummary } from '../core/types';
+import type { AgentConnection } from '../shared/agent-api';
+import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
 
 export interface AgentSnapshot {
   hosts: HostSummary[];

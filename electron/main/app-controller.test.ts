@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KtrayError } from '../core/errors';
+import { KtrayError } from '../shared/errors';
 import type { AgentLink } from './agent-link';
 import { AppController } from './app-controller';
 import type { Autostart } from './autostart';

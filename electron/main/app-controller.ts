@@ -1,9 +1,9 @@
 // Wires the agent to the tray, the menu, the window, notifications and
 // settings. Everything OS-facing comes in through options or the adapters.
 import { clipboard, dialog, type Rectangle } from 'electron';
-import type { AgentConnection } from '../core/agent-api';
-import { KtrayError, formatError } from '../core/errors';
-import type { AgentHostOptions } from '../core/agent-host';
+import type { AgentConnection } from '../shared/agent-api';
+import { KtrayError, formatError } from '../shared/errors';
+import type { AgentHostOptions } from '../core/agent/agent-host';
 import { createBridgeHandlers, type BridgeServices } from '../shared/ipc-contract';
 import type { AgentLink } from './agent-link';
 import { AgentStateHolder, type AgentSnapshot } from './agent-state';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectAgent } from '../core/agent-host';
+import { connectAgent } from '../core/agent/agent-host';
 
 const ROOT = path.resolve(__dirname, '../..');
 // Inside the project, so the bundle finds the external packages in node_modules.

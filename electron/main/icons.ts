@@ -1,5 +1,5 @@
 // Which tray picture shows which state, per platform. Pure, so tested without images.
-import type { HostSummary, KernelSummary } from '../core/types';
+import type { HostSummary, KernelSummary } from '../shared/types';
 import type { Platform } from './platform';
 
 export type OverallState = 'idle' | 'busy' | 'problem';

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KtrayError } from '../core/errors';
+import { KtrayError } from '../shared/errors';
 import { EVENT_CHANNEL, createBridgeHandlers, type IpcChannel } from '../shared/ipc-contract';
 import { forwardEvents, registerIpc } from './ipc';
 import type { RendererLocation } from './navigation-policy';

@@ -1,8 +1,8 @@
 // Main side of the window's IPC: every channel of the contract, each refusing
 // callers other than our own page in our own window.
 import { ipcMain as electronIpcMain, type IpcMain, type IpcMainInvokeEvent } from 'electron';
-import type { AgentConnection } from '../core/agent-api';
-import type { AgentEvent } from '../core/types';
+import type { AgentConnection } from '../shared/agent-api';
+import type { AgentEvent } from '../shared/types';
 import {
   EVENT_CHANNEL,
   createBridgeHandlers,

@@ -1,5 +1,5 @@
 // Words for states and durations, shared by the menu, the tooltip and notifications.
-import type { HostSummary, KernelSummary } from '../core/types';
+import type { HostSummary, KernelSummary } from '../shared/types';
 
 /** `45s`, `3m`, `1h 5m`, `2d 3h`: short enough for a menu line. */
 export function formatDuration(ms: number): string {

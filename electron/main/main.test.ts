@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { connectAgent, hostAgent, type HostedAgent } from '../core/agent-host';
+import { connectAgent, hostAgent, type HostedAgent } from '../core/agent/agent-host';
 
 type Stub = typeof import('./test/electron-stub');
 

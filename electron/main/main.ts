@@ -4,7 +4,7 @@ import { app, dialog, safeStorage } from 'electron';
 import ElectronStore from 'electron-store';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectAgent, hostAgent } from '../core/agent-host';
+import { connectAgent, hostAgent } from '../core/agent/agent-host';
 import { linkAgent } from './agent-link';
 import { AppController } from './app-controller';
 import { createAutostart } from './autostart';

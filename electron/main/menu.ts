@@ -1,7 +1,7 @@
 // The native tray menu as a pure function of the agent's state. On Linux this
 // menu is all the user gets, so everything the tray can do is reachable here.
 import type { MenuItemConstructorOptions } from 'electron';
-import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary } from '../core/types';
+import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary } from '../shared/types';
 import type { AgentSnapshot } from './agent-state';
 import { hostStateLabel, kernelStateLabel } from './labels';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSwitches } from './notifications';

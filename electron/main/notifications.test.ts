@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { AgentEvent } from '../core/types';
+import type { AgentEvent } from '../shared/types';
 import { ALL_NOTIFICATIONS_ON, NOTIFICATION_KINDS, Notifier, notificationFor, type FocusTarget } from './notifications';
 import { Notification, resetElectronStub } from './test/electron-stub';
 import { T0, host, kernel } from './test/fixtures';

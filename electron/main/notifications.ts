@@ -1,7 +1,7 @@
 // Desktop notifications for the agent's events: a pure mapping, and a small
 // service that shows them and routes clicks to the kernel or host concerned.
 import { Notification } from 'electron';
-import type { AgentEvent } from '../core/types';
+import type { AgentEvent } from '../shared/types';
 import { formatDuration } from './labels';
 
 export const NOTIFICATION_KINDS = ['kernelDied', 'hostLost', 'hostBack', 'runFinished'] as const;

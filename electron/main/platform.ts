@@ -1,8 +1,8 @@
-// The app's platform checks go through the core's one switch (electron/core/platform.ts),
+// The app's platform checks go through the core's one switch (electron/core/util/platform.ts),
 // so a test that pretends to be macOS does so for the agent and the tray alike.
-import { platform, type Platform } from '../core/platform';
+import { platform, type Platform } from '../core/util/platform';
 
-export { setPlatformForTests, type Platform } from '../core/platform';
+export { setPlatformForTests, type Platform } from '../core/util/platform';
 export const currentPlatform = platform;
 export const isMac = (p: Platform = platform()): boolean => p === 'darwin';
 export const isWindows = (p: Platform = platform()): boolean => p === 'win32';

@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AgentEvent } from '../core/types';
+import type { AgentEvent } from '../shared/types';
 import { EVENT_CHANNEL, createBridgeHandlers, type KtrayBridge } from '../shared/ipc-contract';
 import { ipcRenderer, stub } from './test/electron-stub';
 import { FakeAgent, T0 } from './test/fixtures';

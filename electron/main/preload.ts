@@ -2,7 +2,7 @@
 // Intent-level methods per domain; no generic send. Bundled to CommonJS,
 // because sandboxed preloads cannot load ES modules.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { AgentEvent } from '../core/types';
+import type { AgentEvent } from '../shared/types';
 import { EVENT_CHANNEL, type IpcArgs, type IpcChannel, type IpcResult, type KtrayBridge, type Result } from '../shared/ipc-contract';
 
 function call<C extends IpcChannel>(channel: C, ...args: IpcArgs<C>): Promise<Result<IpcResult<C>>> {

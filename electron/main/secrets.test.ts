@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KtrayError } from '../core/errors';
+import { KtrayError } from '../shared/errors';
 import { Secrets, secretsStoreOptions, type SecretsFile } from './secrets';
 import { resetElectronStub, safeStorage, stub } from './test/electron-stub';
 

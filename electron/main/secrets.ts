@@ -4,7 +4,7 @@
 import type Conf from 'conf';
 import type { Options as ConfOptions } from 'conf';
 import type { SafeStorage } from 'electron';
-import { KtrayError } from '../core/errors';
+import { KtrayError } from '../shared/errors';
 import { currentPlatform, type Platform } from './platform';
 
 export type SecretsFile = {

@@ -1,7 +1,7 @@
 // Keeps the app's settings and the agent in step: the agent acts on some of
 // them (long-run threshold, terminal) and keeps the saved hosts it is given.
-import { AGENT_METHODS, type AgentApi, type AgentConnection } from '../core/agent-api';
-import type { AgentSettings, SavedHost } from '../core/types';
+import { AGENT_METHODS, type AgentApi, type AgentConnection } from '../shared/agent-api';
+import type { AgentSettings, SavedHost } from '../shared/types';
 import { AGENT_SETTING_KEYS, type Settings } from './settings';
 
 /** On start: the agent gets the app's settings, and saved hosts it does not know yet. */

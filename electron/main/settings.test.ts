@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KtrayError } from '../core/errors';
+import { KtrayError } from '../shared/errors';
 import { DEFAULT_SETTINGS, SETTINGS_VERSION, Settings, settingsStoreOptions, type AppSettings } from './settings';
 
 // electron-store is conf plus Electron's userData as `cwd`; conf with a temp cwd is the same engine.

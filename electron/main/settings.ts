@@ -3,8 +3,8 @@
 // itself is handed in (electron-store in the app, its base `conf` in tests).
 import type Conf from 'conf';
 import type { Options as ConfOptions } from 'conf';
-import { KtrayError } from '../core/errors';
-import type { AgentSettings, Frontend, SavedHost } from '../core/types';
+import { KtrayError } from '../shared/errors';
+import type { AgentSettings, Frontend, SavedHost } from '../shared/types';
 import { ALL_NOTIFICATIONS_ON, NOTIFICATION_KINDS, type NotificationSwitches } from './notifications';
 
 // A type alias, not an interface: conf wants an index-signature-compatible record.

@@ -1,8 +1,8 @@
 // The one contract between the Electron main process and the window.
 // No electron import here: the same handlers serve Electron's ipcMain and, in
 // the browser tests, Playwright's exposeBinding.
-import type { AgentConnection } from '../core/agent-api';
-import { KtrayError } from '../core/errors';
+import type { AgentConnection } from './agent-api';
+import { KtrayError } from './errors';
 import type {
   AgentEvent,
   AgentSettings,
@@ -16,7 +16,7 @@ import type {
   KtrayErrorData,
   SavedHost,
   StartOptions,
-} from '../core/types';
+} from './types';
 
 /** Errors do not survive contextBridge as classes, so every call resolves to a Result. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: KtrayErrorData };

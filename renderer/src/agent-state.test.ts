@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HostSummary, KernelSummary } from '../../electron/core/types';
+import type { HostSummary, KernelSummary } from '../../electron/shared/types';
 import { groupByHost, initialAgentState, reduceAgentState } from './agent-state';
 
 function host(id: string, over: Partial<HostSummary> = {}): HostSummary {

@@ -1,6 +1,6 @@
 // What the window knows of the agent: one snapshot, then kept current by the
 // agent's pushed events and by the answers to the window's own requests.
-import type { AgentEvent, HostSummary, KernelSummary } from '../../electron/core/types';
+import type { AgentEvent, HostSummary, KernelSummary } from '../../electron/shared/types';
 import { formatDuration, shortKernelName } from './format';
 
 const kernelLabel = (k: KernelSummary) => `${k.kernelName} ${shortKernelName(k.name)}`;

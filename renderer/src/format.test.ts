@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KernelSummary } from '../../electron/core/types';
+import type { KernelSummary } from '../../electron/shared/types';
 import { formatAge, formatDuration, kernelStateText, shortKernelName } from './format';
 
 describe('formatDuration', () => {

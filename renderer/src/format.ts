@@ -1,5 +1,5 @@
 // Words and numbers for the window: short enough for a 400 px popup.
-import type { HostConnection, HostSummary, KernelState, KernelSummary } from '../../electron/core/types';
+import type { HostConnection, HostSummary, KernelState, KernelSummary } from '../../electron/shared/types';
 
 /** `45s`, `12m 3s`, `3h 20m`, `2d 4h`: two units at most. */
 export function formatDuration(ms: number): string {

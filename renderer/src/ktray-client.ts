@@ -1,6 +1,6 @@
 // The window's only door to the agent: window.ktray, with Results turned into
 // values or thrown KtrayErrorData, so components write plain async code.
-import type { AgentEvent, KtrayErrorData } from '../../electron/core/types';
+import type { AgentEvent, KtrayErrorData } from '../../electron/shared/types';
 import type { KtrayBridge, Result } from '../../electron/shared/ipc-contract';
 
 /** A failed bridge call; `data` is what the agent said, ready to show. */

@@ -1,7 +1,7 @@
 // Against real ipykernel processes on this machine (Debian's /usr/bin/python3).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KtrayError } from '../errors';
-import type { ConnectionInfo } from '../types';
+import { KtrayError } from '../../shared/errors';
+import type { ConnectionInfo } from '../../shared/types';
 import { KernelClient, type ExecutionState } from './kernel-client';
 import type { JupyterMessage } from './message';
 import { startRelay, startTestKernel, type Relay, type TestKernel } from './test-kernel';

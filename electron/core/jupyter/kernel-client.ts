@@ -3,8 +3,8 @@
 // It connects to whatever ConnectionInfo says, in practice the local end of a tunnel.
 import { randomUUID } from 'node:crypto';
 import * as zmq from 'zeromq';
-import { KtrayError } from '../errors';
-import type { ConnectionInfo } from '../types';
+import { KtrayError } from '../../shared/errors';
+import type { ConnectionInfo } from '../../shared/types';
 import { ExecuteCollector, type ExecuteReply } from './execute-collector';
 import { deserialize, makeMessage, serialize, type JupyterMessage } from './message';
 import { pending, type Settle } from './pending';

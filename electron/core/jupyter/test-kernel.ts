@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ConnectionInfo } from '../types';
+import type { ConnectionInfo } from '../../shared/types';
 
 // ipykernel is installed for the Debian python; the pyenv python on PATH lacks it.
 const PYTHON = '/usr/bin/python3';

@@ -1,9 +1,9 @@
 // Plain agent data for the adapter tests, and a recording AgentConnection.
 // The adapter layer only renders state and forwards intents, so a recorder is
 // the right partner here; the agent itself is tested against real hosts.
-import type { AgentConnection, AgentEventListener } from '../../core/agent-api';
-import { KtrayError } from '../../core/errors';
-import type { AgentEvent, AgentSettings, HostSummary, KernelSummary } from '../../core/types';
+import type { AgentConnection, AgentEventListener } from '../../shared/agent-api';
+import { KtrayError } from '../../shared/errors';
+import type { AgentEvent, AgentSettings, HostSummary, KernelSummary } from '../../shared/types';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 

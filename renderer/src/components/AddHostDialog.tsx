@@ -1,5 +1,5 @@
 import { type ChangeEvent, useEffect, useId, useState } from 'react';
-import type { HostSummary, KtrayErrorData, SavedHost } from '../../../electron/core/types';
+import type { HostSummary, KtrayErrorData, SavedHost } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { useAction } from '../hooks/useAction';
 import { toErrorData } from '../ktray-client';

@@ -1,4 +1,4 @@
-import type { KtrayErrorData } from '../../../electron/core/types';
+import type { KtrayErrorData } from '../../../electron/shared/types';
 
 interface Props {
   error: KtrayErrorData;

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { KtrayErrorData } from '../../../electron/core/types';
+import type { KtrayErrorData } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { useAction } from '../hooks/useAction';
 import { toErrorData } from '../ktray-client';

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'react';
-import type { HostSummary, KernelSummary, KtrayErrorData } from '../../../electron/core/types';
+import type { HostSummary, KernelSummary, KtrayErrorData } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { hostAddress, hostConnectionText } from '../format';
 import { useAction } from '../hooks/useAction';

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { Frontend, KernelSummary } from '../../../electron/core/types';
+import type { Frontend, KernelSummary } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { formatAge, kernelStateHelp, kernelStateText, shortKernelName } from '../format';
 import { useAction } from '../hooks/useAction';

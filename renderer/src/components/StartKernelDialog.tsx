@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'react';
-import type { HostOffer, HostSummary, KernelSummary, StartOptions } from '../../../electron/core/types';
+import type { HostOffer, HostSummary, KernelSummary, StartOptions } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { useAction } from '../hooks/useAction';
 import { Dialog } from './Dialog';

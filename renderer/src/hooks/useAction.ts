@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { KtrayErrorData } from '../../../electron/core/types';
+import type { KtrayErrorData } from '../../../electron/shared/types';
 import { toErrorData } from '../ktray-client';
 
 export interface ActionHandle {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useState } from 'react';
-import type { AgentEvent, KtrayErrorData } from '../../../electron/core/types';
+import type { AgentEvent, KtrayErrorData } from '../../../electron/shared/types';
 import { type AgentAction, type AgentState, initialAgentState, reduceAgentState } from '../agent-state';
 import { type KtrayClient, toErrorData } from '../ktray-client';
 

@@ -1,0 +1,89 @@
+// What the agent remembers across restarts: which kernels were attached and on
+// which local ports, how kernels it started were launched, saved hosts,
+// settings. The file holds kernels' HMAC keys, so it is 0600 in a 0700 dir.
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ensurePrivateDir } from '../util/paths';
+import type { AgentSettings, ChannelPorts, ConnectionInfo, SavedHost } from '../../shared/types';
+
+export interface AttachedRecord {
+  ports: ChannelPorts;
+  localFile: string;
+  info: ConnectionInfo;
+  remoteFile: string;
+}
+
+export interface LaunchRecord {
+  python?: string;
+  kernel?: string;
+  cwd?: string;
+}
+
+export interface AgentState {
+  version: 1;
+  attached: Record<string, AttachedRecord>;
+  pinned: string[];
+  launches: Record<string, LaunchRecord>;
+  /** Hosts used through Kernel Tray, listed by `ktray ls` without naming them. */
+  usedHosts: string[];
+  savedHosts: SavedHost[];
+  settings: AgentSettings;
+}
+
+export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '' };
+
+export function emptyState(): AgentState {
+  return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS } };
+}
+
+export class StateStore {
+  private readonly file: string;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(home: string) {
+    this.file = path.join(home, 'state.json');
+  }
+
+  async load(): Promise<AgentState> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch {
+      return emptyState();
+    }
+    try {
+      const raw = JSON.parse(text) as Partial<AgentState>;
+      const base = emptyState();
+      return {
+        ...base,
+        ...raw,
+        version: 1,
+        settings: { ...base.settings, ...(raw.settings ?? {}) },
+      };
+    } catch {
+      // Keep the unreadable file for the user to look at; start afresh.
+      await rename(this.file, `${this.file}.unreadable-${Date.now()}`).catch(() => {});
+      return emptyState();
+    }
+  }
+
+  /** Writes atomically; calls are serialised. */
+  save(state: AgentState): Promise<void> {
+    const text = JSON.stringify(state, null, 1) + '\n';
+    const write = async () => {
+      await ensurePrivateDir(path.dirname(this.file));
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, text, { mode: 0o600 });
+      try {
+        await rename(tmp, this.file);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    };
+    // One failed save must not fail every later one.
+    const run = this.writing.then(write, write);
+    this.writing = run.catch(() => {});
+    return run;
+  }
+}

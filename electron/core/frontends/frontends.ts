@@ -1,0 +1,105 @@
+// Opening a Jupyter frontend on a local connection file: qtconsole directly,
+// console inside a terminal emulator of the platform.
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { KtrayError } from '../../shared/errors';
+import { platform } from '../util/platform';
+import { quote } from '../util/shell-quote';
+
+export type SpawnFn = (command: string, args: string[], options: SpawnOptions) => { pid?: number; unref(): void; once(event: 'error', cb: (err: Error) => void): unknown; once(event: 'spawn', cb: () => void): unknown };
+
+export interface FrontendOptions {
+  /** Terminal command from settings, e.g. `gnome-terminal --`; empty: detect. */
+  terminal?: string;
+  env?: NodeJS.ProcessEnv;
+  spawn?: SpawnFn;
+  /** Finds an executable on PATH (tests pass their own). */
+  which?: (name: string) => Promise<boolean>;
+}
+
+/** Linux terminals and the flag after which they take a command. */
+const LINUX_TERMINALS: Array<[string, string[]]> = [
+  ['x-terminal-emulator', ['-e']],
+  ['gnome-terminal', ['--']],
+  ['konsole', ['-e']],
+  ['xfce4-terminal', ['-x']],
+  ['kitty', []],
+  ['alacritty', ['-e']],
+  ['wezterm', ['start', '--']],
+  ['foot', []],
+  ['xterm', ['-e']],
+];
+
+export function consoleCommand(connectionFile: string): string[] {
+  return ['jupyter', 'console', '--existing', connectionFile];
+}
+
+/** The argv that opens `jupyter console` in a new terminal window. */
+export async function terminalArgv(connectionFile: string, opts: FrontendOptions): Promise<string[]> {
+  const inner = consoleCommand(connectionFile);
+  if (opts.terminal?.trim()) return [...opts.terminal.trim().split(/\s+/), ...inner];
+  const env = opts.env ?? process.env;
+  switch (platform()) {
+    case 'darwin': {
+      const line = inner.map(quote).join(' ');
+      const script = `tell application "Terminal" to do script "${line.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"\ntell application "Terminal" to activate`;
+      return ['osascript', '-e', script];
+    }
+    case 'win32':
+      return ['cmd.exe', '/c', 'start', '""', ...inner];
+    default: {
+      const which = opts.which ?? onPath;
+      if (env.TERMINAL && (await which(env.TERMINAL))) return [env.TERMINAL, '-e', ...inner];
+      for (const [name, flag] of LINUX_TERMINALS) {
+        if (await which(name)) return [name, ...flag, ...inner];
+      }
+      throw new KtrayError({
+        code: 'FRONTEND_FAILED',
+        message: 'No terminal emulator found to open jupyter console in.',
+        hint: 'Set one in Kernel Tray settings (e.g. `xterm -e`), or run `ktray attach ID --frontend console` from a terminal.',
+      });
+    }
+  }
+}
+
+export async function launchFrontend(kind: 'qtconsole' | 'console', connectionFile: string, opts: FrontendOptions = {}): Promise<void> {
+  // `jupyter X` runs `jupyter-X`; check it is there, or the failure happens unseen in a detached process.
+  if (!(await (opts.which ?? onPath)(`jupyter-${kind}`))) {
+    throw new KtrayError({
+      code: 'FRONTEND_FAILED',
+      message: `jupyter ${kind} is not installed on this computer.`,
+      hint:
+        kind === 'qtconsole'
+          ? 'Install it (`pip install qtconsole`, or your package manager: e.g. `apt install jupyter-qtconsole`), or attach with the console or no frontend.'
+          : 'Install it (`pip install jupyter-console`, or e.g. `apt install jupyter-console`), or attach with no frontend and use your own client.',
+    });
+  }
+  const argv = kind === 'qtconsole' ? ['jupyter', 'qtconsole', '--existing', connectionFile] : await terminalArgv(connectionFile, opts);
+  const run = opts.spawn ?? (spawn as unknown as SpawnFn);
+  await new Promise<void>((resolve, reject) => {
+    const child = run(argv[0], argv.slice(1), { detached: true, stdio: 'ignore', env: opts.env ?? process.env });
+    child.once('error', (err: Error) =>
+      reject(
+        new KtrayError({
+          code: 'FRONTEND_FAILED',
+          message: `Could not start ${argv[0]}: ${err.message}.`,
+          hint:
+            kind === 'qtconsole'
+              ? 'Install qtconsole on this computer (`pip install qtconsole` or your package manager), or attach with --frontend console.'
+              : 'Install jupyter-console, or set the terminal command in settings.',
+        }),
+      ),
+    );
+    child.once('spawn', () => {
+      child.unref();
+      resolve();
+    });
+  });
+}
+
+export function onPath(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', ['-c', `command -v ${quote(name)}`], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}

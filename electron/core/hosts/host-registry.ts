@@ -1,0 +1,142 @@
+// Which hosts exist (local, ~/.ssh/config, saved in the app), their resolved
+// profiles, and the one session per host.
+import os from 'node:os';
+import { KtrayError } from '../../shared/errors';
+import type { Host } from './host';
+import { LocalHost } from './local-host';
+import { SshSession } from '../ssh/ssh-session';
+import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import {
+  defaultSshConfigFile,
+  listHostAliases,
+  readSshConfig,
+  resolveProfile,
+  type HostProfile,
+  type ProfileContext,
+  type ProxyHop,
+} from '../ssh/ssh-profile';
+import { LOCAL_HOST, type SavedHost } from '../../shared/types';
+
+export interface HostRegistryOptions {
+  sshConfigFile?: string;
+  savedHosts: () => SavedHost[];
+  askPassphrase?: PassphrasePrompt;
+  /** Whether anything still needs the host's connection. */
+  wanted: (hostId: string) => boolean;
+  notice: (hostId: string, message: string) => void;
+  context?: Partial<ProfileContext>;
+}
+
+export class HostRegistry {
+  private configText = '';
+  private readonly sessions = new Map<string, Host>();
+  readonly configFile: string;
+  private readonly ctx: ProfileContext;
+
+  constructor(private readonly opts: HostRegistryOptions) {
+    this.ctx = {
+      homeDir: os.homedir(),
+      localUser: os.userInfo().username,
+      env: process.env,
+      localHostname: os.hostname(),
+      ...opts.context,
+    };
+    this.configFile = opts.sshConfigFile ?? defaultSshConfigFile(this.ctx.homeDir);
+  }
+
+  async reload(): Promise<void> {
+    this.configText = await readSshConfig(this.configFile);
+  }
+
+  configAliases(): string[] {
+    return listHostAliases(this.configText, this.ctx).filter((a) => a !== LOCAL_HOST);
+  }
+
+  /** Every host to show: local, the user's ssh_config hosts, saved ones. */
+  ids(): string[] {
+    const saved = this.opts.savedHosts().map((h) => h.id);
+    return [...new Set([LOCAL_HOST, ...this.configAliases(), ...saved])];
+  }
+
+  source(id: string): 'local' | 'ssh-config' | 'saved' {
+    if (id === LOCAL_HOST) return 'local';
+    return this.opts.savedHosts().some((h) => h.id === id) ? 'saved' : 'ssh-config';
+  }
+
+  profile(id: string): HostProfile {
+    const saved = this.opts.savedHosts().find((h) => h.id === id);
+    const text = saved ? savedHostConfig(saved) + '\n' + this.configText : this.configText;
+    return resolveProfile(id, text, this.ctx);
+  }
+
+  validateId(id: string): void {
+    if (!id || /[\s/]/.test(id) || id.startsWith('-')) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        message: `"${id}" is not a host name Kernel Tray can use.`,
+        hint: 'Use a Host alias from your ssh config, a saved host, or a plain host name.',
+      });
+    }
+  }
+
+  /** The host's one session, created on first use. */
+  get(id: string): Host {
+    this.validateId(id);
+    let host = this.sessions.get(id);
+    if (!host) {
+      host =
+        id === LOCAL_HOST
+          ? new LocalHost()
+          : new SshSession({
+              profile: this.profile(id),
+              resolveHop: (hop: ProxyHop) => this.hopProfile(hop),
+              askPassphrase: this.opts.askPassphrase,
+              wanted: () => this.opts.wanted(id),
+              notice: (message) => this.opts.notice(id, message),
+            });
+      this.sessions.set(id, host);
+    }
+    return host;
+  }
+
+  peek(id: string): Host | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Forget a session so the next use re-reads the profile (after trust, or edits). */
+  async drop(id: string): Promise<void> {
+    const host = this.sessions.get(id);
+    this.sessions.delete(id);
+    await host?.close();
+  }
+
+  private hopProfile(hop: ProxyHop): HostProfile {
+    const p = resolveProfile(hop.host, this.configText, this.ctx);
+    return { ...p, user: hop.user ?? p.user, port: hop.port ?? p.port, proxyJump: [] };
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((h) => h.close()));
+    this.sessions.clear();
+  }
+}
+
+function savedHostConfig(h: SavedHost): string {
+  const lines = [`Host ${h.id}`, `  HostName ${h.hostname}`];
+  if (h.user) lines.push(`  User ${h.user}`);
+  if (h.port) lines.push(`  Port ${h.port}`);
+  for (const f of h.identityFile ?? []) lines.push(`  IdentityFile ${f}`);
+  if (h.proxyJump?.length) lines.push(`  ProxyJump ${h.proxyJump.join(',')}`);
+  return lines.join('\n');
+}
+
+/** Saved hosts become ssh_config text, so nothing in them may break out of its line. */
+export function validateSavedHost(h: SavedHost): void {
+  const bad = (field: string) =>
+    new KtrayError({ code: 'BAD_INPUT', message: `The host's ${field} is not valid.`, hint: 'Names and host names have no spaces, quotes or line breaks.' });
+  if (!h.id || /[\s"'#]/.test(h.id) || h.id === LOCAL_HOST || h.id.includes('/')) throw bad('name');
+  if (!h.hostname || /[\s"'#]/.test(h.hostname)) throw bad('host name');
+  if (h.user !== undefined && /[\s"'#]/.test(h.user)) throw bad('user');
+  if (h.port !== undefined && !(Number.isInteger(h.port) && h.port > 0 && h.port < 65536)) throw bad('port');
+  for (const f of [...(h.identityFile ?? []), ...(h.proxyJump ?? [])]) if (/[\n"]/.test(f)) throw bad('key file or jump host');
+}

@@ -1,0 +1,190 @@
+// Live state of watched kernels over the Jupyter wire protocol: heartbeat for
+// liveness, iopub status for idle/busy. Heartbeat timeouts follow the measured
+// round trip, so a slow link or a busy kernel never looks dead, while a dead
+// one is noticed within a few beats.
+import type { Host } from '../hosts/host';
+import { KernelClient } from '../jupyter/kernel-client';
+import { channelTunnel } from '../tunnels/channel-tunnel';
+import type { Tunnel } from '../tunnels/tunnel';
+import type { AgentSettings, Channel, ChannelPorts, ConnectionInfo, KernelState } from '../../shared/types';
+
+export interface MonitorOptions {
+  settings: () => AgentSettings;
+  isHostUp: (hostId: string) => boolean;
+  /** `dead` means the heartbeat stopped; the agent confirms with the host before calling it a death. */
+  onState: (id: string, state: KernelState, extra: { busySeconds?: number; reason?: string }) => void;
+  /** Beat period in ms (default 2000). */
+  intervalMs?: number;
+  /** Missed beats in a row before the kernel is suspected dead (default 2). */
+  misses?: number;
+}
+
+interface Watch {
+  id: string;
+  host: Host;
+  client: KernelClient;
+  ownTunnels: Tunnel[];
+  timer: NodeJS.Timeout | null;
+  missed: number;
+  paused: boolean;
+  busySince: number | null;
+  stopped: boolean;
+  beating: boolean;
+}
+
+/** Smoothed round trip per host, from heartbeats (ms). */
+class RttEstimate {
+  private value: number | null = null;
+  add(ms: number): void {
+    this.value = this.value === null ? ms : 0.8 * this.value + 0.2 * ms;
+  }
+  get(): number | null {
+    return this.value;
+  }
+}
+
+export class KernelMonitor {
+  private readonly watches = new Map<string, Watch>();
+  private readonly rtts = new Map<string, RttEstimate>();
+
+  constructor(private readonly opts: MonitorOptions) {}
+
+  rtt(hostId: string): number | null {
+    const v = this.rtts.get(hostId)?.get();
+    return v === null || v === undefined ? null : Math.round(v);
+  }
+
+  /** Heartbeat timeout: four round trips plus slack, within 1 s .. 15 s. */
+  timeoutFor(hostId: string): number {
+    const rtt = this.rtts.get(hostId)?.get() ?? 250;
+    return Math.min(15_000, Math.max(1000, 4 * rtt + 500));
+  }
+
+  async watch(
+    id: string,
+    host: Host,
+    info: ConnectionInfo,
+    ports: ChannelPorts | null,
+    opts: { connectionFile?: string; delayMs?: number } = {},
+  ): Promise<void> {
+    const connectionFile = opts.connectionFile;
+    this.unwatch(id);
+    const w: Watch = { id, host, client: null as unknown as KernelClient, ownTunnels: [], timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
+    this.watches.set(id, w);
+    if (opts.delayMs) {
+      // A frontend attached this very moment gets the link to itself first.
+      await new Promise((resolve) => setTimeout(resolve, opts.delayMs).unref?.());
+      if (w.stopped) return;
+    }
+    let local = ports;
+    if (!local) {
+      // Pinned but not attached: private tunnels for heartbeat, iopub and shell.
+      const open = async (channel: Channel) => {
+        const t = channelTunnel(host, info, channel, { connectionFile });
+        w.ownTunnels.push(t);
+        return t.listen();
+      };
+      try {
+        local = { hb: await open('hb'), iopub: await open('iopub'), shell: await open('shell'), control: await open('control'), stdin: 0 };
+      } catch {
+        this.unwatch(id);
+        return;
+      }
+      if (w.stopped) return;
+    }
+    w.client = new KernelClient({ ...info, transport: 'tcp', ip: '127.0.0.1', ...portsOf(local) }, { host: host.id });
+    w.client.onStatus((state) => this.onStatus(w, state));
+    this.opts.onState(id, 'starting', {});
+    // kernel_info makes the kernel publish a status; no reply while a cell runs means busy.
+    w.client.kernelInfo(Math.max(3000, this.timeoutFor(host.id))).then(
+      () => {
+        if (!w.stopped && w.busySince === null) this.opts.onState(id, 'idle', {});
+      },
+      () => {
+        if (!w.stopped && w.busySince === null && !w.missed) {
+          w.busySince = Date.now();
+          this.opts.onState(id, 'busy', {});
+        }
+      },
+    );
+    this.schedule(w, 0);
+  }
+
+  private onStatus(w: Watch, state: string): void {
+    if (w.stopped) return;
+    if (state === 'busy') {
+      if (w.busySince === null) w.busySince = Date.now();
+      this.opts.onState(w.id, 'busy', {});
+    } else if (state === 'idle') {
+      const busySeconds = w.busySince === null ? undefined : (Date.now() - w.busySince) / 1000;
+      w.busySince = null;
+      this.opts.onState(w.id, 'idle', { busySeconds });
+    } else if (state === 'starting') {
+      this.opts.onState(w.id, 'starting', {});
+    }
+  }
+
+  private schedule(w: Watch, delay = this.opts.intervalMs ?? 2000): void {
+    if (w.stopped) return;
+    w.timer = setTimeout(() => void this.beat(w), delay);
+    w.timer.unref?.();
+  }
+
+  private async beat(w: Watch): Promise<void> {
+    if (w.stopped) return;
+    if (w.paused || !this.opts.isHostUp(w.host.id)) {
+      // Nothing to learn while the host is away; its kernels show as unknown.
+      w.missed = 0;
+      this.schedule(w);
+      return;
+    }
+    const rtt = await w.client.heartbeat(this.timeoutFor(w.host.id)).catch(() => null);
+    if (w.stopped) return;
+    if (rtt !== null) {
+      this.est(w.host.id).add(rtt);
+      if (w.missed >= (this.opts.misses ?? 2)) this.opts.onState(w.id, w.busySince === null ? 'idle' : 'busy', {});
+      w.missed = 0;
+    } else if (this.opts.isHostUp(w.host.id)) {
+      w.missed++;
+      if (w.missed === (this.opts.misses ?? 2)) this.opts.onState(w.id, 'dead', { reason: 'heartbeat stopped' });
+    }
+    this.schedule(w);
+  }
+
+  private est(hostId: string): RttEstimate {
+    let e = this.rtts.get(hostId);
+    if (!e) this.rtts.set(hostId, (e = new RttEstimate()));
+    return e;
+  }
+
+  pause(id: string): void {
+    const w = this.watches.get(id);
+    if (w) w.paused = true;
+  }
+
+  resume(id: string): void {
+    const w = this.watches.get(id);
+    if (w) {
+      w.paused = false;
+      w.missed = 0;
+    }
+  }
+
+  unwatch(id: string): void {
+    const w = this.watches.get(id);
+    if (!w) return;
+    w.stopped = true;
+    this.watches.delete(id);
+    if (w.timer) clearTimeout(w.timer);
+    w.client?.close();
+    for (const t of w.ownTunnels) void t.close();
+  }
+
+  close(): void {
+    for (const id of [...this.watches.keys()]) this.unwatch(id);
+  }
+}
+
+function portsOf(p: ChannelPorts): Pick<ConnectionInfo, 'shell_port' | 'iopub_port' | 'stdin_port' | 'control_port' | 'hb_port'> {
+  return { shell_port: p.shell, iopub_port: p.iopub, stdin_port: p.stdin, control_port: p.control, hb_port: p.hb };
+}

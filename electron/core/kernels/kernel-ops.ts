@@ -1,0 +1,278 @@
+// Kernel lifecycle on one host: list, start, stop, interrupt, restart. Each
+// talks to the host through Host.run (one round trip per step) and, for clean
+// shutdowns, to the kernel's control channel through a tunnel.
+import { randomUUID } from 'node:crypto';
+import { parseConnectionFile, kernelNameFromPath, serializeConnectionFile } from '../jupyter/connection-file';
+import { KtrayError } from '../../shared/errors';
+import type { Host } from '../hosts/host';
+import { KernelClient } from '../jupyter/kernel-client';
+import {
+  discoveryScript,
+  launchScript,
+  matchProcess,
+  offerScript,
+  parseDiscovery,
+  parseLaunch,
+  signalScript,
+  stopScript,
+  type LaunchSpec,
+} from './remote-scripts';
+import { channelTunnel } from '../tunnels/channel-tunnel';
+import type { Tunnel } from '../tunnels/tunnel';
+import type { ConnectionInfo, HostOffer, KernelSpecChoice, PythonChoice } from '../../shared/types';
+
+export interface FoundKernel {
+  name: string;
+  connectionFile: string;
+  info: ConnectionInfo;
+  pid: number | null;
+  alive: boolean;
+  startedAt: number | null;
+  command: string | null;
+}
+
+export interface Listing {
+  kernels: FoundKernel[];
+  warnings: string[];
+  home: string;
+}
+
+const LIST_TIMEOUT_MS = 30_000;
+
+export async function listKernels(host: Host, extraDirs: string[] = []): Promise<Listing> {
+  const { script, marker } = discoveryScript(extraDirs);
+  const res = await host.run(script, { timeoutMs: LIST_TIMEOUT_MS });
+  let found;
+  try {
+    found = parseDiscovery(res.stdout, marker);
+  } catch (err) {
+    throw new KtrayError({
+      code: 'REMOTE_COMMAND_FAILED',
+      host: host.id,
+      message: `Listing kernels on ${host.id} failed: ${(err as Error).message}.`,
+      hint: res.stderr.trim() ? `The host said: ${res.stderr.trim().slice(0, 400)}` : 'Check that the host has a POSIX sh and ps.',
+    });
+  }
+  const kernels: FoundKernel[] = [];
+  const warnings: string[] = [];
+  for (const file of found.files) {
+    let info: ConnectionInfo;
+    try {
+      info = parseConnectionFile(file.text, `${host.id}:${file.path}`);
+    } catch (err) {
+      warnings.push(`Skipped ${file.path}: ${(err as Error).message}`);
+      continue;
+    }
+    const proc = matchProcess(file.path, found.processes);
+    kernels.push({
+      name: kernelNameFromPath(file.path),
+      connectionFile: file.path,
+      info,
+      pid: proc?.pid ?? null,
+      alive: proc !== null,
+      startedAt: proc ? found.now - proc.elapsedSec * 1000 : file.mtime || null,
+      command: proc?.args ?? null,
+    });
+  }
+  return { kernels, warnings, home: found.home };
+}
+
+export interface Started {
+  kernel: FoundKernel;
+  runtimeDir: string;
+  python: string;
+  log: string;
+}
+
+export async function startKernel(host: Host, spec: Omit<LaunchSpec, 'id'> & { id?: string }): Promise<Started> {
+  const id = spec.id ?? randomUUID();
+  const res = await host.run(launchScript({ ...spec, id }), { timeoutMs: ((spec.startTimeoutSec ?? 30) + 30) * 1000 });
+  const out = parseLaunch(res.stdout);
+  const what = spec.kernel ? `kernelspec ${spec.kernel}` : (spec.python ?? 'python3');
+  if (!out) {
+    throw new KtrayError({
+      code: 'KERNEL_START_FAILED',
+      host: host.id,
+      message: `Starting a kernel (${what}) on ${host.id} failed before it could report.`,
+      hint: (res.stderr || res.stdout).trim().slice(-800) || undefined,
+    });
+  }
+  if (!out.ok) throw launchError(host.id, what, out);
+  const info = parseConnectionFile(JSON.stringify(out.info), `${host.id}:${out.file}`);
+  return {
+    kernel: {
+      name: kernelNameFromPath(out.file),
+      connectionFile: out.file,
+      info,
+      pid: out.pid,
+      alive: true,
+      startedAt: Date.now(),
+      command: null,
+    },
+    runtimeDir: out.runtime_dir,
+    python: out.python,
+    log: out.log,
+  };
+}
+
+function launchError(hostId: string, what: string, out: Extract<ReturnType<typeof parseLaunch>, { ok: false }>): KtrayError {
+  const py = out.python ?? what;
+  switch (out.error) {
+    case 'PYTHON_MISSING':
+      return new KtrayError({
+        code: 'IPYKERNEL_MISSING',
+        host: hostId,
+        message: `There is no ${py} on ${hostId}.`,
+        hint: `Pass the interpreter with --python PATH (e.g. a conda or venv python on ${hostId}).`,
+      });
+    case 'IPYKERNEL_MISSING':
+      return new KtrayError({
+        code: 'IPYKERNEL_MISSING',
+        host: hostId,
+        message: `ipykernel is not installed for ${py} on ${hostId}.`,
+        hint: `Install it there with \`${py} -m pip install ipykernel\` (or your package manager), or pick another --python.`,
+      });
+    case 'KERNELSPEC_MISSING':
+      return new KtrayError({
+        code: 'BAD_INPUT',
+        host: hostId,
+        message: `${hostId} has no kernelspec named ${what.replace(/^kernelspec /, '')}.`,
+        hint: out.available?.length ? `Available there: ${out.available.join(', ')}.` : `\`jupyter kernelspec list\` on ${hostId} shows none.`,
+      });
+    case 'CWD_MISSING':
+      return new KtrayError({
+        code: 'BAD_INPUT',
+        host: hostId,
+        message: `The working directory ${out.cwd} does not exist on ${hostId}.`,
+        hint: 'Create it, or pass another --cwd.',
+      });
+    default: {
+      const tail = (out.log ?? out.detail ?? '').trim();
+      return new KtrayError({
+        code: 'KERNEL_START_FAILED',
+        host: hostId,
+        message:
+          out.error === 'TIMEOUT'
+            ? `The kernel (${what}) on ${hostId} did not write its connection file in time.`
+            : `The kernel (${what}) on ${hostId} exited while starting${out.code !== undefined ? ` (exit code ${out.code})` : ''}.`,
+        hint: tail ? `Last lines of its log:\n${tail.split('\n').slice(-15).join('\n')}` : undefined,
+        detail: { log: tail },
+      });
+    }
+  }
+}
+
+/** A client on the kernel's control channel, through a short-lived tunnel when not attached. */
+async function withControl<T>(host: Host, k: KernelRef, fn: (c: KernelClient) => Promise<T>): Promise<T> {
+  let tunnel: Tunnel | null = null;
+  let port = k.controlPort;
+  if (port === null) {
+    tunnel = channelTunnel(host, k.info, 'control', { connectionFile: k.connectionFile });
+    port = await tunnel.listen();
+  }
+  const client = new KernelClient({ ...k.info, transport: 'tcp', ip: '127.0.0.1', control_port: port });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+    await tunnel?.close();
+  }
+}
+
+/** What the lifecycle operations need to know of a kernel. */
+export interface KernelRef {
+  info: ConnectionInfo;
+  pid: number | null;
+  connectionFile: string;
+  /** The local end of its control channel when attached, else null. */
+  controlPort: number | null;
+}
+
+/** shutdown_request on control, then signals if the process does not go. */
+export async function stopKernel(
+  host: Host,
+  k: KernelRef,
+  opts: { removeFile: boolean; restart?: boolean },
+): Promise<void> {
+  await withControl(host, k, (c) => c.shutdown({ restart: opts.restart ?? false, timeoutMs: 3000 })).catch(() => false);
+  if (k.pid === null) return;
+  const res = await host.run(stopScript(k.pid, { graceSec: 5, removeFile: opts.removeFile ? k.connectionFile : undefined }), { timeoutMs: 30_000 });
+  if (!res.stdout.includes('gone')) {
+    throw new KtrayError({
+      code: 'REMOTE_COMMAND_FAILED',
+      host: host.id,
+      message: `Kernel process ${k.pid} on ${host.id} would not stop, even after SIGKILL.`,
+      hint: res.stderr.trim() || 'It may belong to another user or be stuck in the kernel (D state).',
+    });
+  }
+}
+
+export async function interruptKernel(host: Host, k: KernelRef): Promise<void> {
+  if (k.pid !== null) {
+    const res = await host.run(signalScript(k.pid, 'INT'), { timeoutMs: 15_000 });
+    if (res.stdout.includes('sent')) return;
+  }
+  const ok = await withControl(host, k, (c) => c.interrupt(5000)).catch(() => false);
+  if (!ok) {
+    throw new KtrayError({
+      code: 'REMOTE_COMMAND_FAILED',
+      host: host.id,
+      message: `Could not interrupt the kernel on ${host.id}: no signal could be sent and it did not answer interrupt_request.`,
+    });
+  }
+}
+
+/** Stops the process and starts a new one on the same connection file, so ports and key stay. */
+export async function restartKernel(
+  host: Host,
+  k: KernelRef,
+  launch: { python?: string; kernel?: string; cwd?: string },
+): Promise<Started> {
+  await stopKernel(host, k, { removeFile: false, restart: true });
+  return startKernel(host, {
+    ...launch,
+    id: kernelNameFromPath(k.connectionFile),
+    reuseFile: k.connectionFile,
+    reuseInfo: serializeConnectionFile(k.info),
+  });
+}
+
+/** How a kernel found running was launched, from its command line. */
+export function launchFromCommand(command: string | null): { python?: string } | null {
+  if (!command) return null;
+  const argv = command.split(/\s+/);
+  const first = argv[0];
+  if (/(^|\/)python[\d.]*$/.test(first) && /ipykernel_launcher|ipykernel|IPython|ipython/.test(command)) return { python: first };
+  if (/(^|\/)ipython3?$/.test(argv[1] ?? '') && /(^|\/)python[\d.]*$/.test(first)) return { python: first };
+  return null;
+}
+
+export async function hostOffer(host: Host): Promise<HostOffer> {
+  const res = await host.run(offerScript(), { timeoutMs: 60_000 });
+  const pythons: PythonChoice[] = [];
+  const kernelspecs: KernelSpecChoice[] = [];
+  let home = '';
+  for (const line of res.stdout.split('\n')) {
+    if (line.startsWith('@@KTRAY-HOME ')) home = line.slice(13);
+    const py = /^@@KTRAY-PY ([01]) (.+)$/.exec(line);
+    if (py && !pythons.some((p) => p.path === py[2])) {
+      pythons.push({ path: py[2], label: pythonLabel(py[2], home), hasIpykernel: py[1] === '1' });
+    }
+    if (line.startsWith('@@KTRAY-SPECS ')) {
+      const specs = JSON.parse(line.slice(14)) as Record<string, { display_name: string; language: string }>;
+      for (const [name, s] of Object.entries(specs)) kernelspecs.push({ name, displayName: s.display_name, language: s.language });
+    }
+  }
+  return { host: host.id, kernelspecs, pythons, home };
+}
+
+function pythonLabel(path: string, home: string): string {
+  const short = home && path.startsWith(home + '/') ? '~' + path.slice(home.length) : path;
+  const conda = /\/(?:mini|ana)conda3|miniforge3|mambaforge|\/opt\/conda/.exec(path);
+  if (conda) {
+    const env = /\/envs\/([^/]+)\/bin\//.exec(path);
+    return `conda: ${env ? env[1] : 'base'} (${short})`;
+  }
+  if (/\/(\.venv|venv|\.virtualenvs|venvs)\//.test(path)) return `venv: ${short.replace(/\/bin\/python[\d.]*$/, '')}`;
+  return `system: ${short}`;
+}

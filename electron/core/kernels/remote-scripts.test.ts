@@ -1,0 +1,293 @@
+// The host scripts, run for real by /bin/sh through LocalHost, against real
+// ipykernel processes (Debian's /usr/bin/python3) and real connection files.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LocalHost } from '../hosts/local-host';
+import {
+  discoveryScript,
+  launchScript,
+  matchProcess,
+  parseDiscovery,
+  parseElapsed,
+  parseLaunch,
+  type LaunchOutcome,
+  type LaunchSpec,
+} from './remote-scripts';
+
+const PY = '/usr/bin/python3';
+// pyenv's python3 on PATH has neither ipykernel nor jupyter_core.
+const PY_WITHOUT_IPYKERNEL = '/root/.pyenv/shims/python3';
+const host = new LocalHost();
+
+let root: string;
+let runtime: string;
+let kernelspecs: string;
+/** Detached kernels started by launchScript, killed in afterAll whatever happens. */
+const started = new Set<number>();
+
+/** Alive and not a zombie: where pid 1 does not reap (containers), a killed orphan stays a zombie. */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function killPid(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  while (running(pid)) await new Promise((r) => setTimeout(r, 20));
+}
+
+function sid(pid: number): string {
+  return execFileSync('ps', ['-o', 'sid=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+}
+
+async function launch(spec: Partial<LaunchSpec>): Promise<LaunchOutcome> {
+  const res = await host.run(launchScript({ id: `t${Math.random().toString(36).slice(2, 10)}`, startTimeoutSec: 30, ...spec }), { timeoutMs: 60_000 });
+  const out = parseLaunch(res.stdout);
+  if (!out) throw new Error(`no launch report; stdout=${res.stdout} stderr=${res.stderr}`);
+  if (out.ok) started.add(out.pid);
+  return out;
+}
+
+beforeAll(async () => {
+  root = realpathSync(await mkdtemp(path.join(tmpdir(), 'ktray-scripts-')));
+  runtime = path.join(root, 'runtime');
+  kernelspecs = path.join(root, 'jpath');
+  await mkdir(runtime, { recursive: true });
+  // A kernelspec that dies at once, with something on stderr.
+  await mkdir(path.join(kernelspecs, 'kernels', 'boom'), { recursive: true });
+  await writeFile(
+    path.join(kernelspecs, 'kernels', 'boom', 'kernel.json'),
+    JSON.stringify({ argv: ['sh', '-c', 'echo boom >&2; exit 3', '{connection_file}'], display_name: 'Boom', language: 'sh' }),
+  );
+  // LocalHost's sh inherits this process's environment: keep every file the
+  // scripts and kernels write inside the temp dir.
+  vi.stubEnv('JUPYTER_RUNTIME_DIR', runtime);
+  vi.stubEnv('JUPYTER_PATH', kernelspecs);
+  vi.stubEnv('JUPYTER_DATA_DIR', path.join(root, 'data'));
+  vi.stubEnv('XDG_CACHE_HOME', path.join(root, 'cache'));
+  vi.stubEnv('IPYTHONDIR', path.join(root, 'ipython'));
+  vi.stubEnv('JPY_PARENT_PID', undefined);
+});
+
+afterAll(async () => {
+  await Promise.all([...started].map(killPid));
+  vi.unstubAllEnvs();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('parseElapsed', () => {
+  it.each([
+    ['05:03', 303],
+    ['00:00', 0],
+    ['1:02:03', 3723],
+    ['12:00:00', 43200],
+    ['2-03:04:05', 2 * 86400 + 3 * 3600 + 4 * 60 + 5],
+    ['10-00:00:01', 864001],
+    ['garbage', 0],
+  ])('%s is %i s', (etime, sec) => {
+    expect(parseElapsed(etime)).toBe(sec);
+  });
+});
+
+describe('discovery with live, stale and broken connection files', () => {
+  let kernel: ChildProcess;
+  let console_: ChildProcess;
+  let live: string;
+  let stale: string;
+  let spaced: string;
+  let broken: string;
+  let pidNamed: string;
+  let odd: string;
+
+  beforeAll(async () => {
+    live = path.join(runtime, 'kernel-abc.json');
+    kernel = spawn(PY, ['-m', 'ipykernel_launcher', '-f', live], { stdio: 'ignore', env: { ...process.env } });
+    while (!existsSync(live) || !(await readFile(live, 'utf8')).includes('hb_port')) {
+      if (kernel.exitCode !== null) throw new Error(`ipykernel exited with ${kernel.exitCode}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Give the kernel a moment to finish writing; the JSON must parse.
+    for (;;) {
+      try {
+        JSON.parse(await readFile(live, 'utf8'));
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    const nonce = Math.random().toString(36).slice(2);
+    stale = path.join(runtime, `kernel-stale-${nonce}.json`);
+    await copyFile(live, stale);
+    spaced = path.join(runtime, `kernel-with space ${nonce}.json`);
+    await copyFile(live, spaced);
+    broken = path.join(runtime, 'kernel-broken.json');
+    await writeFile(broken, '{"shell_port": 1, "ip": ');
+    // `ipython kernel` names its file after its pid and does not name the file in its arguments.
+    pidNamed = path.join(runtime, `kernel-${kernel.pid}.json`);
+    await copyFile(live, pidNamed);
+    // A frontend attached to the stale file names it too, but serves nothing.
+    console_ = spawn(PY, ['-c', 'import time; time.sleep(120)', 'jupyter-console', '--existing', stale], { stdio: 'ignore' });
+    // A folder with a hostile name, given as an extra dir.
+    odd = path.join(root, "it's $(touch pwned-extra)");
+    await mkdir(odd);
+    await copyFile(live, path.join(odd, 'kernel-odd.json'));
+  }, 60_000);
+
+  afterAll(async () => {
+    console_?.kill('SIGKILL');
+    kernel?.kill('SIGKILL');
+  });
+
+  it('lists every file once, with its text, and the processes, and matches only the live kernel', async () => {
+    const { script, marker } = discoveryScript([runtime, odd]);
+    const res = await host.run(script, { timeoutMs: 30_000 });
+    expect(res.code).toBe(0);
+    const found = parseDiscovery(res.stdout, marker);
+
+    expect(found.home).toBe(process.env.HOME);
+    expect(Math.abs(found.now - Date.now())).toBeLessThan(3600_000);
+
+    const ours = found.files.filter((f) => f.dir === runtime || f.dir === odd);
+    expect(ours.map((f) => f.path).sort()).toEqual([broken, live, pidNamed, spaced, stale, path.join(odd, 'kernel-odd.json')].sort());
+    const liveText = await readFile(live, 'utf8');
+    const byPath = new Map(ours.map((f) => [f.path, f]));
+    expect(JSON.parse(byPath.get(live)!.text)).toEqual(JSON.parse(liveText));
+    expect(JSON.parse(byPath.get(spaced)!.text)).toEqual(JSON.parse(liveText));
+    expect(byPath.get(spaced)!.dir).toBe(runtime);
+    expect(byPath.get(broken)!.text.trim()).toBe('{"shell_port": 1, "ip":');
+    for (const f of ours) expect(f.mtime).toBeGreaterThan(0);
+
+    const me = found.processes.find((p) => p.pid === kernel.pid);
+    expect(me).toBeDefined();
+    expect(me!.args).toContain('ipykernel_launcher');
+    expect(me!.elapsedSec).toBeGreaterThanOrEqual(0);
+
+    expect(matchProcess(live, found.processes)?.pid).toBe(kernel.pid);
+    expect(matchProcess(pidNamed, found.processes)?.pid).toBe(kernel.pid);
+    expect(matchProcess(stale, found.processes)).toBeNull();
+    expect(matchProcess(spaced, found.processes)).toBeNull();
+    expect(matchProcess(broken, found.processes)).toBeNull();
+    expect(existsSync(path.join(root, 'pwned-extra'))).toBe(false);
+    expect(existsSync('pwned-extra')).toBe(false);
+  });
+
+  it('reports a listing cut short', () => {
+    const { marker } = discoveryScript();
+    expect(() => parseDiscovery(`${marker} now 1\n${marker} home /h\n${marker} ps\n 1 00:01 init\n`, marker)).toThrow(/cut short/);
+  });
+
+  it('ignores lines that look like markers from another run', () => {
+    const { marker } = discoveryScript();
+    const other = discoveryScript().marker;
+    expect(other).not.toBe(marker);
+    const d = parseDiscovery(`${other} file 5 /x/kernel-a.json\n${marker} now 7\n${marker} ps\n  42 01:00 python -m ipykernel_launcher -f /x/kernel-a.json\n${marker} end\n`, marker);
+    expect(d.files).toEqual([]);
+    expect(d.now).toBe(7000);
+    expect(d.processes).toEqual([{ pid: 42, elapsedSec: 60, args: 'python -m ipykernel_launcher -f /x/kernel-a.json' }]);
+  });
+});
+
+describe('launchScript', () => {
+  it('starts ipykernel detached, in its own session, in the given cwd', async () => {
+    const cwd = path.join(root, 'work');
+    await mkdir(cwd);
+    const out = await launch({ python: PY, cwd, id: 'detached1' });
+    expect(out).toMatchObject({ ok: true, python: PY, runtime_dir: runtime, file: path.join(runtime, 'kernel-detached1.json') });
+    if (!out.ok) return;
+    // The launcher has exited (host.run returned); the kernel lives on.
+    expect(running(out.pid)).toBe(true);
+    expect(sid(out.pid)).not.toBe(sid(process.pid));
+    expect(sid(out.pid)).toBe(String(out.pid));
+    expect(readlinkSync(`/proc/${out.pid}/cwd`)).toBe(cwd);
+    const info = out.info as Record<string, unknown>;
+    expect(info).toMatchObject({ transport: 'tcp', ip: '127.0.0.1' });
+    expect(JSON.parse(await readFile(out.file, 'utf8'))).toEqual(info);
+    expect(out.log).toBe(path.join(root, 'cache', 'ktray', 'kernel-detached1.log'));
+    // The kernel reads nothing from the launcher's stdin.
+    expect(readlinkSync(`/proc/${out.pid}/fd/0`)).toBe('/dev/null');
+  });
+
+  it('restarting on the same connection file keeps its ports and key', async () => {
+    const first = await launch({ python: PY, id: 'reuse1' });
+    if (!first.ok) throw new Error(JSON.stringify(first));
+    const text = await readFile(first.file, 'utf8');
+    await killPid(first.pid);
+    const second = await launch({ python: PY, id: 'reuse1', reuseFile: first.file, reuseInfo: text });
+    if (!second.ok) throw new Error(JSON.stringify(second));
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.file).toBe(first.file);
+    expect(second.info).toEqual(first.info);
+    expect(running(second.pid)).toBe(true);
+    // It is bound to the old heartbeat port (the launcher waits for that).
+    const { hb_port } = first.info as { hb_port: number };
+    const sock = await host.openStream('127.0.0.1', hb_port);
+    sock.destroy();
+  });
+
+  it('reports a python that does not exist', async () => {
+    expect(await launch({ python: '/nonexistent/bin/python3' })).toEqual({ ok: false, error: 'PYTHON_MISSING', python: '/nonexistent/bin/python3' });
+  });
+
+  it('reports a missing python whatever characters its path holds', async () => {
+    // The report is JSON: a quote or backslash in the path must not break it.
+    for (const python of ['/opt/my "env"/bin/python', '/opt/back\\slash/python', "/opt/it's/python"]) {
+      expect(await launch({ python })).toEqual({ ok: false, error: 'PYTHON_MISSING', python });
+    }
+  });
+
+  it('reports a python without ipykernel', async () => {
+    expect(() => execFileSync(PY_WITHOUT_IPYKERNEL, ['-c', 'import ipykernel'], { stdio: 'ignore' })).toThrow();
+    expect(await launch({ python: PY_WITHOUT_IPYKERNEL })).toMatchObject({ ok: false, error: 'IPYKERNEL_MISSING' });
+  });
+
+  it('reports a working directory that does not exist, as given', async () => {
+    const cwd = path.join(root, "no such 'dir'");
+    expect(await launch({ python: PY, cwd })).toMatchObject({ ok: false, error: 'CWD_MISSING', cwd });
+  });
+
+  it('reports an unknown kernelspec with the ones that exist', async () => {
+    const out = await launch({ python: PY, kernel: 'nope' });
+    expect(out).toMatchObject({ ok: false, error: 'KERNELSPEC_MISSING' });
+    if (out.ok) return;
+    expect(out.available).toEqual(expect.arrayContaining(['boom', 'python3']));
+  });
+
+  it('reports a kernel that dies while starting, with its exit code and log', async () => {
+    const out = await launch({ python: PY, kernel: 'boom', id: 'boom1' });
+    expect(out).toMatchObject({ ok: false, error: 'DIED', code: 3 });
+    if (out.ok) return;
+    expect(out.log).toContain('boom');
+  });
+
+  it('runs nothing hidden in a working directory name', async () => {
+    // A directory name cannot hold '/', so the would-be command touches a
+    // relative name: look for it wherever a shell could have run it.
+    const name = `ktray-pwned-${Math.random().toString(36).slice(2)}`;
+    const places = [process.cwd(), root, runtime, process.env.HOME ?? '/'].map((d) => path.join(d, name));
+    const cwd = path.join(root, `'$(touch ${name})'\`$(touch ${name})\``);
+    await mkdir(cwd);
+    try {
+      const out = await launch({ python: PY, cwd, id: "quo'te" });
+      expect(out).toMatchObject({ ok: true });
+      if (!out.ok) return;
+      expect(readlinkSync(`/proc/${out.pid}/cwd`)).toBe(cwd);
+      expect(out.file).toBe(path.join(runtime, "kernel-quo'te.json"));
+      const bad = await launch({ python: `${PY}; touch ${name}` });
+      expect(bad).toMatchObject({ ok: false, error: 'PYTHON_MISSING', python: `${PY}; touch ${name}` });
+      for (const p of [...places, path.join(cwd, name)]) expect(existsSync(p), p).toBe(false);
+    } finally {
+      await Promise.all(places.map((p) => rm(p, { force: true })));
+    }
+  });
+});

@@ -1,0 +1,465 @@
+// One ssh2 connection per host, shared by every kernel, tunnel and command on
+// it: ProxyJump chains, known_hosts verification, agent/key auth, keepalive,
+// and reconnect with backoff when the link drops.
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { authMethods, type PassphrasePrompt } from './ssh-auth';
+import { eagerWindow } from './ssh2-window';
+import { RemoteShell, SHELL_COMMAND } from './remote-shell';
+import { KtrayError } from '../../shared/errors';
+import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
+import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
+import type { HostProfile, ProxyHop } from './ssh-profile';
+import type { HostConnection, KtrayErrorData } from '../../shared/types';
+
+export interface SshSessionOptions {
+  profile: HostProfile;
+  /** Resolves a ProxyJump hop through the same ssh_config. */
+  resolveHop: (hop: ProxyHop) => HostProfile;
+  askPassphrase?: PassphrasePrompt;
+  /** Whether anything still needs this connection (tunnels, watches): decides reconnects. */
+  wanted?: () => boolean;
+  /** A notice for the user that is not an error (a key added under accept-new). */
+  notice?: (message: string) => void;
+  createClient?: () => Client;
+  /** Backoff bounds in ms for reconnects. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+/** Scripts up to this size travel inside the exec request itself: one round trip less than stdin. */
+const INLINE_MAX = 48 * 1024;
+const NO_BASE64 = 97;
+
+/**
+ * The script as one exec command that any login shell (sh, bash, zsh, fish,
+ * tcsh) passes on untouched: base64 has no character any of them treats
+ * specially, and the single-quoted part holds no quote, backslash or `!`.
+ */
+export function inlineCommand(script: string): string {
+  const b64 = Buffer.from(script, 'utf8').toString('base64');
+  return `sh -c 'command -v base64 >/dev/null || exit ${NO_BASE64}; echo ${b64} | base64 -d | sh'`;
+}
+
+export class SshSession implements Host {
+  readonly id: string;
+  private readonly opts: SshSessionOptions;
+  private readonly events = new EventEmitter();
+  private clients: Client[] = [];
+  private connecting: Promise<void> | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private backoffMs: number;
+  private lastFailureAt = 0;
+  private closed = false;
+  private _state: HostConnection = 'idle';
+  private _lastError: KtrayErrorData | null = null;
+  /** Whether this host takes scripts inline (it has base64); learnt on first use. */
+  private inlineScripts = true;
+  /** The standing shell on the host, for one-round-trip commands. */
+  private shell: RemoteShell | null = null;
+  private shellOpening: Promise<void> | null = null;
+  /** Passphrases typed this session, so a reconnect does not ask again. */
+  private readonly passphrases = new Map<string, string>();
+
+  constructor(opts: SshSessionOptions) {
+    this.opts = opts;
+    this.id = opts.profile.alias;
+    this.backoffMs = opts.backoff?.initialMs ?? 1000;
+  }
+
+  get state(): HostConnection {
+    return this._state;
+  }
+
+  get lastError(): KtrayErrorData | null {
+    return this._lastError;
+  }
+
+  get profile(): HostProfile {
+    return this.opts.profile;
+  }
+
+  onStateChange(listener: (change: HostStateChange) => void): () => void {
+    this.events.on('state', listener);
+    return () => this.events.off('state', listener);
+  }
+
+  async connect(): Promise<void> {
+    if (this.closed) throw new KtrayError({ code: 'HOST_DOWN', host: this.id, message: `The session to ${this.id} is closed.` });
+    if (this._state === 'connected') return;
+    if (this.connecting) return this.connecting;
+    // A host that just failed answers at once with that failure rather than
+    // making every command wait out another connect timeout.
+    if (this._state === 'lost' && this._lastError && Date.now() - this.lastFailureAt < this.backoffMs) {
+      throw new KtrayError({
+        ...this._lastError,
+        code: 'HOST_DOWN',
+        message: `${this.id} is unreachable (${this._lastError.message.replace(/\.$/, '')}); retrying in the background.`,
+        hint: this._lastError.hint ?? `Kernel Tray reconnects by itself; \`ktray reconnect ${this.id}\` tries now.`,
+      });
+    }
+    return this.startConnect();
+  }
+
+  private startConnect(): Promise<void> {
+    const wasLost = this._state === 'lost';
+    if (!wasLost) this.setState('connecting', null);
+    this.connecting = this.establish()
+      .then((clients) => {
+        this.clients = clients;
+        this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
+        const final = clients[clients.length - 1];
+        final.on('close', () => this.onDropped(final));
+        this.setState('connected', null);
+      })
+      .catch((err: unknown) => {
+        const error = KtrayError.from(err);
+        this.lastFailureAt = Date.now();
+        this.setState(wasLost || this.opts.wanted?.() ? 'lost' : 'idle', error.toData());
+        if (this._state === 'lost') this.scheduleReconnect();
+        throw error;
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
+    return this.connecting;
+  }
+
+  private onDropped(client: Client): void {
+    if (this.clients[this.clients.length - 1] !== client) return;
+    for (const c of this.clients) c.end();
+    this.clients = [];
+    if (this.closed) return;
+    if (this.opts.wanted?.() ?? false) {
+      this.lastFailureAt = 0;
+      this.setState('lost', { code: 'HOST_DOWN', host: this.id, message: `The SSH connection to ${this.id} dropped.` });
+      this.scheduleReconnect(0);
+    } else {
+      this.setState('idle', null);
+    }
+  }
+
+  private scheduleReconnect(delayMs = this.backoffMs): void {
+    if (this.reconnectTimer || this.closed) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closed || this._state === 'connected' || this.connecting) return;
+      if (!(this.opts.wanted?.() ?? false)) {
+        this.setState('idle', this._lastError);
+        return;
+      }
+      this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoff?.maxMs ?? 30_000);
+      this.startConnect().catch(() => {});
+    }, delayMs);
+    this.reconnectTimer.unref?.();
+  }
+
+  async check(): Promise<void> {
+    if (this.closed) return;
+    if (this._state === 'connected') {
+      try {
+        await this.run('true', { timeoutMs: 5000 });
+        return;
+      } catch {
+        // The link is dead but TCP has not noticed (laptop slept): drop it now.
+        const final = this.clients[this.clients.length - 1];
+        if (final) final.destroy();
+      }
+    }
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
+    this.lastFailureAt = 0;
+    if (this.connecting) await this.connecting.catch(() => {});
+    else await this.startConnect().catch(() => {});
+  }
+
+  async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
+    if (this.inlineScripts && script.length <= INLINE_MAX) {
+      // The host's standing shell when it is free (one round trip), else a session of its own.
+      const shell = await this.freeShell();
+      // Checked again here: another command may have taken it while this one waited.
+      const res = shell?.idle ? await this.viaShell(shell, script, options) : await this.exec(inlineCommand(script), '', options);
+      // No base64 there (or one without -d): fall back to stdin, for good on this host.
+      if (res.code !== NO_BASE64 && !(res.stdout === '' && /base64/.test(res.stderr))) return res;
+      this.inlineScripts = false;
+    }
+    return this.exec('sh -s', script, options);
+  }
+
+  private async freeShell(): Promise<RemoteShell | null> {
+    if (this.shell?.alive) return this.shell.idle ? this.shell : null;
+    this.shell = null;
+    if (!this.shellOpening) {
+      this.shellOpening = (async () => {
+        await this.connect();
+        const client = this.clients[this.clients.length - 1];
+        const channel = await new Promise<ClientChannel>((resolve, reject) =>
+          client.exec(SHELL_COMMAND, (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
+        );
+        this.shell = new RemoteShell(channel);
+      })().finally(() => {
+        this.shellOpening = null;
+      });
+    }
+    await this.shellOpening;
+    const shell = this.shell as RemoteShell | null; // set by the opening above
+    return shell?.idle ? shell : null;
+  }
+
+  private async viaShell(shell: RemoteShell, script: string, options: RunOptions): Promise<ExecResult> {
+    try {
+      return await shell.run(script, options.timeoutMs);
+    } catch (err) {
+      const timedOut = /timed out/.test((err as Error).message);
+      throw new KtrayError({
+        code: timedOut ? 'TIMEOUT' : 'HOST_DOWN',
+        host: this.id,
+        message: timedOut
+          ? `A command on ${this.id} took longer than ${options.timeoutMs} ms.`
+          : `The SSH connection to ${this.id} dropped while a command was running.`,
+        hint: timedOut ? undefined : 'Kernel Tray reconnects by itself; try again.',
+      });
+    }
+  }
+
+  private async exec(command: string, stdin: string, options: RunOptions): Promise<ExecResult> {
+    await this.connect();
+    const client = this.clients[this.clients.length - 1];
+    const stream = await new Promise<ClientChannel>((resolve, reject) =>
+      client.exec(command, (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
+    );
+    return new Promise<ExecResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const errOut: Buffer[] = [];
+      let code: number | null = null;
+      const timer = options.timeoutMs
+        ? setTimeout(() => {
+            stream.close();
+            reject(new KtrayError({ code: 'TIMEOUT', host: this.id, message: `A command on ${this.id} took longer than ${options.timeoutMs} ms.` }));
+          }, options.timeoutMs)
+        : null;
+      stream.on('data', (d: Buffer) => out.push(d));
+      stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+      stream.on('exit', (c: number | null) => {
+        code = c ?? 255;
+      });
+      stream.on('close', () => {
+        if (timer) clearTimeout(timer);
+        if (code === null) {
+          // No exit status: the connection went away under the command.
+          reject(
+            new KtrayError({
+              code: 'HOST_DOWN',
+              host: this.id,
+              message: `The SSH connection to ${this.id} dropped while a command was running.`,
+              hint: 'Kernel Tray reconnects by itself; try again.',
+            }),
+          );
+          return;
+        }
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+      });
+      stream.end(stdin);
+    });
+  }
+
+  async openStream(host: string, port: number): Promise<Duplex> {
+    await this.connect();
+    const client = this.clients[this.clients.length - 1];
+    return new Promise((resolve, reject) =>
+      client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
+        err ? reject(this.channelError(`open a tunnel to ${host}:${port}`, err)) : resolve(eagerWindow(stream)),
+      ),
+    );
+  }
+
+  async openUnixStream(path: string): Promise<Duplex> {
+    await this.connect();
+    const client = this.clients[this.clients.length - 1];
+    return new Promise((resolve, reject) =>
+      client.openssh_forwardOutStreamLocal(path, (err, stream) =>
+        err ? reject(this.channelError(`open a tunnel to the unix socket ${path}`, err)) : resolve(eagerWindow(stream)),
+      ),
+    );
+  }
+
+  /** Connects only far enough to see the host key, then hangs up. */
+  async fetchHostKey(): Promise<HostKeySeen> {
+    const hops = this.opts.profile.proxyJump.map(this.opts.resolveHop);
+    let seen: HostKeySeen | null = null;
+    const clients = await this.establish((key) => {
+      seen = key;
+      return false;
+    }).catch((err) => {
+      if (seen) return [] as Client[];
+      throw err;
+    });
+    for (const c of clients) c.end();
+    if (!seen) throw new KtrayError({ code: 'HOST_UNREACHABLE', host: this.id, message: `${this.id} offered no host key.` });
+    void hops;
+    return seen;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.shell?.close();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const c of this.clients) c.end();
+    this.clients = [];
+    this.setState('idle', null);
+  }
+
+  private setState(state: HostConnection, error: KtrayErrorData | null): void {
+    const changed = state !== this._state || error?.message !== this._lastError?.message;
+    this._state = state;
+    this._lastError = error;
+    if (changed) this.events.emit('state', { state, error } satisfies HostStateChange);
+  }
+
+  /**
+   * Connects through every ProxyJump hop and then the host itself. With
+   * `captureKey`, the final host's key is handed over and the handshake ends there.
+   */
+  private async establish(captureKey?: (seen: HostKeySeen) => boolean): Promise<Client[]> {
+    const chain = [...this.opts.profile.proxyJump.map(this.opts.resolveHop), this.opts.profile];
+    const clients: Client[] = [];
+    let sock: Duplex | undefined;
+    try {
+      for (let i = 0; i < chain.length; i++) {
+        const last = i === chain.length - 1;
+        const client = await this.connectOne(chain[i], sock, last ? captureKey : undefined);
+        clients.push(client);
+        if (!last) {
+          const next = chain[i + 1];
+          sock = await new Promise<Duplex>((resolve, reject) =>
+            client.forwardOut('127.0.0.1', 0, next.hostname, next.port, (err, s) =>
+              err
+                ? reject(
+                    new KtrayError({
+                      code: 'HOST_UNREACHABLE',
+                      host: this.id,
+                      message: `The jump host ${chain[i].alias} could not reach ${next.hostname}:${next.port} (${err.message}).`,
+                      hint: `Check ProxyJump for ${this.id} in your ssh config.`,
+                    }),
+                  )
+                : resolve(s),
+            ),
+          );
+        }
+      }
+      return clients;
+    } catch (err) {
+      for (const c of clients) c.end();
+      throw err;
+    }
+  }
+
+  private connectOne(profile: HostProfile, sock: Duplex | undefined, captureKey?: (seen: HostKeySeen) => boolean): Promise<Client> {
+    const client = this.opts.createClient?.() ?? new ssh2.Client();
+    let keyError: KtrayError | null = null;
+    const tried: string[] = [];
+    const via = profile.alias === this.id ? '' : ` (jump host for ${this.id})`;
+    const config: ConnectConfig = {
+      host: profile.hostname,
+      port: profile.port,
+      username: profile.user,
+      sock: sock as ConnectConfig['sock'],
+      readyTimeout: (profile.connectTimeoutSec ?? DEFAULT_CONNECT_TIMEOUT_MS / 1000) * 1000,
+      keepaliveInterval: profile.serverAliveIntervalSec * 1000,
+      keepaliveCountMax: profile.serverAliveCountMax,
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        verifyHostKey({ profile, key, hostId: this.id, capture: captureKey, notice: this.opts.notice })
+          .then((result) => {
+            if (result !== true) keyError = result;
+            verify(result === true);
+          })
+          .catch((err: unknown) => {
+            keyError = KtrayError.from(err);
+            verify(false);
+          });
+      },
+      authHandler: authMethods({
+        profile,
+        hostId: this.id,
+        tried,
+        passphrases: this.passphrases,
+        askPassphrase: this.opts.askPassphrase,
+      }),
+    };
+    return new Promise<Client>((resolve, reject) => {
+      const fail = (err: Error & { level?: string; code?: string }) => {
+        client.removeAllListeners('ready');
+        client.end();
+        reject(keyError ?? translateError(err, profile, this.id, via, tried));
+      };
+      client.once('ready', () => {
+        client.removeListener('error', fail);
+        client.on('error', () => {
+          // After ready, errors end in 'close', which drives the reconnect.
+        });
+        resolve(client);
+      });
+      client.once('error', fail);
+      client.connect(config);
+    });
+  }
+
+  private channelError(what: string, err: Error & { reason?: number }): KtrayError {
+    // RFC 4254 channel open failure reasons: 1 administratively prohibited, 2 connect failed.
+    const tunnel = what.startsWith('open a tunnel');
+    let hint: string | undefined;
+    if (tunnel && err.reason === 1)
+      hint = what.includes('unix socket')
+        ? `The SSH server on ${this.id} refuses unix-socket forwarding: it needs AllowStreamLocalForwarding yes in sshd_config.`
+        : `The SSH server on ${this.id} refuses port forwarding: it needs AllowTcpForwarding yes in sshd_config.`;
+    else if (tunnel && err.reason === 2) hint = `Nothing listens there on ${this.id}: has the kernel exited? \`ktray ls ${this.id}\` shows.`;
+    else if (!tunnel) hint = `The SSH server on ${this.id} may limit sessions (MaxSessions in sshd_config).`;
+    return new KtrayError({ code: 'REMOTE_COMMAND_FAILED', host: this.id, message: `Could not ${what} on ${this.id}: ${err.message}.`, hint });
+  }
+}
+
+function translateError(
+  err: Error & { level?: string; code?: string },
+  profile: HostProfile,
+  hostId: string,
+  via: string,
+  tried: string[],
+): KtrayError {
+  const where = `${profile.user}@${profile.hostname}:${profile.port}`;
+  if (err instanceof KtrayError) return err;
+  if (err.level === 'client-authentication') {
+    return new KtrayError({
+      code: 'AUTH_FAILED',
+      host: hostId,
+      message: `${profile.alias}${via} (${where}) refused every key Kernel Tray offered.`,
+      hint: `Tried: ${tried.length ? tried.join('; ') : 'nothing (no ssh-agent and no key file found)'}. Add your public key to ~/.ssh/authorized_keys on ${profile.hostname}, or set IdentityFile for ${profile.alias} in ~/.ssh/config.`,
+    });
+  }
+  if (err.level === 'client-timeout') {
+    return new KtrayError({
+      code: 'HOST_UNREACHABLE',
+      host: hostId,
+      message: `${profile.alias}${via} (${where}) did not complete the SSH handshake in time.`,
+      hint: `Check that ${profile.hostname} is up and that \`ssh ${profile.alias}\` works from this computer.`,
+    });
+  }
+  if (err.level === 'client-socket' || err.level === 'client-dns' || err.code) {
+    const reason =
+      err.code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+          ? 'host name not found'
+          : err.code === 'ETIMEDOUT'
+            ? 'timed out'
+            : err.message;
+    return new KtrayError({
+      code: 'HOST_UNREACHABLE',
+      host: hostId,
+      message: `Cannot reach ${profile.alias}${via} at ${profile.hostname}:${profile.port}: ${reason}.`,
+      hint: `Check that ${profile.hostname} is up and that \`ssh ${profile.alias}\` works from this computer.`,
+    });
+  }
+  return new KtrayError({ code: 'HOST_UNREACHABLE', host: hostId, message: `SSH to ${profile.alias}${via} (${where}) failed: ${err.message}.` });
+}
