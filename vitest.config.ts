@@ -1,9 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+/** Host scripts (*.sh, *.py) import as their text, as in the esbuild bundles. */
+const textFiles: Plugin = {
+  name: 'ktray-text-files',
+  enforce: 'pre',
+  load(id) {
+    const file = id.split('?')[0]!;
+    return /\.(sh|py)$/.test(file) ? `export default ${JSON.stringify(readFileSync(file, 'utf8'))};` : null;
+  },
+};
+
 export default defineConfig({
+  plugins: [textFiles],
   test: {
     reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [

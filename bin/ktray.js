@@ -9,5 +9,6 @@ if (existsSync(built)) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
+  await import(new URL('../scripts/register-text.mjs', import.meta.url).href);
   await import(new URL('../electron/cli/ktray.ts', import.meta.url).href);
 }

@@ -120,8 +120,8 @@ describe.skipIf(SKIP !== null)('Kernel Tray app in Electron', () => {
     try {
       await page.locator('section[data-host-id="local"]').waitFor({ timeout: 60_000 });
       await page.locator(`section[data-host-id="${remote!.alias}"]`).waitFor({ timeout: 60_000 });
-      expect(await bridge(page, (k) => k.settings.get())).toMatchObject({ longRunSeconds: 120 });
-      const status = await bridge(page, (k) => k.agent.status());
+      expect(await bridge(page, (k) => k.settings.get({}))).toMatchObject({ longRunSeconds: 120 });
+      const status = await bridge(page, (k) => k.agent.status({}));
       expect(status.mode).toBe('electron');
       // The window is sandboxed: no Node in the page.
       expect(await page.evaluate('typeof require')).toBe('undefined');

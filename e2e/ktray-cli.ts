@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = path.join(ROOT, 'electron/cli/ktray.ts');
+// tsx for TypeScript, and the host scripts (.sh/.py) imported as text, as in the bundle.
+const NODE_ARGS = ['--import', 'tsx', '--import', path.join(ROOT, 'scripts/register-text.mjs')];
 
 export interface CliResult {
   code: number;
@@ -35,7 +37,7 @@ export async function cliWorld(sshConfig: string): Promise<CliWorld> {
   const env = { ...process.env, KTRAY_HOME: home, JUPYTER_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '' };
   const run = (args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
     new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env });
+      const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -55,7 +57,7 @@ export async function cliWorld(sshConfig: string): Promise<CliWorld> {
     runtimeDir,
     sshConfig,
     run,
-    spawn: (args) => spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env }),
+    spawn: (args) => spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env }),
     async json(args) {
       const r = await run([...args, '--json']);
       if (r.code !== 0) throw new Error(`ktray ${args.join(' ')} failed (${r.code}): ${r.stderr}`);

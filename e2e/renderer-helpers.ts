@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
 import type { AgentEvent } from '../electron/shared/types';
-import { type BridgeServices, createBridgeHandlers, type IpcChannel, toResult } from '../electron/shared/ipc-contract';
+import { BRIDGE_CHANNELS, type BridgeServices, createBridgeHandlers, toResult } from '../electron/shared/ipc-contract';
+import { createDesktop } from '../electron/main/desktop';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -102,8 +103,8 @@ export interface TrayWindow {
  * into the page's listeners in the order the agent emitted them.
  */
 export async function openTrayWindow(context: BrowserContext, url: string, services: BridgeServices): Promise<TrayWindow> {
-  const handlers = createBridgeHandlers(services) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const channels = Object.keys(handlers) as IpcChannel[];
+  const handlers = createBridgeHandlers(services);
+  const channels = BRIDGE_CHANNELS.map((c) => ({ channel: c.channel, domain: c.domain, name: c.name }));
   const calls: string[] = [];
   const pageErrors: string[] = [];
   const page = await context.newPage();
@@ -112,23 +113,22 @@ export async function openTrayWindow(context: BrowserContext, url: string, servi
   });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
 
-  await page.exposeBinding('__ktrayInvoke', async (_source, channel: string, args: unknown[]) => {
-    calls.push(`${channel}(${args.map((a) => (a === undefined ? 'undefined' : JSON.stringify(a))).join(', ')})`);
+  await page.exposeBinding('__ktrayInvoke', async (_source, channel: string, params: unknown) => {
+    calls.push(`${channel}(${JSON.stringify(params)})`);
     const handler = handlers[channel];
     if (!handler) return { ok: false, error: { code: 'INTERNAL', message: `No handler for ${channel}` } };
-    return toResult(() => handler(...args));
+    return toResult(() => handler(params));
   });
-  await page.addInitScript((names: string[]) => {
+  await page.addInitScript((names: Array<{ channel: string; domain: string; name: string }>) => {
     type Listener = (event: unknown) => void;
     const listeners = new Set<Listener>();
     const w = window as unknown as Record<string, unknown> & {
-      __ktrayInvoke(channel: string, args: unknown[]): Promise<unknown>;
+      __ktrayInvoke(channel: string, params: unknown): Promise<unknown>;
     };
-    const bridge: Record<string, Record<string, (...args: unknown[]) => Promise<unknown>>> = {};
-    for (const channel of names) {
-      const [group, method] = channel.slice('ktray:'.length).split('.') as [string, string];
-      bridge[group] ??= {};
-      bridge[group][method] = (...args: unknown[]) => w.__ktrayInvoke(channel, args);
+    const bridge: Record<string, Record<string, (params?: unknown) => Promise<unknown>>> = {};
+    for (const { channel, domain, name } of names) {
+      bridge[domain] ??= {};
+      bridge[domain][name] = (params?: unknown) => w.__ktrayInvoke(channel, params ?? {});
     }
     w.__ktrayPush = (event: unknown) => {
       for (const listener of listeners) listener(event);
@@ -249,11 +249,10 @@ export async function openTrayFixture(): Promise<TrayFixture> {
     parts.push(browser);
     const a = agent.connection;
     const clipboard: string[] = [];
+    // As the Electron main process does it (electron/main/app-controller.ts), with a clipboard we can read.
     const win = await openTrayWindow(browser.context, server.url, {
       agent: a,
-      writeClipboard: (text) => clipboard.push(text),
-      // As the Electron main process does it (electron/main/app-controller.ts).
-      sshConfigHosts: async () => (await a.hosts({})).filter((h) => h.source === 'ssh-config').map((h) => h.id),
+      desktop: createDesktop(a, { writeClipboard: (text) => clipboard.push(text) }),
     });
     parts.push(win);
     return { remote, agent, win, page: win.page, dir, clipboard, untrusted, untrustedKnownHosts, unreachable, close };

@@ -164,8 +164,8 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
 
   it('never polled the agent and met no page errors (CSP included)', async () => {
     // Hosts and kernels were loaded once; everything else was a click.
-    expect(f.win.calls.filter((c) => c.startsWith('ktray:hosts.list('))).toEqual(['ktray:hosts.list()']);
-    expect(f.win.calls.filter((c) => c.startsWith('ktray:kernels.list('))).toEqual(['ktray:kernels.list(undefined, undefined)']);
+    expect(f.win.calls.filter((c) => c.startsWith('ktray:hosts.list('))).toEqual(['ktray:hosts.list({})']);
+    expect(f.win.calls.filter((c) => c.startsWith('ktray:kernels.list('))).toEqual(['ktray:kernels.list({})']);
     expect(f.win.pageErrors).toEqual([]);
   });
 

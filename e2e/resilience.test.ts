@@ -72,7 +72,7 @@ describe('live status and resilience', () => {
     const k = await agent.start({ host: remote.alias, python: remote.python });
     id = k.id;
     await waitEvent('kernel-started', (e) => e.kernel.id === id, from);
-    const res = await agent.attach({ id, frontend: 'none' });
+    const res = await agent.attach({ id });
     localFile = res.localConnectionFile;
     expect(res.kernel.watched).toBe(true);
     await waitState(id, 'idle');

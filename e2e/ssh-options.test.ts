@@ -49,7 +49,7 @@ describe('ssh_config features against the real sshd', () => {
     const hosts = await connection.hosts({});
     expect(hosts.find((h) => h.id === 'inner')?.proxyJump).toEqual([remote.alias, 'hop2']);
     const k = await connection.start({ host: 'inner', python: remote.python });
-    const { localConnectionFile } = await connection.attach({ id: k.id, frontend: 'none' });
+    const { localConnectionFile } = await connection.attach({ id: k.id });
     expect((await runJupyterCheck(localConnectionFile, 'import socket; socket.gethostname()')).result).toBe(`'${remote.alias}'`);
     await connection.stop({ id: k.id });
   });
@@ -112,7 +112,7 @@ describe('ssh_config features against the real sshd', () => {
     expect(offer.kernelspecs.map((s) => s.name)).toContain('python3');
     expect(offer.pythons.find((p) => p.path === '/usr/bin/python3')?.hasIpykernel).toBe(true);
     const k = await connection.start({ host: remote.alias, kernel: 'python3', cwd: `${remote.home}/my project` });
-    const { localConnectionFile } = await connection.attach({ id: k.id, frontend: 'none' });
+    const { localConnectionFile } = await connection.attach({ id: k.id });
     expect((await runJupyterCheck(localConnectionFile, 'import os; os.getcwd()')).result).toBe(`'${remote.home}/my project'`);
     await connection.stop({ id: k.id });
     await expect(connection.start({ host: remote.alias, kernel: 'nope' })).rejects.toMatchObject({

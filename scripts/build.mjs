@@ -23,7 +23,8 @@ const external = ['electron', 'zeromq', 'ssh2', 'cpu-features', 'electron-store'
 // Bundled CommonJS dependencies call require() for Node built-ins; ESM has none by default.
 const requireShim = "import { createRequire as __ktrayCreateRequire } from 'node:module'; const require = __ktrayCreateRequire(import.meta.url);";
 
-const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+// Scripts that run on hosts are real .sh/.py files, bundled as their text.
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root, loader: { '.sh': 'text', '.py': 'text' } };
 
 async function step(name, fn) {
   const t = Date.now();

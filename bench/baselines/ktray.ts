@@ -55,7 +55,7 @@ export class TrayAgent {
     const k = await this.agent.start({ host: this.remote.alias });
     const t1 = now();
     off();
-    const { localConnectionFile } = await this.agent.attach({ id: k.id, frontend: 'none' });
+    const { localConnectionFile } = await this.agent.attach({ id: k.id });
     const t2 = now();
     await firstResult(await localInfo(localConnectionFile, '(c) cold'), '(c) cold');
     const t3 = now();
@@ -67,7 +67,7 @@ export class TrayAgent {
     const state = await this.hostState();
     if (state !== 'connected') throw new Error(`(c) warm run expected ${this.remote.alias} connected, it is ${state}`);
     const t0 = now();
-    const { localConnectionFile } = await this.agent.attach({ id, frontend: 'none' });
+    const { localConnectionFile } = await this.agent.attach({ id });
     const t1 = now();
     await firstResult(await localInfo(localConnectionFile, '(c) warm'), '(c) warm');
     const t2 = now();

@@ -22,7 +22,7 @@ export async function memorySection(ctx: MemoryContext): Promise<{ kernels: numb
     const listed = (await agent.kernels({ host: ctx.remote.alias, refresh: true })).filter((k) => k.alive);
     if (listed.length < ctx.kernels) throw new Error(`memory: ${listed.length} kernels running, need ${ctx.kernels}`);
     // Attach as a user would, one after the other (some may already be attached).
-    for (const k of listed.slice(0, ctx.kernels)) await agent.attach({ id: k.id, frontend: 'none' });
+    for (const k of listed.slice(0, ctx.kernels)) await agent.attach({ id: k.id });
     const status = await agent.status({});
     if (status.attached < ctx.kernels) throw new Error(`memory: the agent holds ${status.attached} attached kernels, not ${ctx.kernels}`);
     // Let every monitor connect and beat a few times (2 s period) before reading.

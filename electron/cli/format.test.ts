@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSummary, KernelSummary } from '../shared/types';
-import { age, formatHosts, formatKernels, stateLabel } from './format';
+import { formatHosts, formatKernels } from './format';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -22,6 +22,7 @@ function kernel(over: Partial<KernelSummary>): KernelSummary {
     stateSince: NOW,
     busySince: null,
     watched: false,
+    watchError: null,
     ...over,
   };
 }
@@ -47,24 +48,6 @@ function host(over: Partial<HostSummary>): HostSummary {
 /** The cells of each row, split on the two-space column gap. */
 const cells = (text: string) => text.split('\n').map((l) => l.split(/ {2,}/).map((c) => c.trim()));
 
-describe('age', () => {
-  it.each([
-    [0, '0s'],
-    [-5000, '0s'],
-    [59_400, '59s'],
-    [59_600, '1m'],
-    [60_000, '1m'],
-    [3599_000, '59m'],
-    [3600_000, '1h00m'],
-    [3600_000 + 7 * 60_000, '1h07m'],
-    [23 * 3600_000 + 59 * 60_000, '23h59m'],
-    [86400_000, '1d0h'],
-    [2 * 86400_000 + 5 * 3600_000 + 59 * 60_000, '2d5h'],
-  ])('%i ms is %s', (ms, text) => {
-    expect(age(ms)).toBe(text);
-  });
-});
-
 describe('formatKernels', () => {
   it('says how to start one when there are none', () => {
     expect(formatKernels([], NOW)).toMatch(/No kernels.*ktray start HOST/);
@@ -80,7 +63,7 @@ describe('formatKernels', () => {
     );
     const rows = cells(text);
     expect(rows[0]).toEqual(['ID', 'STATE', 'PID', 'AGE', 'ATTACHED', 'KERNEL']);
-    expect(rows[1]).toEqual(['gpu1/abc', 'idle', '4242', '3h05m', 'no', 'python3']);
+    expect(rows[1]).toEqual(['gpu1/abc', 'idle', '4242', '3h 5m', 'no', 'python3']);
     expect(rows[2]).toEqual(['local/7f3e', 'busy 2m', '-', '-', 'yes', 'ir']);
     // Columns line up: every row has its STATE column at the same offset.
     const lines = text.split('\n');
@@ -89,9 +72,9 @@ describe('formatKernels', () => {
     expect(lines[2].indexOf('busy 2m')).toBe(col);
   });
 
-  it('labels busy without a start time, and other states, plainly', () => {
-    expect(stateLabel(kernel({ state: 'busy', busySince: null }), NOW)).toBe('busy');
-    expect(stateLabel(kernel({ state: 'dead' }), NOW)).toBe('dead');
+  it('says under the table which kernels could not be watched, and why', () => {
+    const text = formatKernels([kernel({ watchError: 'the SSH server refused to forward' })], NOW);
+    expect(text.split('\n').pop()).toBe('note: gpu1/abc is not watched: the SSH server refused to forward');
   });
 });
 
@@ -101,18 +84,18 @@ describe('formatHosts', () => {
       host({ id: 'local', source: 'local', hostname: 'localhost', user: '', kernelCount: 1 }),
       host({ id: 'gpu2', hostname: '10.0.0.7', port: 2222, proxyJump: ['bastion', 'ada@login:2200'], connection: 'idle', kernelCount: 0 }),
       host({ id: 'plain', hostname: 'plain.example', user: '', source: 'saved' }),
-    ]);
+    ], NOW);
     const rows = cells(text);
     expect(rows[0]).toEqual(['HOST', 'CONNECTION', 'ADDRESS', 'KERNELS', 'SOURCE']);
     expect(rows[1]).toEqual(['local', 'connected', 'this computer', '1', 'local']);
-    expect(rows[2]).toEqual(['gpu2', 'idle', 'ada@10.0.0.7:2222 via bastion,ada@login:2200', '0', 'ssh-config']);
+    expect(rows[2]).toEqual(['gpu2', 'not connected', 'ada@10.0.0.7:2222 via bastion,ada@login:2200', '0', 'ssh-config']);
     expect(rows[3]).toEqual(['plain', 'connected', 'plain.example:22', '2', 'saved']);
   });
 
   it('shows the error of a host that is not connected, not of one that is', () => {
     const error = { code: 'HOST_UNREACHABLE' as const, message: 'Cannot reach gpu1: connection refused.' };
-    const rows = cells(formatHosts([host({ connection: 'lost', error }), host({ id: 'ok', connection: 'connected', error })]));
-    expect(rows[1][1]).toBe('lost: Cannot reach gpu1: connection refused.');
+    const rows = cells(formatHosts([host({ connection: 'lost', error, since: NOW - 120_000 }), host({ id: 'ok', connection: 'connected', error, rttMs: null })], NOW));
+    expect(rows[1][1]).toBe('lost 2m ago: Cannot reach gpu1: connection refused.');
     expect(rows[2][1]).toBe('connected');
   });
 });

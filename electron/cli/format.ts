@@ -1,38 +1,36 @@
 // Plain-text tables and lines for the terminal.
+import { formatDuration, hostStateLabel, kernelStateLabel } from '../shared/format';
 import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
-
-export function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n');
 }
 
-export function stateLabel(k: KernelSummary, now: number): string {
-  if (k.state === 'busy' && k.busySince) return `busy ${age(now - k.busySince)}`;
-  return k.state;
-}
-
 export function formatKernels(kernels: KernelSummary[], now: number): string {
   if (!kernels.length) return 'No kernels. Start one with `ktray start HOST` (HOST may be `local`).';
   const rows = [['ID', 'STATE', 'PID', 'AGE', 'ATTACHED', 'KERNEL']];
   for (const k of kernels) {
-    rows.push([k.id, stateLabel(k, now), k.pid ? String(k.pid) : '-', k.startedAt ? age(now - k.startedAt) : '-', k.attached ? 'yes' : 'no', k.kernelName]);
+    rows.push([
+      k.id,
+      kernelStateLabel(k, now),
+      k.pid ? String(k.pid) : '-',
+      k.startedAt ? formatDuration(now - k.startedAt) : '-',
+      k.attached ? 'yes' : 'no',
+      k.kernelName,
+    ]);
   }
-  return table(rows);
+  const failed = kernels.filter((k) => k.watchError);
+  const notes = failed.map((k) => `note: ${k.id} is not watched: ${k.watchError}`);
+  return [table(rows), ...notes].join('\n');
 }
 
-export function formatHosts(hosts: HostSummary[]): string {
+export function formatHosts(hosts: HostSummary[], now = Date.now()): string {
   const rows = [['HOST', 'CONNECTION', 'ADDRESS', 'KERNELS', 'SOURCE']];
   for (const h of hosts) {
     const address = h.id === 'local' ? 'this computer' : `${h.user ? h.user + '@' : ''}${h.hostname}:${h.port}${h.proxyJump.length ? ` via ${h.proxyJump.join(',')}` : ''}`;
-    rows.push([h.id, h.error && h.connection !== 'connected' ? `${h.connection}: ${h.error.message}` : h.connection, address, String(h.kernelCount), h.source]);
+    const connection = h.error && h.connection !== 'connected' ? `${hostStateLabel(h, now)}: ${h.error.message}` : hostStateLabel(h, now);
+    rows.push([h.id, connection, address, String(h.kernelCount), h.source]);
   }
   return table(rows);
 }
@@ -47,13 +45,13 @@ export function formatEvent(e: AgentEvent): string {
     case 'kernel-state':
       return `${t} state     ${e.kernel.id} ${e.kernel.state}`;
     case 'run-finished':
-      return `${t} finished  ${e.kernel.id} after ${Math.round(e.seconds)} s`;
+      return `${t} finished  ${e.kernel.id} after ${formatDuration(e.seconds * 1000)}`;
     case 'host-lost':
       return `${t} host lost ${e.host.id}: ${e.reason}`;
     case 'host-back':
-      return `${t} host back ${e.host.id} after ${e.downSeconds} s`;
+      return `${t} host back ${e.host.id} after ${formatDuration(e.downSeconds * 1000)}`;
     case 'notice':
-      return `${t} notice    ${e.host ? e.host + ': ' : ''}${e.message}`;
+      return `${t} notice    ${e.kernel ?? e.host ?? ''}${e.kernel || e.host ? ': ' : ''}${e.message}`;
     default:
       return '';
   }

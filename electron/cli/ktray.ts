@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // ktray: the command line face of Kernel Tray. Every command talks to the
 // agent over its socket, starting a headless agent when none runs.
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { formatError, KtrayError } from '../shared/errors';
 import type { RpcAgent } from '../core/rpc/rpc';
-import type { AgentEvent, Frontend, KtrayErrorData } from '../shared/types';
+import type { AgentEvent, Frontend, FrontendWindow, KtrayErrorData } from '../shared/types';
+import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { agentCommand, ensureAgent, runAgentForeground } from './agent-process';
 import { formatEvent, formatHosts, formatKernels } from './format';
@@ -66,7 +66,7 @@ function parse(argv: string[]) {
 }
 
 function usageError(message: string): never {
-  throw new KtrayError({ code: 'BAD_INPUT', message, hint: 'Run `ktray --help` for usage.' });
+  throw new KtrayError({ code: 'USAGE', message, hint: 'Run `ktray --help` for usage.' });
 }
 
 function arg(positionals: string[], index: number, name: string): string {
@@ -160,14 +160,23 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
 async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId?: boolean } = {}): Promise<number> {
   const frontend = (flags.frontend ?? 'qtconsole') as Frontend;
   if (!['qtconsole', 'console', 'none'].includes(frontend)) usageError(`--frontend must be qtconsole, console or none, not ${frontend}.`);
-  // In a terminal, `console` runs right here (what tmux users want) unless asked otherwise.
-  const here = frontend === 'console' && !flags['new-terminal'] && process.stdin.isTTY && !flags.json;
-  const res = await agent.attach({ id, frontend, newTerminal: !here });
-  if (here) {
+  const callerHasTerminal = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json;
+  const place = planFrontend({ frontend, newTerminal: flags['new-terminal'], callerHasTerminal });
+  const prefix = opts.printId ? `${id}\n` : '';
+  if (place === 'none') {
+    const res = await agent.attach({ id });
+    return out(flags, res, `${prefix}${res.localConnectionFile}`);
+  }
+  if (place === 'here') {
+    await requireFrontend('console');
+    const res = await agent.attach({ id });
     agent.dispose();
+    if (prefix) process.stdout.write(prefix);
     return runConsoleHere(res.localConnectionFile);
   }
-  return out(flags, res, `${opts.printId ? res.kernel.id + '\n' : ''}${res.localConnectionFile}${res.launched ? `\n(${res.launched} opened)` : ''}`);
+  const { terminal } = await agent.getSettings({});
+  const res = await attachAndOpen(agent, { id, frontend: frontend as FrontendWindow }, { terminal });
+  return out(flags, res, `${prefix}${res.localConnectionFile}\n(${res.launched} opened)`);
 }
 
 async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<number> {
@@ -207,17 +216,6 @@ function streamEvents(agent: RpcAgent, flags: Flags): Promise<number> {
   });
 }
 
-function runConsoleHere(file: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn('jupyter', ['console', '--existing', file], { stdio: 'inherit' });
-    child.on('error', (err) => {
-      process.stderr.write(`Could not run jupyter console: ${err.message}\n  Install jupyter-console, or use --frontend none and your own client on ${file}\n`);
-      resolve(1);
-    });
-    child.on('close', (code) => resolve(code ?? 0));
-  });
-}
-
 function out(flags: Flags, json: unknown, text: string): number {
   process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + '\n' : text ? text + '\n' : '');
   return 0;
@@ -238,6 +236,6 @@ main(argv).then(
   },
   (err) => {
     printError(err, argv.includes('--json'));
-    process.exit(err instanceof KtrayError && err.code === 'BAD_INPUT' && /usage|Missing|Unknown command/.test(err.message + err.hint) ? 2 : 1);
+    process.exit(err instanceof KtrayError && err.code === 'USAGE' ? 2 : 1);
   },
 );

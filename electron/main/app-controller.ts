@@ -4,7 +4,8 @@ import { clipboard, dialog, type Rectangle } from 'electron';
 import type { AgentConnection } from '../shared/agent-api';
 import { KtrayError, formatError } from '../shared/errors';
 import type { AgentHostOptions } from '../core/agent/agent-host';
-import { createBridgeHandlers, type BridgeServices } from '../shared/ipc-contract';
+import type { BridgeServices } from '../shared/ipc-contract';
+import { createDesktop } from './desktop';
 import type { AgentLink } from './agent-link';
 import { AgentStateHolder, type AgentSnapshot } from './agent-state';
 import type { Autostart } from './autostart';
@@ -44,7 +45,7 @@ export class AppController {
   readonly notifier: Notifier;
   private link: AgentLink | null = null;
   private sync: SettingsSync | null = null;
-  private handlers: ReturnType<typeof createBridgeHandlers> | null = null;
+  private services_: BridgeServices | null = null;
   private cleanups: Array<() => void> = [];
   private renderQueued = false;
   private busyTimer: ReturnType<typeof setInterval> | null = null;
@@ -92,11 +93,11 @@ export class AppController {
     this.link = link;
     const sync = createSettingsSync(link.connection, this.o.settings, (err) => this.report('Settings not applied', err));
     this.sync = sync;
-    this.handlers = createBridgeHandlers(this.services(sync.agent));
+    this.services_ = this.services(sync.agent);
     this.cleanups.push(
       sync.dispose,
       registerIpc({
-        services: this.services(sync.agent),
+        services: this.services_,
         trusted: () => ({ webContentsId: this.window.webContentsId, location: this.o.renderer.location }),
       }),
       forwardEvents(link.connection, (channel, event) => this.window.send(channel, event)),
@@ -134,7 +135,7 @@ export class AppController {
     const link = this.link;
     this.link = null;
     this.sync = null;
-    this.handlers = null;
+    this.services_ = null;
     await link?.close().catch((err) => this.o.log?.(`ktray: closing the agent link: ${String(err)}`));
   }
 
@@ -147,19 +148,19 @@ export class AppController {
 
   /** The menu's clicks. Each failure becomes a notification that says what to do. */
   intents(): MenuIntents {
-    const run = (what: string, fn: (h: NonNullable<AppController['handlers']>) => Promise<unknown>) => {
-      const h = this.handlers;
-      if (!h) return;
-      fn(h).catch((err) => this.report(what, err));
+    const run = (what: string, fn: (s: BridgeServices) => Promise<unknown>) => {
+      const s = this.services_;
+      if (!s) return;
+      fn(s).catch((err) => this.report(what, err));
     };
     return {
-      attach: (id, frontend) => run(`Could not attach ${frontend} to ${id}`, (h) => h['ktray:kernels.attach'](id, frontend)),
-      copyConnectionFile: (id) => run(`Could not copy the connection file of ${id}`, (h) => h['ktray:kernels.copyConnectionFile'](id)),
-      interrupt: (id) => run(`Could not interrupt ${id}`, (h) => h['ktray:kernels.interrupt'](id)),
-      restart: (id) => run(`Could not restart ${id}`, (h) => h['ktray:kernels.restart'](id)),
-      stop: (id) => run(`Could not stop ${id}`, (h) => h['ktray:kernels.stop'](id)),
-      startKernel: (host) => run(`Could not start a kernel on ${host}`, (h) => h['ktray:kernels.start']({ host })),
-      reconnect: (host) => run(`Could not reconnect to ${host}`, (h) => h['ktray:hosts.reconnect'](host)),
+      attach: (id, frontend) => run(`Could not attach ${frontend} to ${id}`, (s) => s.desktop.openFrontend({ id, frontend })),
+      copyConnectionFile: (id) => run(`Could not copy the connection file of ${id}`, (s) => s.desktop.copyConnectionFile({ id })),
+      interrupt: (id) => run(`Could not interrupt ${id}`, (s) => s.agent.interrupt({ id })),
+      restart: (id) => run(`Could not restart ${id}`, (s) => s.agent.restart({ id })),
+      stop: (id) => run(`Could not stop ${id}`, (s) => s.agent.stop({ id })),
+      startKernel: (host) => run(`Could not start a kernel on ${host}`, (s) => s.agent.start({ host })),
+      reconnect: (host) => run(`Could not reconnect to ${host}`, (s) => s.agent.reconnect({ host })),
       openWindow: () => void this.openWindow(),
       setStartAtLogin: (on) => {
         try {
@@ -184,11 +185,7 @@ export class AppController {
   }
 
   private services(agent: AgentConnection): BridgeServices {
-    return {
-      agent,
-      writeClipboard: (text) => clipboard.writeText(text),
-      sshConfigHosts: async () => (await agent.hosts({})).filter((h) => h.source === 'ssh-config').map((h) => h.id),
-    };
+    return { agent, desktop: createDesktop(agent, { writeClipboard: (text) => clipboard.writeText(text) }) };
   }
 
   private scheduleRender(): void {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KtrayError } from '../shared/errors';
-import { EVENT_CHANNEL, createBridgeHandlers, type IpcChannel } from '../shared/ipc-contract';
+import { BRIDGE_CHANNELS, EVENT_CHANNEL, createBridgeHandlers, type DesktopApi } from '../shared/ipc-contract';
 import { forwardEvents, registerIpc } from './ipc';
 import type { RendererLocation } from './navigation-policy';
 import { ipcMain, resetElectronStub } from './test/electron-stub';
@@ -14,41 +14,57 @@ function event(over: { id?: number; url?: string | null; parent?: object | null 
   return { sender: { id: over.id ?? OUR_ID }, senderFrame: url === null ? null : { url, parent: over.parent ?? null } };
 }
 
+/** Records the desktop actions the window asks for. */
+function recordingDesktop() {
+  const asked: Array<{ method: string; params: unknown }> = [];
+  const desktop: DesktopApi = {
+    openFrontend: async (params) => {
+      asked.push({ method: 'openFrontend', params });
+      return { kernel: kernel('gpu', 'a'), localConnectionFile: '/l/a.json', newlyAttached: true, launched: params.frontend };
+    },
+    copyConnectionFile: async (params) => {
+      asked.push({ method: 'copyConnectionFile', params });
+      return '/l/a.json';
+    },
+  };
+  return { desktop, asked };
+}
+
 function setup() {
   const agent = new FakeAgent();
   agent.kernelList = [kernel('gpu', 'a'), kernel('gpu', 'b', { localConnectionFile: '/l/b.json', attached: true })];
-  const clipboard: string[] = [];
+  const { desktop, asked } = recordingDesktop();
   const warnings: string[] = [];
   const unregister = registerIpc({
-    services: { agent, writeClipboard: (t) => clipboard.push(t), sshConfigHosts: async () => ['gpu', 'lab'] },
+    services: { agent, desktop },
     trusted: () => ({ webContentsId: OUR_ID, location }),
     warn: (m) => warnings.push(m),
   });
-  return { agent, clipboard, warnings, unregister };
+  return { agent, asked, warnings, unregister };
 }
 
-// Every channel, the arguments the window sends, and the agent call it must become.
-const CASES: Array<[IpcChannel, unknown[], { method: string; params: unknown } | null]> = [
-  ['ktray:agent.status', [], { method: 'status', params: {} }],
-  ['ktray:hosts.list', [], { method: 'hosts', params: {} }],
-  ['ktray:hosts.hostKey', ['gpu'], { method: 'hostKey', params: { host: 'gpu' } }],
-  ['ktray:hosts.trust', ['gpu', 'SHA256:abc'], { method: 'trust', params: { host: 'gpu', fingerprint: 'SHA256:abc' } }],
-  ['ktray:hosts.reconnect', ['gpu'], { method: 'reconnect', params: { host: 'gpu' } }],
-  ['ktray:hosts.offer', ['gpu'], { method: 'offer', params: { host: 'gpu' } }],
-  ['ktray:hosts.save', [{ id: 'new', hostname: 'new.example' }], { method: 'saveHost', params: { id: 'new', hostname: 'new.example' } }],
-  ['ktray:hosts.remove', ['new'], { method: 'removeHost', params: { id: 'new' } }],
-  ['ktray:hosts.sshConfigHosts', [], null],
-  ['ktray:kernels.list', ['gpu', true], { method: 'kernels', params: { host: 'gpu', refresh: true } }],
-  ['ktray:kernels.start', [{ host: 'gpu', python: '/opt/py' }], { method: 'start', params: { host: 'gpu', python: '/opt/py' } }],
-  ['ktray:kernels.attach', ['gpu/a', 'qtconsole'], { method: 'attach', params: { id: 'gpu/a', frontend: 'qtconsole', newTerminal: true } }],
-  ['ktray:kernels.detach', ['gpu/a'], { method: 'detach', params: { id: 'gpu/a' } }],
-  ['ktray:kernels.stop', ['gpu/a'], { method: 'stop', params: { id: 'gpu/a' } }],
-  ['ktray:kernels.interrupt', ['gpu/a'], { method: 'interrupt', params: { id: 'gpu/a' } }],
-  ['ktray:kernels.restart', ['gpu/a'], { method: 'restart', params: { id: 'gpu/a' } }],
-  ['ktray:kernels.pin', ['gpu/a', true], { method: 'pin', params: { id: 'gpu/a', pinned: true } }],
-  ['ktray:kernels.copyConnectionFile', ['gpu/b'], { method: 'kernels', params: {} }],
-  ['ktray:settings.get', [], { method: 'getSettings', params: {} }],
-  ['ktray:settings.set', [{ longRunSeconds: 5 }], { method: 'setSettings', params: { longRunSeconds: 5 } }],
+// Every channel, the params the window sends, and the agent call or desktop action it must become.
+const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent' | 'desktop']> = [
+  ['ktray:agent.status', {}, { method: 'status', params: {} }, 'agent'],
+  ['ktray:hosts.list', {}, { method: 'hosts', params: {} }, 'agent'],
+  ['ktray:hosts.hostKey', { host: 'gpu' }, { method: 'hostKey', params: { host: 'gpu' } }, 'agent'],
+  ['ktray:hosts.trust', { host: 'gpu', fingerprint: 'SHA256:abc' }, { method: 'trust', params: { host: 'gpu', fingerprint: 'SHA256:abc' } }, 'agent'],
+  ['ktray:hosts.reconnect', { host: 'gpu' }, { method: 'reconnect', params: { host: 'gpu' } }, 'agent'],
+  ['ktray:hosts.offer', { host: 'gpu' }, { method: 'offer', params: { host: 'gpu' } }, 'agent'],
+  ['ktray:hosts.save', { id: 'new', hostname: 'new.example' }, { method: 'saveHost', params: { id: 'new', hostname: 'new.example' } }, 'agent'],
+  ['ktray:hosts.remove', { id: 'new' }, { method: 'removeHost', params: { id: 'new' } }, 'agent'],
+  ['ktray:kernels.list', { host: 'gpu', refresh: true }, { method: 'kernels', params: { host: 'gpu', refresh: true } }, 'agent'],
+  ['ktray:kernels.start', { host: 'gpu', python: '/opt/py' }, { method: 'start', params: { host: 'gpu', python: '/opt/py' } }, 'agent'],
+  ['ktray:kernels.attach', { id: 'gpu/a' }, { method: 'attach', params: { id: 'gpu/a' } }, 'agent'],
+  ['ktray:kernels.detach', { id: 'gpu/a' }, { method: 'detach', params: { id: 'gpu/a' } }, 'agent'],
+  ['ktray:kernels.stop', { id: 'gpu/a' }, { method: 'stop', params: { id: 'gpu/a' } }, 'agent'],
+  ['ktray:kernels.interrupt', { id: 'gpu/a' }, { method: 'interrupt', params: { id: 'gpu/a' } }, 'agent'],
+  ['ktray:kernels.restart', { id: 'gpu/a' }, { method: 'restart', params: { id: 'gpu/a' } }, 'agent'],
+  ['ktray:kernels.pin', { id: 'gpu/a', pinned: true }, { method: 'pin', params: { id: 'gpu/a', pinned: true } }, 'agent'],
+  ['ktray:settings.get', {}, { method: 'getSettings', params: {} }, 'agent'],
+  ['ktray:settings.set', { longRunSeconds: 5 }, { method: 'setSettings', params: { longRunSeconds: 5 } }, 'agent'],
+  ['ktray:kernels.open', { id: 'gpu/a', frontend: 'qtconsole' }, { method: 'openFrontend', params: { id: 'gpu/a', frontend: 'qtconsole' } }, 'desktop'],
+  ['ktray:kernels.copyConnectionFile', { id: 'gpu/b' }, { method: 'copyConnectionFile', params: { id: 'gpu/b' } }, 'desktop'],
 ];
 
 describe('registerIpc', () => {
@@ -56,37 +72,34 @@ describe('registerIpc', () => {
 
   it('registers exactly the channels of the contract', () => {
     setup();
-    const contract = Object.keys(createBridgeHandlers({ agent: new FakeAgent(), writeClipboard: () => {}, sshConfigHosts: async () => [] }));
+    const contract = Object.keys(createBridgeHandlers({ agent: new FakeAgent(), desktop: recordingDesktop().desktop }));
     expect([...ipcMain.handlers.keys()].sort()).toEqual(contract.sort());
     expect(CASES.map((c) => c[0]).sort()).toEqual(contract.sort());
+    expect(BRIDGE_CHANNELS.map((c) => c.channel).sort()).toEqual(contract.sort());
   });
 
-  it.each(CASES)('%s reaches the agent as it should and resolves to a Result', async (channel, args, expected) => {
-    const { agent } = setup();
-    const result = (await ipcMain.invoke(channel, event(), ...args)) as { ok: boolean };
+  it('does not offer the window what only the CLI may ask (shutting the agent down)', () => {
+    setup();
+    expect([...ipcMain.handlers.keys()].some((c) => /shutdown/.test(c))).toBe(false);
+  });
+
+  it.each(CASES)('%s reaches its target as it should and resolves to a Result', async (channel, params, expected, target) => {
+    const { agent, asked } = setup();
+    const result = (await ipcMain.invoke(channel, event(), params)) as { ok: boolean };
     expect(result.ok).toBe(true);
-    if (expected) expect(agent.calls[0]).toEqual(expected);
-    else expect(agent.calls).toEqual([]);
-  });
-
-  it('copies the connection file path, attaching first when there is no local file yet', async () => {
-    const { agent, clipboard } = setup();
-    expect(await ipcMain.invoke('ktray:kernels.copyConnectionFile', event(), 'gpu/b')).toEqual({ ok: true, value: '/l/b.json' });
-    expect(await ipcMain.invoke('ktray:kernels.copyConnectionFile', event(), 'gpu/a')).toEqual({ ok: true, value: '/local/gpu-a.json' });
-    expect(clipboard).toEqual(['/l/b.json', '/local/gpu-a.json']);
-    expect(agent.calls.find((c) => c.method === 'attach')?.params).toEqual({ id: 'gpu/a', frontend: 'none' });
-    expect(await ipcMain.invoke('ktray:hosts.sshConfigHosts', event())).toEqual({ ok: true, value: ['gpu', 'lab'] });
+    expect(target === 'agent' ? agent.calls : asked).toEqual([expected]);
+    expect(target === 'agent' ? asked : agent.calls).toEqual([]);
   });
 
   it('turns agent failures into error Results the window can show', async () => {
     const { agent } = setup();
     agent.failWith.stop = new KtrayError({ code: 'HOST_DOWN', message: 'gpu does not answer.', host: 'gpu', hint: 'Check the VPN.' });
-    expect(await ipcMain.invoke('ktray:kernels.stop', event(), 'gpu/a')).toEqual({
+    expect(await ipcMain.invoke('ktray:kernels.stop', event(), { id: 'gpu/a' })).toEqual({
       ok: false,
       error: { code: 'HOST_DOWN', message: 'gpu does not answer.', host: 'gpu', hint: 'Check the VPN.' },
     });
     agent.failWith.interrupt = new Error('boom') as KtrayError;
-    expect(await ipcMain.invoke('ktray:kernels.interrupt', event(), 'gpu/a')).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'boom' } });
+    expect(await ipcMain.invoke('ktray:kernels.interrupt', event(), { id: 'gpu/a' })).toEqual({ ok: false, error: { code: 'INTERNAL', message: 'boom' } });
   });
 
   it.each([
@@ -96,8 +109,8 @@ describe('registerIpc', () => {
     ['a frame without URL', event({ url: null })],
   ])('refuses %s on every channel without touching the agent', async (_what, ev) => {
     const { agent, warnings } = setup();
-    for (const [channel, args] of CASES) {
-      await expect(ipcMain.invoke(channel, ev, ...args)).rejects.toThrow(/^Refused: .* only served to the Kernel Tray window/);
+    for (const [channel, params] of CASES) {
+      await expect(ipcMain.invoke(channel, ev, params)).rejects.toThrow(/^Refused: .* only served to the Kernel Tray window/);
     }
     expect(agent.calls).toEqual([]);
     expect(warnings).toHaveLength(CASES.length);
@@ -106,11 +119,11 @@ describe('registerIpc', () => {
   it('refuses everything while no window exists', async () => {
     const agent = new FakeAgent();
     registerIpc({
-      services: { agent, writeClipboard: () => {}, sshConfigHosts: async () => [] },
+      services: { agent, desktop: recordingDesktop().desktop },
       trusted: () => ({ webContentsId: null, location }),
       warn: () => {},
     });
-    await expect(ipcMain.invoke('ktray:hosts.list', event())).rejects.toThrow(/Refused/);
+    await expect(ipcMain.invoke('ktray:hosts.list', event(), {})).rejects.toThrow(/Refused/);
   });
 
   it('unregisters every handler', () => {

@@ -3,14 +3,11 @@
 import { ipcMain as electronIpcMain, type IpcMain, type IpcMainInvokeEvent } from 'electron';
 import type { AgentConnection } from '../shared/agent-api';
 import type { AgentEvent } from '../shared/types';
-import {
-  EVENT_CHANNEL,
-  createBridgeHandlers,
-  toResult,
-  type BridgeServices,
-  type IpcChannel,
-} from '../shared/ipc-contract';
+import { EVENT_CHANNEL, createBridgeHandlers, toResult, type BridgeServices } from '../shared/ipc-contract';
+import { logger } from '../core/util/logger';
 import { isTrustedSender, type SenderFacts } from './navigation-policy';
+
+const log = logger('ipc');
 
 export function senderFacts(event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>): SenderFacts {
   const frame = event.senderFrame;
@@ -33,17 +30,17 @@ export interface IpcOptions {
 export function registerIpc(o: IpcOptions): () => void {
   const ipc = o.ipcMain ?? electronIpcMain;
   const handlers = createBridgeHandlers(o.services);
-  const channels = Object.keys(handlers) as IpcChannel[];
+  const channels = Object.keys(handlers);
   for (const channel of channels) {
-    const handler = handlers[channel] as (...args: unknown[]) => Promise<unknown>;
-    ipc.handle(channel, (event, ...args: unknown[]) => {
+    const handler = handlers[channel]!;
+    ipc.handle(channel, (event, params: unknown) => {
       const facts = senderFacts(event);
       if (!isTrustedSender(facts, o.trusted())) {
-        (o.warn ?? console.warn)(`ktray: refused ${channel} from ${facts.frameUrl ?? 'an unknown frame'} (webContents ${facts.webContentsId})`);
+        (o.warn ?? log.warn)(`refused ${channel} from ${facts.frameUrl ?? 'an unknown frame'} (webContents ${facts.webContentsId})`);
         // A rejection, not a Result: whoever this is gets nothing to read.
         throw new Error(`Refused: ${channel} is only served to the Kernel Tray window.`);
       }
-      return toResult(() => handler(...args));
+      return toResult(() => handler(params));
     });
   }
   return () => {

@@ -16,7 +16,7 @@ describe('labels', () => {
   it('says how long a kernel has been busy', () => {
     const k = kernel('gpu', 'a', { state: 'busy', busySince: T0 - 3 * 60_000, stateSince: T0 - 3 * 60_000 });
     expect(kernelStateLabel(k, T0)).toBe('busy 3m');
-    expect(kernelStateLabel(kernel('gpu', 'a', { state: 'unknown' }), T0)).toBe('state unknown');
+    expect(kernelStateLabel(kernel('gpu', 'a', { state: 'unknown' }), T0)).toBe('unknown');
     expect(kernelStateLabel(kernel('gpu', 'a', { state: 'dead', alive: false }), T0)).toBe('dead');
   });
 

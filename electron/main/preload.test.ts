@@ -1,8 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../shared/types';
-import { EVENT_CHANNEL, createBridgeHandlers, type KtrayBridge } from '../shared/ipc-contract';
+import { BRIDGE_CHANNELS, EVENT_CHANNEL, type KtrayBridge } from '../shared/ipc-contract';
 import { ipcRenderer, stub } from './test/electron-stub';
-import { FakeAgent, T0 } from './test/fixtures';
+import { T0 } from './test/fixtures';
 
 let api: KtrayBridge;
 
@@ -28,59 +28,58 @@ describe('preload', () => {
     expect(api).not.toHaveProperty('invoke');
   });
 
-  it('maps every method to its channel with its arguments, covering the whole contract', async () => {
+  it('maps every method to its channel with its params, covering the whole contract', async () => {
     const calls: Array<() => Promise<unknown>> = [
-      () => api.agent.status(),
-      () => api.hosts.list(),
-      () => api.hosts.hostKey('gpu'),
-      () => api.hosts.trust('gpu', 'SHA256:x'),
-      () => api.hosts.reconnect('gpu'),
-      () => api.hosts.offer('gpu'),
+      () => api.agent.status({}),
+      () => api.hosts.list({}),
+      () => api.hosts.hostKey({ host: 'gpu' }),
+      () => api.hosts.trust({ host: 'gpu', fingerprint: 'SHA256:x' }),
+      () => api.hosts.reconnect({ host: 'gpu' }),
+      () => api.hosts.offer({ host: 'gpu' }),
       () => api.hosts.save({ id: 'n', hostname: 'n.example' }),
-      () => api.hosts.remove('n'),
-      () => api.hosts.sshConfigHosts(),
-      () => api.kernels.list('gpu', true),
+      () => api.hosts.remove({ id: 'n' }),
+      () => api.kernels.list({ host: 'gpu', refresh: true }),
       () => api.kernels.start({ host: 'gpu' }),
-      () => api.kernels.attach('gpu/a', 'console'),
-      () => api.kernels.detach('gpu/a'),
-      () => api.kernels.stop('gpu/a'),
-      () => api.kernels.interrupt('gpu/a'),
-      () => api.kernels.restart('gpu/a'),
-      () => api.kernels.pin('gpu/a', true),
-      () => api.kernels.copyConnectionFile('gpu/a'),
-      () => api.settings.get(),
+      () => api.kernels.attach({ id: 'gpu/a' }),
+      () => api.kernels.open({ id: 'gpu/a', frontend: 'console' }),
+      () => api.kernels.detach({ id: 'gpu/a' }),
+      () => api.kernels.stop({ id: 'gpu/a' }),
+      () => api.kernels.interrupt({ id: 'gpu/a' }),
+      () => api.kernels.restart({ id: 'gpu/a' }),
+      () => api.kernels.pin({ id: 'gpu/a', pinned: true }),
+      () => api.kernels.copyConnectionFile({ id: 'gpu/a' }),
+      () => api.settings.get({}),
       () => api.settings.set({ terminal: 'kitty' }),
     ];
     for (const c of calls) await c();
     expect(stub.invoked).toEqual([
-      { channel: 'ktray:agent.status', args: [] },
-      { channel: 'ktray:hosts.list', args: [] },
-      { channel: 'ktray:hosts.hostKey', args: ['gpu'] },
-      { channel: 'ktray:hosts.trust', args: ['gpu', 'SHA256:x'] },
-      { channel: 'ktray:hosts.reconnect', args: ['gpu'] },
-      { channel: 'ktray:hosts.offer', args: ['gpu'] },
+      { channel: 'ktray:agent.status', args: [{}] },
+      { channel: 'ktray:hosts.list', args: [{}] },
+      { channel: 'ktray:hosts.hostKey', args: [{ host: 'gpu' }] },
+      { channel: 'ktray:hosts.trust', args: [{ host: 'gpu', fingerprint: 'SHA256:x' }] },
+      { channel: 'ktray:hosts.reconnect', args: [{ host: 'gpu' }] },
+      { channel: 'ktray:hosts.offer', args: [{ host: 'gpu' }] },
       { channel: 'ktray:hosts.save', args: [{ id: 'n', hostname: 'n.example' }] },
-      { channel: 'ktray:hosts.remove', args: ['n'] },
-      { channel: 'ktray:hosts.sshConfigHosts', args: [] },
-      { channel: 'ktray:kernels.list', args: ['gpu', true] },
+      { channel: 'ktray:hosts.remove', args: [{ id: 'n' }] },
+      { channel: 'ktray:kernels.list', args: [{ host: 'gpu', refresh: true }] },
       { channel: 'ktray:kernels.start', args: [{ host: 'gpu' }] },
-      { channel: 'ktray:kernels.attach', args: ['gpu/a', 'console'] },
-      { channel: 'ktray:kernels.detach', args: ['gpu/a'] },
-      { channel: 'ktray:kernels.stop', args: ['gpu/a'] },
-      { channel: 'ktray:kernels.interrupt', args: ['gpu/a'] },
-      { channel: 'ktray:kernels.restart', args: ['gpu/a'] },
-      { channel: 'ktray:kernels.pin', args: ['gpu/a', true] },
-      { channel: 'ktray:kernels.copyConnectionFile', args: ['gpu/a'] },
-      { channel: 'ktray:settings.get', args: [] },
+      { channel: 'ktray:kernels.attach', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:kernels.open', args: [{ id: 'gpu/a', frontend: 'console' }] },
+      { channel: 'ktray:kernels.detach', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:kernels.stop', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:kernels.interrupt', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:kernels.restart', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:kernels.pin', args: [{ id: 'gpu/a', pinned: true }] },
+      { channel: 'ktray:kernels.copyConnectionFile', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:settings.get', args: [{}] },
       { channel: 'ktray:settings.set', args: [{ terminal: 'kitty' }] },
     ]);
-    const contract = Object.keys(createBridgeHandlers({ agent: new FakeAgent(), writeClipboard: () => {}, sshConfigHosts: async () => [] }));
-    expect(new Set(stub.invoked.map((i) => i.channel))).toEqual(new Set(contract));
+    expect(new Set(stub.invoked.map((i) => i.channel))).toEqual(new Set(BRIDGE_CHANNELS.map((c) => c.channel)));
   });
 
   it('passes the Result from the main process through unchanged', async () => {
     stub.invokeResults.set('ktray:kernels.stop', { ok: false, error: { code: 'HOST_DOWN', message: 'down' } });
-    expect(await api.kernels.stop('gpu/a')).toEqual({ ok: false, error: { code: 'HOST_DOWN', message: 'down' } });
+    expect(await api.kernels.stop({ id: 'gpu/a' })).toEqual({ ok: false, error: { code: 'HOST_DOWN', message: 'down' } });
   });
 
   it('delivers events without the IPC event object and unsubscribes', () => {

@@ -1,6 +1,6 @@
 // Keeps the app's settings and the agent in step: the agent acts on some of
 // them (long-run threshold, terminal) and keeps the saved hosts it is given.
-import { AGENT_METHODS, type AgentApi, type AgentConnection } from '../shared/agent-api';
+import { AGENT_METHOD_NAMES, type AgentApi, type AgentConnection } from '../shared/agent-api';
 import type { AgentSettings, SavedHost } from '../shared/types';
 import { AGENT_SETTING_KEYS, type Settings } from './settings';
 
@@ -38,7 +38,7 @@ export function createSettingsSync(agent: AgentConnection, settings: Settings, o
 
   // Delegate method by method: the connection may be a class whose methods live on its prototype.
   const delegate = Object.fromEntries(
-    AGENT_METHODS.map((m) => [m, (params: unknown) => (agent[m] as (p: unknown) => Promise<unknown>).call(agent, params)]),
+    AGENT_METHOD_NAMES.map((m) => [m, (params: unknown) => (agent[m] as (p: unknown) => Promise<unknown>).call(agent, params)]),
   ) as unknown as AgentApi;
 
   const synced: AgentConnection = {

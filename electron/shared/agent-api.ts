@@ -1,8 +1,12 @@
+// The one definition of what a face (CLI, tray menu, window) may ask of the
+// agent. Each method takes one plain params object and returns plain data, so
+// the same definition types the local-socket RPC, the Electron IPC bridge, the
+// preload and the window's client, all derived from it: adding a method is an
+// entry here, its implementation in the agent, and its use.
 import type {
   AgentEvent,
   AgentSettings,
   AgentStatus,
-  AttachOptions,
   AttachResult,
   HostKeyInfo,
   HostOffer,
@@ -12,67 +16,93 @@ import type {
   StartOptions,
 } from './types';
 
-/**
- * Everything a face (CLI, tray menu, window) may ask of the agent. Each method
- * takes one plain params object and returns plain data, so the same map types
- * the local-socket RPC and the Electron IPC bridge. Failures are KtrayErrors.
- */
 export interface AgentApi {
   status(params: Record<string, never>): Promise<AgentStatus>;
+  /** Stop the agent: tunnels close, remote kernels keep running. */
+  shutdown(params: Record<string, never>): Promise<void>;
+
   hosts(params: Record<string, never>): Promise<HostSummary[]>;
-  /** Kernels of one host or all; `refresh` asks the host(s) now (one round trip each). */
-  kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]>;
-  start(params: StartOptions): Promise<KernelSummary>;
-  attach(params: { id: string } & AttachOptions): Promise<AttachResult>;
-  detach(params: { id: string }): Promise<KernelSummary>;
-  stop(params: { id: string }): Promise<KernelSummary>;
-  interrupt(params: { id: string }): Promise<KernelSummary>;
-  restart(params: { id: string }): Promise<KernelSummary>;
-  /** Watch a kernel's live state without attaching a frontend. */
-  pin(params: { id: string; pinned: boolean }): Promise<KernelSummary>;
   /** The host's key as offered now, and whether known_hosts already trusts it. */
   hostKey(params: { host: string }): Promise<HostKeyInfo>;
-  /** Add the host's key to known_hosts, only if it still has this fingerprint. */
-  trust(params: { host: string; fingerprint: string }): Promise<HostKeyInfo>;
+  /**
+   * Add the host's key to known_hosts, only if it still has this fingerprint.
+   * Over a key that CHANGED, only with `replace`, which removes the old line.
+   */
+  trust(params: { host: string; fingerprint: string; replace?: boolean }): Promise<HostKeyInfo>;
   /** Check connections now (after sleep/resume or a network change); one host or all. */
   reconnect(params: { host?: string }): Promise<HostSummary[]>;
   /** Kernelspecs and Pythons (conda/venv) the host offers for a new kernel. */
   offer(params: { host: string }): Promise<HostOffer>;
   saveHost(params: SavedHost): Promise<HostSummary>;
   removeHost(params: { id: string }): Promise<void>;
+
+  /** Kernels of one host or all; `refresh` asks the host(s) now (one round trip each). */
+  kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]>;
+  start(params: StartOptions): Promise<KernelSummary>;
+  /** Tunnels and a local connection file; the caller opens the frontend it wants on that file. */
+  attach(params: { id: string }): Promise<AttachResult>;
+  detach(params: { id: string }): Promise<KernelSummary>;
+  stop(params: { id: string }): Promise<KernelSummary>;
+  interrupt(params: { id: string }): Promise<KernelSummary>;
+  restart(params: { id: string }): Promise<KernelSummary>;
+  /** Watch a kernel's live state without attaching a frontend. */
+  pin(params: { id: string; pinned: boolean }): Promise<KernelSummary>;
+
   getSettings(params: Record<string, never>): Promise<AgentSettings>;
   setSettings(params: Partial<AgentSettings>): Promise<AgentSettings>;
-  /** Stop the agent: tunnels close, remote kernels keep running. */
-  shutdown(params: Record<string, never>): Promise<void>;
 }
 
 export type AgentMethod = keyof AgentApi;
 export type AgentParams<M extends AgentMethod> = Parameters<AgentApi[M]>[0];
 export type AgentResult<M extends AgentMethod> = Awaited<ReturnType<AgentApi[M]>>;
 
-/** Every method name, checked complete by the compiler. */
-const METHODS: Record<AgentMethod, true> = {
-  status: true,
-  hosts: true,
-  kernels: true,
-  start: true,
-  attach: true,
-  detach: true,
-  stop: true,
-  interrupt: true,
-  restart: true,
-  pin: true,
-  hostKey: true,
-  trust: true,
-  reconnect: true,
-  offer: true,
-  saveHost: true,
-  removeHost: true,
-  getSettings: true,
-  setSettings: true,
-  shutdown: true,
+/** The window groups methods by domain (`kernels.start`); `no-window` ones are for the CLI only. */
+export type Domain = 'agent' | 'hosts' | 'kernels' | 'settings';
+type Placement = readonly [Domain, string] | readonly [Domain, string, 'no-window'];
+
+/** Where each method sits; the compiler checks that every method has its place. */
+export const AGENT_METHODS = {
+  status: ['agent', 'status'],
+  shutdown: ['agent', 'shutdown', 'no-window'],
+  hosts: ['hosts', 'list'],
+  hostKey: ['hosts', 'hostKey'],
+  trust: ['hosts', 'trust'],
+  reconnect: ['hosts', 'reconnect'],
+  offer: ['hosts', 'offer'],
+  saveHost: ['hosts', 'save'],
+  removeHost: ['hosts', 'remove'],
+  kernels: ['kernels', 'list'],
+  start: ['kernels', 'start'],
+  attach: ['kernels', 'attach'],
+  detach: ['kernels', 'detach'],
+  stop: ['kernels', 'stop'],
+  interrupt: ['kernels', 'interrupt'],
+  restart: ['kernels', 'restart'],
+  pin: ['kernels', 'pin'],
+  getSettings: ['settings', 'get'],
+  setSettings: ['settings', 'set'],
+} as const satisfies Record<AgentMethod, Placement>;
+
+export const AGENT_METHOD_NAMES = Object.keys(AGENT_METHODS) as AgentMethod[];
+
+/**
+ * An API regrouped by domain, with each result wrapped: `Grouped<AgentApi,
+ * typeof AGENT_METHODS, 'promise'>` has `kernels.start(params)`.
+ */
+type Wrapped<T, W extends 'promise' | 'result'> = W extends 'promise' ? Promise<T> : Promise<Result<T>>;
+type PlacementOf<P> = P extends readonly [infer D, infer N, ...unknown[]] ? [D, N] : never;
+export type Grouped<Api, Table extends Record<keyof Api, Placement>, W extends 'promise' | 'result'> = {
+  [D in Domain]: {
+    [M in keyof Api & keyof Table as Table[M] extends readonly [Domain, string, 'no-window']
+      ? never
+      : PlacementOf<Table[M]>[0] extends D
+        ? PlacementOf<Table[M]>[1] & string
+        : never]: Api[M] extends (params: infer P) => Promise<infer R> ? (params: P) => Wrapped<R, W> : never;
+  };
 };
-export const AGENT_METHODS = Object.keys(METHODS) as AgentMethod[];
+
+/** Errors do not survive contextBridge as classes, so every window call resolves to a Result. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: import('./types').KtrayErrorData };
 
 export type AgentEventListener = (event: AgentEvent) => void;
 

@@ -1,133 +1,92 @@
-// The one contract between the Electron main process and the window.
-// No electron import here: the same handlers serve Electron's ipcMain and, in
-// the browser tests, Playwright's exposeBinding.
-import type { AgentConnection } from './agent-api';
+// The one contract between the Electron main process and the window, derived
+// from the agent's API (agent-api.ts) plus the few things only the desktop can
+// do (open a frontend window, the clipboard). No electron import here: the same
+// handlers serve Electron's ipcMain and, in the browser tests, Playwright's
+// exposeBinding.
+import { AGENT_METHODS, type AgentApi, type AgentConnection, type Domain, type Grouped, type Result } from './agent-api';
 import { KtrayError } from './errors';
-import type {
-  AgentEvent,
-  AgentSettings,
-  AgentStatus,
-  AttachResult,
-  Frontend,
-  HostKeyInfo,
-  HostOffer,
-  HostSummary,
-  KernelSummary,
-  KtrayErrorData,
-  SavedHost,
-  StartOptions,
-} from './types';
+import type { AgentEvent, OpenedFrontend } from './types';
 
-/** Errors do not survive contextBridge as classes, so every call resolves to a Result. */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: KtrayErrorData };
+export type { Result } from './agent-api';
 
-/** Request channels: name -> [argument tuple, result]. */
-export interface IpcRequests {
-  'ktray:agent.status': [[], AgentStatus];
-  'ktray:hosts.list': [[], HostSummary[]];
-  'ktray:hosts.hostKey': [[host: string], HostKeyInfo];
-  'ktray:hosts.trust': [[host: string, fingerprint: string], HostKeyInfo];
-  'ktray:hosts.reconnect': [[host?: string], HostSummary[]];
-  'ktray:hosts.offer': [[host: string], HostOffer];
-  'ktray:hosts.save': [[host: SavedHost], HostSummary];
-  'ktray:hosts.remove': [[id: string], void];
-  'ktray:hosts.sshConfigHosts': [[], string[]];
-  'ktray:kernels.list': [[host?: string, refresh?: boolean], KernelSummary[]];
-  'ktray:kernels.start': [[options: StartOptions], KernelSummary];
-  'ktray:kernels.attach': [[id: string, frontend: Frontend], AttachResult];
-  'ktray:kernels.detach': [[id: string], KernelSummary];
-  'ktray:kernels.stop': [[id: string], KernelSummary];
-  'ktray:kernels.interrupt': [[id: string], KernelSummary];
-  'ktray:kernels.restart': [[id: string], KernelSummary];
-  'ktray:kernels.pin': [[id: string, pinned: boolean], KernelSummary];
-  'ktray:kernels.copyConnectionFile': [[id: string], string];
-  'ktray:settings.get': [[], AgentSettings];
-  'ktray:settings.set': [[patch: Partial<AgentSettings>], AgentSettings];
+/** What the main process does for the window itself, beside the agent. */
+export interface DesktopApi {
+  /** Attaches the kernel and opens qtconsole, or jupyter console in a terminal window. */
+  openFrontend(params: { id: string; frontend: 'qtconsole' | 'console' }): Promise<OpenedFrontend>;
+  /** Attaches the kernel if need be, puts its local connection file's path on the clipboard, returns it. */
+  copyConnectionFile(params: { id: string }): Promise<string>;
 }
 
-export type IpcChannel = keyof IpcRequests;
-export type IpcArgs<C extends IpcChannel> = IpcRequests[C][0];
-export type IpcResult<C extends IpcChannel> = IpcRequests[C][1];
+export const DESKTOP_METHODS = {
+  openFrontend: ['kernels', 'open'],
+  copyConnectionFile: ['kernels', 'copyConnectionFile'],
+} as const satisfies Record<keyof DesktopApi, readonly [Domain, string]>;
+
+/** What the preload exposes as `window.ktray`: intent-level methods by domain, each resolving to a Result. */
+export type KtrayBridge = Grouped<AgentApi, typeof AGENT_METHODS, 'result'> &
+  Grouped<DesktopApi, typeof DESKTOP_METHODS, 'result'> & {
+    /** Subscribe to the agent's events; returns the unsubscribe function. */
+    onEvent(listener: (event: AgentEvent) => void): () => void;
+  };
+
+/** The same, unwrapped: what the window's code calls. */
+export type KtrayClientApi = Grouped<AgentApi, typeof AGENT_METHODS, 'promise'> & Grouped<DesktopApi, typeof DESKTOP_METHODS, 'promise'>;
 
 /** Main -> window push channel carrying AgentEvents. */
 export const EVENT_CHANNEL = 'ktray:event';
 
-/** What the preload exposes as `window.ktray`, grouped by domain, intent-level. */
-export interface KtrayBridge {
-  agent: {
-    status(): Promise<Result<AgentStatus>>;
-  };
-  hosts: {
-    list(): Promise<Result<HostSummary[]>>;
-    hostKey(host: string): Promise<Result<HostKeyInfo>>;
-    trust(host: string, fingerprint: string): Promise<Result<HostKeyInfo>>;
-    reconnect(host?: string): Promise<Result<HostSummary[]>>;
-    offer(host: string): Promise<Result<HostOffer>>;
-    save(host: SavedHost): Promise<Result<HostSummary>>;
-    remove(id: string): Promise<Result<void>>;
-    sshConfigHosts(): Promise<Result<string[]>>;
-  };
-  kernels: {
-    list(host?: string, refresh?: boolean): Promise<Result<KernelSummary[]>>;
-    start(options: StartOptions): Promise<Result<KernelSummary>>;
-    attach(id: string, frontend: Frontend): Promise<Result<AttachResult>>;
-    detach(id: string): Promise<Result<KernelSummary>>;
-    stop(id: string): Promise<Result<KernelSummary>>;
-    interrupt(id: string): Promise<Result<KernelSummary>>;
-    restart(id: string): Promise<Result<KernelSummary>>;
-    /** Watch live state without attaching (or stop watching). */
-    pin(id: string, pinned: boolean): Promise<Result<KernelSummary>>;
-    /** Copies the local connection file's path to the clipboard and returns it. */
-    copyConnectionFile(id: string): Promise<Result<string>>;
-  };
-  settings: {
-    get(): Promise<Result<AgentSettings>>;
-    set(patch: Partial<AgentSettings>): Promise<Result<AgentSettings>>;
-  };
-  /** Subscribe to the agent's events; returns the unsubscribe function. */
-  onEvent(listener: (event: AgentEvent) => void): () => void;
+export interface BridgeChannel {
+  /** `ktray:kernels.start` */
+  channel: string;
+  domain: Domain;
+  name: string;
+  /** The agent method or desktop action behind it. */
+  target: { kind: 'agent'; method: keyof typeof AGENT_METHODS } | { kind: 'desktop'; method: keyof DesktopApi };
 }
 
-/** What the host of the handlers provides besides the agent (clipboard, ssh config). */
+/** Every channel of the bridge, from the two tables. */
+export const BRIDGE_CHANNELS: readonly BridgeChannel[] = [
+  ...Object.entries(AGENT_METHODS)
+    .filter(([, place]) => place.length === 2)
+    .map(([method, [domain, name]]) => ({
+      channel: `ktray:${domain}.${name}`,
+      domain,
+      name,
+      target: { kind: 'agent' as const, method: method as keyof typeof AGENT_METHODS },
+    })),
+  ...Object.entries(DESKTOP_METHODS).map(([method, [domain, name]]) => ({
+    channel: `ktray:${domain}.${name}`,
+    domain,
+    name,
+    target: { kind: 'desktop' as const, method: method as keyof DesktopApi },
+  })),
+];
+
 export interface BridgeServices {
   agent: AgentConnection;
-  writeClipboard(text: string): void;
-  sshConfigHosts(): Promise<string[]>;
+  desktop: DesktopApi;
 }
 
-type Handlers = { [C in IpcChannel]: (...args: IpcArgs<C>) => Promise<IpcResult<C>> };
+export type BridgeHandler = (params: unknown) => Promise<unknown>;
 
-/** The main-side implementation of every channel; the compiler checks completeness. */
-export function createBridgeHandlers(s: BridgeServices): Handlers {
-  const a = s.agent;
-  return {
-    'ktray:agent.status': () => a.status({}),
-    'ktray:hosts.list': () => a.hosts({}),
-    'ktray:hosts.hostKey': (host) => a.hostKey({ host }),
-    'ktray:hosts.trust': (host, fingerprint) => a.trust({ host, fingerprint }),
-    'ktray:hosts.reconnect': (host) => a.reconnect({ host }),
-    'ktray:hosts.offer': (host) => a.offer({ host }),
-    'ktray:hosts.save': (host) => a.saveHost(host),
-    'ktray:hosts.remove': (id) => a.removeHost({ id }),
-    'ktray:hosts.sshConfigHosts': () => s.sshConfigHosts(),
-    'ktray:kernels.list': (host, refresh) => a.kernels({ host, refresh }),
-    'ktray:kernels.start': (options) => a.start(options),
-    'ktray:kernels.attach': (id, frontend) => a.attach({ id, frontend, newTerminal: true }),
-    'ktray:kernels.detach': (id) => a.detach({ id }),
-    'ktray:kernels.stop': (id) => a.stop({ id }),
-    'ktray:kernels.interrupt': (id) => a.interrupt({ id }),
-    'ktray:kernels.restart': (id) => a.restart({ id }),
-    'ktray:kernels.pin': (id, pinned) => a.pin({ id, pinned }),
-    'ktray:kernels.copyConnectionFile': async (id) => {
-      const kernel = (await a.kernels({})).find((k) => k.id === id);
-      if (!kernel) throw new KtrayError({ code: 'KERNEL_NOT_FOUND', message: `No kernel ${id}.` });
-      const file = kernel.localConnectionFile ?? (await a.attach({ id, frontend: 'none' })).localConnectionFile;
-      s.writeClipboard(file);
-      return file;
-    },
-    'ktray:settings.get': () => a.getSettings({}),
-    'ktray:settings.set': (patch) => a.setSettings(patch),
-  };
+/** The main-side implementation of every channel. */
+export function createBridgeHandlers(s: BridgeServices): Record<string, BridgeHandler> {
+  const handlers: Record<string, BridgeHandler> = {};
+  for (const c of BRIDGE_CHANNELS) {
+    const target = c.target;
+    handlers[c.channel] =
+      target.kind === 'agent'
+        ? (params) => (s.agent[target.method] as (p: unknown) => Promise<unknown>).call(s.agent, params ?? {})
+        : (params) => (s.desktop[target.method] as (p: unknown) => Promise<unknown>).call(s.desktop, params ?? {});
+  }
+  return handlers;
+}
+
+/** Builds a grouped object from the channel list: `call(channel, params)` does the transport. */
+export function groupChannels<T>(call: (channel: string, params: unknown) => T): Record<Domain, Record<string, (params?: unknown) => T>> {
+  const grouped = { agent: {}, hosts: {}, kernels: {}, settings: {} } as Record<Domain, Record<string, (params?: unknown) => T>>;
+  for (const c of BRIDGE_CHANNELS) grouped[c.domain][c.name] = (params?: unknown) => call(c.channel, params ?? {});
+  return grouped;
 }
 
 /** Runs a handler and folds any failure into a Result, so the window gets words, not a stack. */

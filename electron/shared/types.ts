@@ -56,6 +56,8 @@ export interface KernelSummary {
   busySince: number | null;
   /** Watched with heartbeat and iopub (attached or pinned). */
   watched: boolean;
+  /** Why the kernel should be watched but is not (its tunnels failed); retried when the host comes back. */
+  watchError: string | null;
 }
 
 export type HostConnection = 'idle' | 'connecting' | 'connected' | 'lost';
@@ -103,18 +105,18 @@ export interface StartOptions {
 }
 
 export type Frontend = 'qtconsole' | 'console' | 'none';
-
-export interface AttachOptions {
-  frontend?: Frontend;
-  /** For `console`: open it in a new terminal window even when the caller has one. */
-  newTerminal?: boolean;
-}
+/** A frontend Kernel Tray opens in a window of its own. */
+export type FrontendWindow = Exclude<Frontend, 'none'>;
 
 export interface AttachResult {
   kernel: KernelSummary;
   localConnectionFile: string;
-  /** The frontend was launched by the agent (console may instead be run by the CLI in its own terminal). */
-  launched: Frontend | null;
+  /** This call opened the tunnels (false: the kernel was attached already). */
+  newlyAttached: boolean;
+}
+
+export interface OpenedFrontend extends AttachResult {
+  launched: FrontendWindow;
 }
 
 export interface HostKeyInfo {
@@ -179,7 +181,7 @@ export type AgentEvent =
   | { type: 'host-lost'; at: number; host: HostSummary; reason: string }
   | { type: 'host-back'; at: number; host: HostSummary; downSeconds: number }
   | { type: 'host-state'; at: number; host: HostSummary }
-  | { type: 'notice'; at: number; host: string | null; message: string };
+  | { type: 'notice'; at: number; host: string | null; message: string; kernel?: string };
 
 export type AgentEventType = AgentEvent['type'];
 
@@ -208,7 +210,10 @@ export type KtrayErrorCode =
   | 'IPYKERNEL_MISSING'
   | 'REMOTE_COMMAND_FAILED'
   | 'FRONTEND_FAILED'
+  | 'FORWARD_REFUSED'
+  | 'FORWARD_FAILED'
   | 'BAD_INPUT'
+  | 'USAGE'
   | 'AGENT_UNAVAILABLE'
   | 'TIMEOUT'
   | 'INTERNAL';

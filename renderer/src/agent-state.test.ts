@@ -13,7 +13,7 @@ function kernel(hostId: string, name: string, over: Partial<KernelSummary> = {})
   return {
     id: `${hostId}/${name}`, host: hostId, name, connectionFile: `/run/kernel-${name}.json`, kernelName: 'python3',
     pid: 100, alive: true, startedAt: 1000, command: null, attached: false, localConnectionFile: null,
-    localPorts: null, state: 'idle', stateSince: 0, busySince: null, watched: false, ...over,
+    localPorts: null, state: 'idle', stateSince: 0, busySince: null, watched: false, watchError: null, ...over,
   };
 }
 
@@ -119,7 +119,7 @@ describe('answers to the window’s requests', () => {
 describe('notices', () => {
   it('say which kernel finished a long run, and for how long', () => {
     const next = reduceAgentState(loaded, { type: 'event', event: { type: 'run-finished', at: 1, kernel: kernel('a', '1'), seconds: 612 } });
-    expect(next.notices.map((n) => [n.host, n.message])).toEqual([['a', 'python3 1 finished a run of 10m 12s.']]);
+    expect(next.notices.map((n) => [n.host, n.message])).toEqual([['a', 'python3 1 finished a run of 10m.']]);
   });
 
   it('say why a kernel died', () => {

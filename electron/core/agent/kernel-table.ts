@@ -1,63 +1,58 @@
-// The agent's table of kernels: what each host's listing said, merged with what
-// the agent knows (attachments, watches), and every state change as an event.
-import type { Attachment } from '../tunnels/attachment';
+// The agent's table of kernels: the only writer of kernel summaries and the
+// only emitter of kernel events. Everyone else tells it what happened, by
+// intent (`attached`, `watchFailed`, `died`, ...), and reads copies.
 import { KtrayError } from '../../shared/errors';
+import { hostOfKernel, kernelId } from '../../shared/kernel-id';
+import type { ChannelPorts, ConnectionInfo, KernelState, KernelSummary } from '../../shared/types';
 import type { FoundKernel } from '../kernels/kernel-ops';
-import type { AgentEvent, ConnectionInfo, KernelState, KernelSummary } from '../../shared/types';
+import type { EventBus } from './event-bus';
 
-export interface KernelRecord {
+interface Entry {
   summary: KernelSummary;
   info: ConnectionInfo;
-  attachment: Attachment | null;
   /** A stop or restart asked by the user is under way: its exit is not a death. */
   expectingExit: boolean;
 }
 
-export interface KernelRecordsOptions {
-  emit: (event: AgentEvent) => void;
-  /** Stop watching a kernel that is gone. */
-  unwatch: (id: string) => void;
-  /** The local connection file a kernel had when last attached, if any. */
-  rememberedFile: (id: string) => string | null;
+export interface KernelTableOptions {
+  events: EventBus;
+  /** The local connection file a kernel had when last attached (before an agent restart), if any. */
+  rememberedFile?: (id: string) => string | null;
 }
 
-export class KernelRecords {
-  private readonly byId = new Map<string, KernelRecord>();
+/** What a host's listing changed. */
+export interface ListingChange {
+  /** Kernels that were alive and are not any more. */
+  died: string[];
+  /** Kernels whose files are gone, dropped from the table. */
+  removed: string[];
+}
 
-  constructor(private readonly opts: KernelRecordsOptions) {}
+/** States the monitor observes; `dead` is never observed, only confirmed (`died`). */
+export type ObservedState = Extract<KernelState, 'starting' | 'idle' | 'busy' | 'unresponsive'>;
 
-  get(id: string): KernelRecord | undefined {
-    return this.byId.get(id);
-  }
+export class KernelTable {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly opts: KernelTableOptions) {}
+
+  // ---- reading ---------------------------------------------------------------
 
   has(id: string): boolean {
-    return this.byId.has(id);
+    return this.entries.has(id);
   }
 
-  all(): KernelRecord[] {
-    return [...this.byId.values()];
+  /** A copy of the kernel's summary, or undefined. */
+  get(id: string): KernelSummary | undefined {
+    const e = this.entries.get(id);
+    return e ? { ...e.summary } : undefined;
   }
 
-  onHost(hostId: string): KernelRecord[] {
-    return this.all().filter((r) => r.summary.host === hostId);
-  }
-
-  delete(id: string): void {
-    this.byId.delete(id);
-  }
-
-  /** Copies, in a stable order: by host, then oldest first. */
-  summaries(host?: string): KernelSummary[] {
-    return this.all()
-      .filter((r) => !host || r.summary.host === host)
-      .map((r) => ({ ...r.summary }))
-      .sort((a, b) => a.host.localeCompare(b.host) || (a.startedAt ?? 0) - (b.startedAt ?? 0));
-  }
-
-  find(id: string): KernelRecord {
-    const r = this.byId.get(id);
-    if (!r) {
-      const host = id.split('/')[0];
+  /** A copy of the kernel's summary, or KERNEL_NOT_FOUND. */
+  require(id: string): KernelSummary {
+    const s = this.get(id);
+    if (!s) {
+      const host = hostOfKernel(id);
       throw new KtrayError({
         code: 'KERNEL_NOT_FOUND',
         host,
@@ -65,18 +60,209 @@ export class KernelRecords {
         hint: `\`ktray ls ${host}\` lists the kernels there; ids look like HOST/KERNEL.`,
       });
     }
-    return r;
+    return s;
   }
 
-  add(hostId: string, k: FoundKernel, state?: KernelState): KernelRecord {
-    const id = `${hostId}/${k.name}`;
-    const r: KernelRecord = {
+  info(id: string): ConnectionInfo {
+    const e = this.entries.get(id);
+    if (!e) this.require(id);
+    return e!.info;
+  }
+
+  expectingExit(id: string): boolean {
+    return this.entries.get(id)?.expectingExit ?? false;
+  }
+
+  /** Copies, in a stable order: by host, then oldest first. */
+  summaries(host?: string): KernelSummary[] {
+    return [...this.entries.values()]
+      .filter((e) => !host || e.summary.host === host)
+      .map((e) => ({ ...e.summary }))
+      .sort((a, b) => a.host.localeCompare(b.host) || (a.startedAt ?? 0) - (b.startedAt ?? 0));
+  }
+
+  ids(host?: string): string[] {
+    return [...this.entries.values()].filter((e) => !host || e.summary.host === host).map((e) => e.summary.id);
+  }
+
+  hosts(): string[] {
+    return [...new Set([...this.entries.values()].map((e) => e.summary.host))];
+  }
+
+  // ---- what hosts said ---------------------------------------------------------
+
+  /**
+   * Merges one host's listing: new kernels added, known ones updated, vanished
+   * ones dropped, except those `keep` asks for, which stay visible as dead.
+   */
+  listed(host: string, kernels: FoundKernel[], keep: (id: string) => boolean): ListingChange {
+    const change: ListingChange = { died: [], removed: [] };
+    const seen = new Set<string>();
+    for (const k of kernels) {
+      const id = kernelId(host, k.name);
+      seen.add(id);
+      const e = this.entries.get(id);
+      if (!e) {
+        this.add(host, k);
+        continue;
+      }
+      const s = e.summary;
+      const restarted = k.alive && s.pid !== null && k.pid !== null && k.pid !== s.pid;
+      e.info = k.info;
+      s.connectionFile = k.connectionFile;
+      s.pid = k.pid ?? s.pid;
+      s.command = k.command ?? s.command;
+      s.alive = k.alive;
+      if (restarted || (k.startedAt && !s.startedAt)) s.startedAt = k.startedAt;
+      if (!k.alive && s.state !== 'dead') {
+        if (this.markDead(e, 'its process is gone')) change.died.push(id);
+      } else if (k.alive && (s.state === 'dead' || s.state === 'unknown')) {
+        this.setState(e, s.watched ? 'starting' : 'running');
+      }
+    }
+    for (const e of [...this.entries.values()]) {
+      const id = e.summary.id;
+      if (e.summary.host !== host || seen.has(id)) continue;
+      // The file is gone: a kernel that shut down cleanly. Attached ones stay visible as dead.
+      if (keep(id)) {
+        if (this.markDead(e, 'its connection file was removed')) change.died.push(id);
+      } else {
+        this.entries.delete(id);
+        change.removed.push(id);
+      }
+    }
+    this.announce(host);
+    return change;
+  }
+
+  /** A kernel this agent just launched. */
+  started(host: string, k: FoundKernel): KernelSummary {
+    const e = this.add(host, k);
+    this.setState(e, 'running', { quiet: true });
+    this.opts.events.emit({ type: 'kernel-started', at: Date.now(), kernel: { ...e.summary } });
+    this.announce(host);
+    return { ...e.summary };
+  }
+
+  /** The host cannot be reached: nobody knows the state of its live kernels. */
+  hostUnreachable(host: string): void {
+    for (const e of this.entries.values()) if (e.summary.host === host && e.summary.alive) this.setState(e, 'unknown');
+  }
+
+  // ---- what the agent did --------------------------------------------------------
+
+  attached(id: string, local: { file: string; ports: ChannelPorts | null }): void {
+    const e = this.entry(id);
+    e.summary.attached = true;
+    e.summary.localConnectionFile = local.file;
+    e.summary.localPorts = local.ports;
+    this.changed(e);
+  }
+
+  detached(id: string, opts: { fileKept: boolean }): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.summary.attached = false;
+    e.summary.localPorts = null;
+    if (!opts.fileKept) e.summary.localConnectionFile = null;
+    this.changed(e);
+  }
+
+  watchStarted(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || (e.summary.watched && e.summary.watchError === null)) return;
+    e.summary.watched = true;
+    e.summary.watchError = null;
+    this.changed(e);
+  }
+
+  /** The kernel should be watched but cannot be now (its tunnels failed): say why. */
+  watchFailed(id: string, reason: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.summary.watched = false;
+    e.summary.watchError = reason;
+    if (e.summary.alive && e.summary.state !== 'dead' && e.summary.state !== 'unknown') this.setState(e, 'running', { quiet: true });
+    this.changed(e);
+  }
+
+  watchStopped(id: string): void {
+    const e = this.entries.get(id);
+    if (!e || (!e.summary.watched && e.summary.watchError === null)) return;
+    e.summary.watched = false;
+    e.summary.watchError = null;
+    if (e.summary.alive && e.summary.state !== 'dead' && e.summary.state !== 'unknown') this.setState(e, 'running', { quiet: true });
+    this.changed(e);
+  }
+
+  /** What the monitor saw on the wire. */
+  observed(id: string, state: ObservedState): void {
+    const e = this.entries.get(id);
+    if (!e || !e.summary.alive) return;
+    this.setState(e, state);
+  }
+
+  runFinished(id: string, seconds: number): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.opts.events.emit({ type: 'run-finished', at: Date.now(), kernel: { ...e.summary }, seconds });
+  }
+
+  /** A stop or restart asked by the user begins (true) or ends (false). */
+  exitExpected(id: string, expecting: boolean): void {
+    const e = this.entries.get(id);
+    if (e) e.expectingExit = expecting;
+  }
+
+  /** Its process is confirmed gone. */
+  died(id: string, reason: string): void {
+    const e = this.entries.get(id);
+    if (e) this.markDead(e, reason);
+  }
+
+  restarted(id: string, k: { pid: number | null; startedAt: number | null }): void {
+    const e = this.entry(id);
+    Object.assign(e.summary, { pid: k.pid, startedAt: k.startedAt, alive: true, command: null });
+    this.setState(e, e.summary.watched ? 'starting' : 'running');
+  }
+
+  /** Stopped by the user: gone from the table. */
+  stopped(id: string): KernelSummary {
+    const e = this.entry(id);
+    const s = e.summary;
+    s.alive = false;
+    s.watched = false;
+    s.watchError = null;
+    s.attached = false;
+    s.localPorts = null;
+    s.localConnectionFile = null;
+    this.setState(e, 'dead');
+    this.entries.delete(id);
+    this.announce(s.host);
+    return { ...s };
+  }
+
+  /** Something about this kernel a user should hear (a tunnel refused, a re-attach failed). */
+  notice(id: string, message: string): void {
+    this.opts.events.emit({ type: 'notice', at: Date.now(), host: hostOfKernel(id), kernel: id, message });
+  }
+
+  // ---- inside ------------------------------------------------------------------
+
+  private entry(id: string): Entry {
+    const e = this.entries.get(id);
+    if (!e) this.require(id);
+    return e!;
+  }
+
+  private add(host: string, k: FoundKernel): Entry {
+    const id = kernelId(host, k.name);
+    const e: Entry = {
       info: k.info,
-      attachment: null,
       expectingExit: false,
       summary: {
         id,
-        host: hostId,
+        host,
         name: k.name,
         connectionFile: k.connectionFile,
         kernelName: k.info.kernel_name || 'python3',
@@ -85,75 +271,47 @@ export class KernelRecords {
         startedAt: k.startedAt,
         command: k.command,
         attached: false,
-        localConnectionFile: this.opts.rememberedFile(id),
+        localConnectionFile: this.opts.rememberedFile?.(id) ?? null,
         localPorts: null,
-        state: state ?? (k.alive ? 'running' : 'dead'),
+        state: k.alive ? 'running' : 'dead',
         stateSince: Date.now(),
         busySince: null,
         watched: false,
+        watchError: null,
       },
     };
-    this.byId.set(id, r);
-    return r;
+    this.entries.set(id, e);
+    return e;
   }
 
-  /** Merges one host's listing: new kernels added, known ones updated, vanished ones dropped. */
-  mergeListing(hostId: string, kernels: FoundKernel[]): void {
-    const seen = new Set<string>();
-    for (const k of kernels) {
-      const id = `${hostId}/${k.name}`;
-      seen.add(id);
-      const r = this.byId.get(id);
-      if (r) this.merge(r, k);
-      else this.add(hostId, k);
-    }
-    for (const r of this.onHost(hostId)) {
-      if (seen.has(r.summary.id)) continue;
-      // The file is gone: a kernel that shut down cleanly. Keep attached ones visible as dead.
-      if (r.attachment) this.markDead(r, 'its connection file was removed');
-      else this.byId.delete(r.summary.id);
-    }
-  }
-
-  private merge(r: KernelRecord, k: FoundKernel): void {
-    const s = r.summary;
-    const restarted = k.alive && s.pid !== null && k.pid !== null && k.pid !== s.pid;
-    r.info = k.info;
-    Object.assign(s, { connectionFile: k.connectionFile, pid: k.pid ?? s.pid, command: k.command ?? s.command, alive: k.alive });
-    if (restarted || (k.startedAt && !s.startedAt)) s.startedAt = k.startedAt;
-    if (!k.alive && s.state !== 'dead') this.markDead(r, 'its process is gone');
-    else if (k.alive && (s.state === 'dead' || s.state === 'unknown')) this.setState(r, s.watched ? 'starting' : 'running');
-  }
-
-  /** Live kernels of a host whose state nobody can know now (the host is unreachable). */
-  markUnknown(hostId: string): void {
-    for (const r of this.onHost(hostId)) if (r.summary.alive) this.setState(r, 'unknown');
-  }
-
-  markDead(r: KernelRecord, reason: string): void {
-    const s = r.summary;
-    s.alive = false;
+  /** true when it was not dead already; the death is news (an event) unless an exit was asked for. */
+  private markDead(e: Entry, reason: string): boolean {
+    const s = e.summary;
     const wasDead = s.state === 'dead';
-    this.setState(r, 'dead');
-    if (s.watched) {
-      this.opts.unwatch(s.id);
-      s.watched = false;
-    }
-    if (!wasDead && !r.expectingExit) this.opts.emit({ type: 'kernel-died', at: Date.now(), kernel: { ...s }, reason });
+    s.alive = false;
+    s.watched = false;
+    s.watchError = null;
+    this.setState(e, 'dead');
+    if (wasDead) return false;
+    if (!e.expectingExit) this.opts.events.emit({ type: 'kernel-died', at: Date.now(), kernel: { ...s }, reason });
+    return true;
   }
 
-  setState(r: KernelRecord, state: KernelState): void {
-    const s = r.summary;
+  private setState(e: Entry, state: KernelState, opts: { quiet?: boolean } = {}): void {
+    const s = e.summary;
     if (s.state === state) return;
     const now = Date.now();
     s.state = state;
     s.stateSince = now;
     s.busySince = state === 'busy' ? now : null;
-    this.changed(r);
+    if (!opts.quiet) this.changed(e);
   }
 
-  /** Tells every face about this kernel as it is now. */
-  changed(r: KernelRecord): void {
-    this.opts.emit({ type: 'kernel-state', at: Date.now(), kernel: { ...r.summary } });
+  private changed(e: Entry): void {
+    this.opts.events.emit({ type: 'kernel-state', at: Date.now(), kernel: { ...e.summary } });
+  }
+
+  private announce(host: string): void {
+    this.opts.events.emit({ type: 'kernels-changed', at: Date.now(), host, kernels: this.summaries(host) });
   }
 }

@@ -1,7 +1,12 @@
 // Opening a Jupyter frontend on a local connection file: qtconsole directly,
-// console inside a terminal emulator of the platform.
+// console inside a terminal emulator of the platform, or console right here in
+// the caller's terminal. The caller's own process does it (the CLI, or the
+// app's main process), so the frontend runs in the caller's environment (its
+// DISPLAY, PATH, active conda/venv), never the background agent's.
 import { spawn, type SpawnOptions } from 'node:child_process';
+import type { AgentApi } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
+import type { AttachResult, Frontend, FrontendWindow, OpenedFrontend } from '../../shared/types';
 import { platform } from '../util/platform';
 import { quote } from '../util/shell-quote';
 
@@ -61,9 +66,20 @@ export async function terminalArgv(connectionFile: string, opts: FrontendOptions
   }
 }
 
-export async function launchFrontend(kind: 'qtconsole' | 'console', connectionFile: string, opts: FrontendOptions = {}): Promise<void> {
-  // `jupyter X` runs `jupyter-X`; check it is there, or the failure happens unseen in a detached process.
-  if (!(await (opts.which ?? onPath)(`jupyter-${kind}`))) {
+/**
+ * Where a frontend opens, decided once for every face: `console` runs in the
+ * caller's own terminal when it has one (what tmux users want) unless a new
+ * window is asked for; qtconsole, and console from the tray, get a window.
+ */
+export function planFrontend(o: { frontend: Frontend; newTerminal?: boolean; callerHasTerminal: boolean }): 'here' | 'window' | 'none' {
+  if (o.frontend === 'none') return 'none';
+  if (o.frontend === 'console' && o.callerHasTerminal && !o.newTerminal) return 'here';
+  return 'window';
+}
+
+/** `jupyter X` runs `jupyter-X`: check it is there before anything depends on it. */
+export async function requireFrontend(kind: FrontendWindow, which: (name: string) => Promise<boolean> = onPath): Promise<void> {
+  if (!(await which(`jupyter-${kind}`))) {
     throw new KtrayError({
       code: 'FRONTEND_FAILED',
       message: `jupyter ${kind} is not installed on this computer.`,
@@ -73,6 +89,12 @@ export async function launchFrontend(kind: 'qtconsole' | 'console', connectionFi
           : 'Install it (`pip install jupyter-console`, or e.g. `apt install jupyter-console`), or attach with no frontend and use your own client.',
     });
   }
+}
+
+/** Opens the frontend in a window of its own, detached: it outlives the caller. */
+export async function launchFrontend(kind: FrontendWindow, connectionFile: string, opts: FrontendOptions = {}): Promise<void> {
+  // Checked first, or the failure happens unseen in a detached process.
+  await requireFrontend(kind, opts.which);
   const argv = kind === 'qtconsole' ? ['jupyter', 'qtconsole', '--existing', connectionFile] : await terminalArgv(connectionFile, opts);
   const run = opts.spawn ?? (spawn as unknown as SpawnFn);
   await new Promise<void>((resolve, reject) => {
@@ -102,4 +124,44 @@ export function onPath(name: string): Promise<boolean> {
     child.on('error', () => resolve(false));
     child.on('close', (code) => resolve(code === 0));
   });
+}
+
+/** Runs `jupyter console` in this process's terminal and resolves with its exit code. */
+export function runConsoleHere(connectionFile: string, opts: Pick<FrontendOptions, 'env' | 'spawn'> = {}): Promise<number> {
+  const run = opts.spawn ?? (spawn as unknown as SpawnFn);
+  const [command, ...args] = consoleCommand(connectionFile);
+  return new Promise((resolve, reject) => {
+    const child = run(command!, args, { stdio: 'inherit', env: opts.env ?? process.env }) as ReturnType<SpawnFn> & {
+      once(event: 'close', cb: (code: number | null) => void): unknown;
+    };
+    child.once('error', (err: Error) =>
+      reject(new KtrayError({ code: 'FRONTEND_FAILED', message: `Could not run jupyter console: ${err.message}.`, hint: `Install jupyter-console, or use --frontend none and your own client on ${connectionFile}.` })),
+    );
+    child.once('close', (code) => resolve(code ?? 0));
+  });
+}
+
+/**
+ * Attaches the kernel and opens the frontend in a window. If the frontend
+ * cannot open, an attachment this call made is undone: nothing is left behind.
+ */
+export async function attachAndOpen(
+  agent: Pick<AgentApi, 'attach' | 'detach'>,
+  params: { id: string; frontend: FrontendWindow },
+  opts: FrontendOptions = {},
+): Promise<OpenedFrontend> {
+  await requireFrontend(params.frontend, opts.which);
+  const attached = await agent.attach({ id: params.id });
+  try {
+    await launchFrontend(params.frontend, attached.localConnectionFile, opts);
+  } catch (err) {
+    await undoAttach(agent, attached);
+    throw err;
+  }
+  return { ...attached, launched: params.frontend };
+}
+
+/** Detaches again what an attach of this caller opened (a frontend that could not start). */
+export async function undoAttach(agent: Pick<AgentApi, 'detach'>, attached: AttachResult): Promise<void> {
+  if (attached.newlyAttached) await agent.detach({ id: attached.kernel.id }).catch(() => {});
 }

@@ -25,6 +25,8 @@ export interface HostRegistryOptions {
   wanted: (hostId: string) => boolean;
   notice: (hostId: string, message: string) => void;
   context?: Partial<ProfileContext>;
+  /** Makes the session of a host instead of LocalHost/SshSession (tests hand in their own). */
+  createHost?: (id: string) => Host | undefined;
 }
 
 export class HostRegistry {
@@ -85,7 +87,8 @@ export class HostRegistry {
     let host = this.sessions.get(id);
     if (!host) {
       host =
-        id === LOCAL_HOST
+        this.opts.createHost?.(id) ??
+        (id === LOCAL_HOST
           ? new LocalHost()
           : new SshSession({
               profile: this.profile(id),
@@ -93,7 +96,7 @@ export class HostRegistry {
               askPassphrase: this.opts.askPassphrase,
               wanted: () => this.opts.wanted(id),
               notice: (message) => this.opts.notice(id, message),
-            });
+            }));
       this.sessions.set(id, host);
     }
     return host;

@@ -7,13 +7,18 @@ import type { ExecResult, Host, HostStateChange, RunOptions } from './host';
 import { LOCAL_HOST } from '../../shared/types';
 
 export class LocalHost implements Host {
-  readonly id = LOCAL_HOST;
+  readonly id: string;
   readonly state = 'connected' as const;
   readonly lastError = null;
 
+  /** `env`: the environment scripts run in (default: this process's). */
+  constructor(private readonly opts: { id?: string; env?: NodeJS.ProcessEnv } = {}) {
+    this.id = opts.id ?? LOCAL_HOST;
+  }
+
   run(script: string, options: RunOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn('/bin/sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'], env: this.opts.env ?? process.env });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       const timer = options.timeoutMs

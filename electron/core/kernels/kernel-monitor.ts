@@ -2,17 +2,19 @@
 // liveness, iopub status for idle/busy. Heartbeat timeouts follow the measured
 // round trip, so a slow link or a busy kernel never looks dead, while a dead
 // one is noticed within a few beats.
+import { KtrayError } from '../../shared/errors';
+import type { Channel, ChannelPorts, ConnectionInfo, KernelState } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { KernelClient } from '../jupyter/kernel-client';
 import { channelTunnel } from '../tunnels/channel-tunnel';
 import type { Tunnel } from '../tunnels/tunnel';
-import type { AgentSettings, Channel, ChannelPorts, ConnectionInfo, KernelState } from '../../shared/types';
 
 export interface MonitorOptions {
-  settings: () => AgentSettings;
   isHostUp: (hostId: string) => boolean;
   /** `dead` means the heartbeat stopped; the agent confirms with the host before calling it a death. */
   onState: (id: string, state: KernelState, extra: { busySeconds?: number; reason?: string }) => void;
+  /** The watch could not go on: its own tunnels failed (cannot listen, or the host refused the forward). */
+  onFailed: (id: string, reason: string) => void;
   /** Beat period in ms (default 2000). */
   intervalMs?: number;
   /** Missed beats in a row before the kernel is suspected dead (default 2). */
@@ -22,6 +24,8 @@ export interface MonitorOptions {
 interface Watch {
   id: string;
   host: Host;
+  /** The attachment's local ports it uses, or null when it has tunnels of its own. */
+  sharedPorts: ChannelPorts | null;
   client: KernelClient;
   ownTunnels: Tunnel[];
   timer: NodeJS.Timeout | null;
@@ -60,6 +64,19 @@ export class KernelMonitor {
     return Math.min(15_000, Math.max(1000, 4 * rtt + 500));
   }
 
+  isWatching(id: string): boolean {
+    return this.watches.has(id);
+  }
+
+  /** The attachment ports a watch goes through (null: its own tunnels); undefined when not watched. */
+  sharedPorts(id: string): ChannelPorts | null | undefined {
+    return this.watches.get(id)?.sharedPorts;
+  }
+
+  /**
+   * Watches a kernel: through `ports` (an attachment's listeners) or tunnels of
+   * its own. Failures to set up end in onFailed, never in silence.
+   */
   async watch(
     id: string,
     host: Host,
@@ -69,7 +86,7 @@ export class KernelMonitor {
   ): Promise<void> {
     const connectionFile = opts.connectionFile;
     this.unwatch(id);
-    const w: Watch = { id, host, client: null as unknown as KernelClient, ownTunnels: [], timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
+    const w: Watch = { id, host, sharedPorts: ports, client: null as unknown as KernelClient, ownTunnels: [], timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
     this.watches.set(id, w);
     if (opts.delayMs) {
       // A frontend attached this very moment gets the link to itself first.
@@ -80,14 +97,14 @@ export class KernelMonitor {
     if (!local) {
       // Pinned but not attached: private tunnels for heartbeat, iopub and shell.
       const open = async (channel: Channel) => {
-        const t = channelTunnel(host, info, channel, { connectionFile });
+        const t = channelTunnel(host, info, channel, { connectionFile, onError: (err) => this.tunnelFailed(w, channel, err) });
         w.ownTunnels.push(t);
         return t.listen();
       };
       try {
         local = { hb: await open('hb'), iopub: await open('iopub'), shell: await open('shell'), control: await open('control'), stdin: 0 };
-      } catch {
-        this.unwatch(id);
+      } catch (err) {
+        this.fail(w, `could not open its tunnels here: ${(err as Error).message}`);
         return;
       }
       if (w.stopped) return;
@@ -95,19 +112,41 @@ export class KernelMonitor {
     w.client = new KernelClient({ ...info, transport: 'tcp', ip: '127.0.0.1', ...portsOf(local) }, { host: host.id });
     w.client.onStatus((state) => this.onStatus(w, state));
     this.opts.onState(id, 'starting', {});
-    // kernel_info makes the kernel publish a status; no reply while a cell runs means busy.
-    w.client.kernelInfo(Math.max(3000, this.timeoutFor(host.id))).then(
+    this.settle(w);
+    this.schedule(w, 0);
+  }
+
+  /** Asks a watched kernel where it stands now (after the host came back, its state is stale). */
+  resync(id: string): void {
+    const w = this.watches.get(id);
+    if (w?.client) this.settle(w);
+  }
+
+  /** kernel_info makes the kernel publish a status; no reply while a cell runs means busy. */
+  private settle(w: Watch): void {
+    w.client.kernelInfo(Math.max(3000, this.timeoutFor(w.host.id))).then(
       () => {
-        if (!w.stopped && w.busySince === null) this.opts.onState(id, 'idle', {});
+        if (!w.stopped && w.busySince === null) this.opts.onState(w.id, 'idle', {});
       },
       () => {
         if (!w.stopped && w.busySince === null && !w.missed) {
           w.busySince = Date.now();
-          this.opts.onState(id, 'busy', {});
+          this.opts.onState(w.id, 'busy', {});
         }
       },
     );
-    this.schedule(w, 0);
+  }
+
+  /** A refused forward will not get better by retrying each beat: the watch fails, with the host's words. */
+  private tunnelFailed(w: Watch, channel: Channel, err: Error): void {
+    if (w.stopped || !(err instanceof KtrayError) || err.code !== 'FORWARD_REFUSED') return;
+    this.fail(w, `${channel} channel: ${err.message}${err.hint ? ` ${err.hint}` : ''}`);
+  }
+
+  private fail(w: Watch, reason: string): void {
+    if (w.stopped) return;
+    this.unwatch(w.id);
+    this.opts.onFailed(w.id, reason);
   }
 
   private onStatus(w: Watch, state: string): void {

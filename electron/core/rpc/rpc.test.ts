@@ -7,7 +7,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { AGENT_METHODS, type AgentConnection, type AgentEventListener } from '../../shared/agent-api';
+import { AGENT_METHOD_NAMES, type AgentConnection, type AgentEventListener } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
 import { connectRpc, serveAgent, type RpcAgent, type RpcServer } from './rpc';
 import type { AgentEvent } from '../../shared/types';
@@ -19,7 +19,7 @@ class FakeAgent {
 
   connection(): AgentConnection {
     const api = Object.fromEntries(
-      AGENT_METHODS.map((m) => [
+      AGENT_METHOD_NAMES.map((m) => [
         m,
         (params: unknown) => {
           this.calls.push({ method: m, params });

@@ -11,7 +11,7 @@ import {
   SocketMessageWriter,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import { AGENT_METHODS, type AgentApi, type AgentConnection, type AgentEventListener } from '../../shared/agent-api';
+import { AGENT_METHOD_NAMES, type AgentApi, type AgentConnection, type AgentEventListener } from '../../shared/agent-api';
 import { isKtrayErrorData, KtrayError } from '../../shared/errors';
 import { platform } from '../util/platform';
 import type { AgentEvent } from '../../shared/types';
@@ -35,7 +35,7 @@ export async function serveAgent(agent: AgentConnection, socket: string): Promis
     const conn = createMessageConnection(new SocketMessageReader(sock), new SocketMessageWriter(sock));
     connections.add(conn);
     let unsubscribe: (() => void) | null = null;
-    for (const method of AGENT_METHODS) {
+    for (const method of AGENT_METHOD_NAMES) {
       conn.onRequest(`agent/${method}`, async (params: unknown) => {
         try {
           const fn = agent[method] as (p: unknown) => Promise<unknown>;
@@ -133,7 +133,7 @@ export async function connectRpc(socket: string, opts: RpcClientOptions = {}): P
       throw KtrayError.from(err);
     }
   };
-  const api = Object.fromEntries(AGENT_METHODS.map((m) => [m, (params: unknown) => call(m, params)])) as unknown as AgentApi;
+  const api = Object.fromEntries(AGENT_METHOD_NAMES.map((m) => [m, (params: unknown) => call(m, params)])) as unknown as AgentApi;
   return {
     ...api,
     onEvent(listener) {

@@ -6,6 +6,17 @@ import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import type { ExecResult } from '../hosts/host';
 
+/** Why a command through the shell did not complete; callers branch on `kind`. */
+export class ShellError extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'ended' | 'busy',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ShellError';
+  }
+}
+
 interface Pending {
   resolve: (r: ExecResult) => void;
   reject: (err: Error) => void;
@@ -17,7 +28,7 @@ export class RemoteShell {
   private stdout = '';
   private stderr = '';
   private current: Pending | null = null;
-  private dead: Error | null = null;
+  private dead: ShellError | null = null;
 
   /** `channel` runs `sh -s` (see shellCommand). */
   constructor(private readonly channel: ClientChannel) {
@@ -31,8 +42,8 @@ export class RemoteShell {
       this.stderr += d;
       this.settle();
     });
-    channel.on('close', () => this.fail(new Error('the shell ended')));
-    channel.on('error', (err: Error) => this.fail(err));
+    channel.on('close', () => this.fail(new ShellError('ended', 'the shell ended')));
+    channel.on('error', (err: Error) => this.fail(new ShellError('ended', err.message)));
   }
 
   /** Free for a command right now. */
@@ -49,12 +60,12 @@ export class RemoteShell {
    * touch this shell), then prints a marker with its status on both streams.
    */
   run(script: string, timeoutMs?: number): Promise<ExecResult> {
-    if (!this.idle) return Promise.reject(this.dead ?? new Error('the shell is busy'));
+    if (!this.idle) return Promise.reject(this.dead ?? new ShellError('busy', 'the shell is busy'));
     const b64 = Buffer.from(script, 'utf8').toString('base64');
     return new Promise<ExecResult>((resolve, reject) => {
       const timer = timeoutMs
         ? setTimeout(() => {
-            this.fail(new Error(`timed out after ${timeoutMs} ms`));
+            this.fail(new ShellError('timeout', `timed out after ${timeoutMs} ms`));
             this.channel.close();
           }, timeoutMs)
         : null;
@@ -64,7 +75,7 @@ export class RemoteShell {
   }
 
   close(): void {
-    this.fail(new Error('the shell was closed'));
+    this.fail(new ShellError('ended', 'the shell was closed'));
     this.channel.close();
   }
 
@@ -86,7 +97,7 @@ export class RemoteShell {
     p.resolve(result);
   }
 
-  private fail(err: Error): void {
+  private fail(err: ShellError): void {
     if (!this.dead) this.dead = err;
     const p = this.current;
     this.current = null;

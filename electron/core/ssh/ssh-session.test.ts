@@ -444,7 +444,7 @@ describe('a connected session', () => {
     await trustServer();
     server.noForwarding = true;
     const err = await failure(session().openStream('127.0.0.1', 9));
-    expect(err.code).toBe('REMOTE_COMMAND_FAILED');
+    expect(err.code).toBe('FORWARD_REFUSED');
     expect(err.message).toContain('127.0.0.1:9');
     expect(err.hint).toMatch(/AllowTcpForwarding/);
   });

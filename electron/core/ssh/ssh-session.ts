@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { authMethods, type PassphrasePrompt } from './ssh-auth';
 import { eagerWindow } from './ssh2-window';
-import { RemoteShell, SHELL_COMMAND } from './remote-shell';
+import { RemoteShell, SHELL_COMMAND, ShellError } from './remote-shell';
 import { KtrayError } from '../../shared/errors';
 import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
@@ -196,7 +196,7 @@ export class SshSession implements Host {
         await this.connect();
         const client = this.clients[this.clients.length - 1];
         const channel = await new Promise<ClientChannel>((resolve, reject) =>
-          client.exec(SHELL_COMMAND, (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
+          client.exec(SHELL_COMMAND, (err, s) => (err ? reject(this.channelError('command', err)) : resolve(s))),
         );
         this.shell = new RemoteShell(channel);
       })().finally(() => {
@@ -212,7 +212,7 @@ export class SshSession implements Host {
     try {
       return await shell.run(script, options.timeoutMs);
     } catch (err) {
-      const timedOut = /timed out/.test((err as Error).message);
+      const timedOut = err instanceof ShellError && err.kind === 'timeout';
       throw new KtrayError({
         code: timedOut ? 'TIMEOUT' : 'HOST_DOWN',
         host: this.id,
@@ -228,7 +228,7 @@ export class SshSession implements Host {
     await this.connect();
     const client = this.clients[this.clients.length - 1];
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      client.exec(command, (err, s) => (err ? reject(this.channelError('run a command', err)) : resolve(s))),
+      client.exec(command, (err, s) => (err ? reject(this.channelError('command', err)) : resolve(s))),
     );
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
@@ -270,7 +270,7 @@ export class SshSession implements Host {
     const client = this.clients[this.clients.length - 1];
     return new Promise((resolve, reject) =>
       client.forwardOut('127.0.0.1', 0, host, port, (err, stream) =>
-        err ? reject(this.channelError(`open a tunnel to ${host}:${port}`, err)) : resolve(eagerWindow(stream)),
+        err ? reject(this.channelError({ tcp: `${host}:${port}` }, err)) : resolve(eagerWindow(stream)),
       ),
     );
   }
@@ -280,7 +280,7 @@ export class SshSession implements Host {
     const client = this.clients[this.clients.length - 1];
     return new Promise((resolve, reject) =>
       client.openssh_forwardOutStreamLocal(path, (err, stream) =>
-        err ? reject(this.channelError(`open a tunnel to the unix socket ${path}`, err)) : resolve(eagerWindow(stream)),
+        err ? reject(this.channelError({ unix: path }, err)) : resolve(eagerWindow(stream)),
       ),
     );
   }
@@ -406,17 +406,34 @@ export class SshSession implements Host {
     });
   }
 
-  private channelError(what: string, err: Error & { reason?: number }): KtrayError {
+  private channelError(kind: 'command' | { tcp: string } | { unix: string }, err: Error & { reason?: number }): KtrayError {
+    if (kind === 'command') {
+      return new KtrayError({
+        code: 'REMOTE_COMMAND_FAILED',
+        host: this.id,
+        message: `Could not run a command on ${this.id}: ${err.message}.`,
+        hint: `The SSH server on ${this.id} may limit sessions (MaxSessions in sshd_config).`,
+      });
+    }
+    const unix = 'unix' in kind;
+    const where = unix ? `the unix socket ${kind.unix}` : kind.tcp;
     // RFC 4254 channel open failure reasons: 1 administratively prohibited, 2 connect failed.
-    const tunnel = what.startsWith('open a tunnel');
-    let hint: string | undefined;
-    if (tunnel && err.reason === 1)
-      hint = what.includes('unix socket')
-        ? `The SSH server on ${this.id} refuses unix-socket forwarding: it needs AllowStreamLocalForwarding yes in sshd_config.`
-        : `The SSH server on ${this.id} refuses port forwarding: it needs AllowTcpForwarding yes in sshd_config.`;
-    else if (tunnel && err.reason === 2) hint = `Nothing listens there on ${this.id}: has the kernel exited? \`ktray ls ${this.id}\` shows.`;
-    else if (!tunnel) hint = `The SSH server on ${this.id} may limit sessions (MaxSessions in sshd_config).`;
-    return new KtrayError({ code: 'REMOTE_COMMAND_FAILED', host: this.id, message: `Could not ${what} on ${this.id}: ${err.message}.`, hint });
+    if (err.reason === 1) {
+      return new KtrayError({
+        code: 'FORWARD_REFUSED',
+        host: this.id,
+        message: `The SSH server on ${this.id} refused to forward to ${where}: ${err.message}.`,
+        hint: unix
+          ? `It needs AllowStreamLocalForwarding yes in sshd_config on ${this.id}.`
+          : `It needs AllowTcpForwarding yes in sshd_config on ${this.id}.`,
+      });
+    }
+    return new KtrayError({
+      code: 'FORWARD_FAILED',
+      host: this.id,
+      message: `Could not open a tunnel to ${where} on ${this.id}: ${err.message}.`,
+      hint: err.reason === 2 ? `Nothing listens there on ${this.id}: has the kernel exited? \`ktray ls ${this.id}\` shows.` : undefined,
+    });
   }
 }
 

@@ -7,7 +7,7 @@ import type { Host } from '../hosts/host';
 import { channelTunnel } from './channel-tunnel';
 import { ensurePrivateDir } from '../util/paths';
 import type { Tunnel } from './tunnel';
-import { CHANNELS, type ChannelPorts, type ConnectionInfo } from '../../shared/types';
+import { CHANNELS, type Channel, type ChannelPorts, type ConnectionInfo } from '../../shared/types';
 
 export class Attachment {
   private constructor(
@@ -28,7 +28,8 @@ export class Attachment {
     /** The kernel's connection file on the host (resolves relative ipc paths). */
     connectionFile?: string;
     wantedPorts?: ChannelPorts | null;
-    onError?: (err: Error) => void;
+    /** A connection through a tunnel could not be forwarded (the host refused, or nothing listens). */
+    onError?: (channel: Channel, err: Error) => void;
   }): Promise<Attachment> {
     const { host, info } = opts;
     const tunnels = {} as Record<keyof ChannelPorts, Tunnel>;
@@ -39,7 +40,7 @@ export class Attachment {
         const t = channelTunnel(host, info, ch, {
           connectionFile: opts.connectionFile,
           localPort: opts.wantedPorts?.[ch] ?? 0,
-          onError: opts.onError,
+          onError: opts.onError && ((err: Error) => opts.onError!(ch, err)),
         });
         tunnels[ch] = t;
         ports[ch] = await t.listen();

@@ -43,6 +43,7 @@ export function kernel(hostId: string, name: string, over: Partial<KernelSummary
     stateSince: T0 - 60_000,
     busySince: null,
     watched: true,
+    watchError: null,
     ...over,
   };
 }
@@ -102,10 +103,11 @@ export class FakeAgent implements AgentConnection {
   kernels = (p: { host?: string; refresh?: boolean }) =>
     this.rec('kernels', p, () => this.kernelList.filter((k) => !p.host || k.host === p.host));
   start = (p: { host: string }) => this.rec('start', p, () => kernel(p.host, 'new'));
-  attach = (p: { id: string; frontend?: string; newTerminal?: boolean }) =>
+  attach = (p: { id: string }) =>
     this.rec('attach', p, () => {
-      const k = { ...this.find(p.id), attached: true, localConnectionFile: `/local/${p.id.replace('/', '-')}.json` };
-      return { kernel: k, localConnectionFile: k.localConnectionFile, launched: null };
+      const before = this.find(p.id);
+      const k = { ...before, attached: true, localConnectionFile: `/local/${p.id.replace('/', '-')}.json` };
+      return { kernel: k, localConnectionFile: k.localConnectionFile, newlyAttached: !before.attached };
     });
   detach = (p: { id: string }) => this.rec('detach', p, () => this.find(p.id));
   stop = (p: { id: string }) => this.rec('stop', p, () => this.find(p.id));
@@ -122,7 +124,7 @@ export class FakeAgent implements AgentConnection {
       knownHostsFile: '~/.ssh/known_hosts',
       known: true,
     }));
-  trust = (p: { host: string; fingerprint: string }) =>
+  trust = (p: { host: string; fingerprint: string; replace?: boolean }) =>
     this.rec('trust', p, () => ({
       host: p.host,
       hostname: p.host,

@@ -37,7 +37,7 @@ export function AddHostDialog({ hosts, onClose }: Props) {
 
   useEffect(() => {
     void loading.run('Reading ~/.ssh/config…', async () => {
-      const found = await client.hosts.sshConfigHosts();
+      const found = (await client.hosts.list({})).filter((h) => h.source === 'ssh-config').map((h) => h.id);
       setAliases(found);
       setAlias(found.find((a) => !listed.has(a)) ?? found[0] ?? '');
       if (found.length === 0) setMode('manual');
@@ -61,12 +61,12 @@ export function AddHostDialog({ hosts, onClose }: Props) {
       }
       let error: KtrayErrorData | null = null;
       try {
-        const key = await client.hosts.hostKey(id);
+        const key = await client.hosts.hostKey({ host: id });
         if (!key.known) {
           setStage({ kind: 'key', host: id, offered: key });
           return;
         }
-        apply({ type: 'hosts', hosts: await client.hosts.reconnect(id) });
+        apply({ type: 'hosts', hosts: await client.hosts.reconnect({ host: id }) });
       } catch (err) {
         // Saved all the same: the host row keeps the error and a Reconnect button.
         error = toErrorData(err);

@@ -59,11 +59,11 @@ export function HostKeyPrompt({ host, offered, onTrusted, onRefuse, autoFocus = 
 
   const trust = () =>
     action.run('Trusting…', async () => {
-      await client.hosts.trust(host, offered.fingerprint);
+      await client.hosts.trust({ host, fingerprint: offered.fingerprint });
       // The key is trusted now whatever the reconnect says; its failure belongs to the host, not to Trust.
       let reconnectError: KtrayErrorData | null = null;
       try {
-        apply({ type: 'hosts', hosts: await client.hosts.reconnect(host) });
+        apply({ type: 'hosts', hosts: await client.hosts.reconnect({ host }) });
       } catch (err) {
         reconnectError = toErrorData(err);
       }

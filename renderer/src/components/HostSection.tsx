@@ -47,22 +47,22 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
   const reconnect = () =>
     action.run('Connecting…', async () => {
       setAfterTrust(null);
-      apply({ type: 'hosts', hosts: await client.hosts.reconnect(id) });
+      apply({ type: 'hosts', hosts: await client.hosts.reconnect({ host: id }) });
     });
   const refresh = () =>
     action.run('Asking the host…', async () => {
-      apply({ type: 'kernels', host: id, kernels: await client.kernels.list(id, true) });
+      apply({ type: 'kernels', host: id, kernels: await client.kernels.list({ host: id, refresh: true }) });
     });
   const checkKey = () =>
     action.run('Fetching the host key…', async () => {
-      const info = await client.hosts.hostKey(id);
+      const info = await client.hosts.hostKey({ host: id });
       if (info.known) return reconnect();
       setRefused(false);
       setCheckedKey(info);
     });
   const remove = () =>
     action.run('Removing…', async () => {
-      await client.hosts.remove(id);
+      await client.hosts.remove({ id });
       apply({ type: 'host-removed', id });
     });
 
@@ -80,7 +80,7 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
         </div>
         <div className="host-sub">
           <span className="host-conn" data-testid="host-connection">
-            {host ? hostConnectionText(host) : 'not in the host list'}
+            {host ? hostConnectionText(host, now) : 'not in the host list'}
           </span>
           <div className="host-actions" role="group" aria-label={`Actions for host ${id}`}>
             <button type="button" disabled={busy} onClick={refresh} aria-label={`Refresh kernels on ${id}`}>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
-import type { Frontend, KernelSummary } from '../../../electron/shared/types';
+import type { Frontend, KernelSummary, OpenedFrontend } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
-import { formatAge, kernelStateHelp, kernelStateText, shortKernelName } from '../format';
+import { formatDuration, kernelStateHelp, kernelStateLabel, shortKernelName } from '../format';
 import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
@@ -27,18 +27,18 @@ export function KernelRow({ kernel, now }: Props) {
     action.run(
       frontend === 'none' ? 'Opening tunnels…' : `Opening ${FRONTEND_WORDS[frontend]}…`,
       async () => {
-        const result = await client.kernels.attach(kernel.id, frontend);
+        const result = frontend === 'none' ? await client.kernels.attach({ id: kernel.id }) : await client.kernels.open({ id: kernel.id, frontend });
         applyKernel(result.kernel);
         return result;
       },
-      (r) => (r.launched && r.launched !== 'none' ? `${FRONTEND_WORDS[r.launched]} opened.` : `Tunnels open: ${r.localConnectionFile}`),
+      (r) => ('launched' in r ? `${FRONTEND_WORDS[(r as OpenedFrontend).launched]} opened.` : `Tunnels open: ${r.localConnectionFile}`),
     );
   const simple = (pendingLabel: string, call: (id: string) => Promise<KernelSummary>) =>
     action.run(pendingLabel, async () => applyKernel(await call(kernel.id)));
 
   const meta = [
     kernel.pid !== null ? `pid ${kernel.pid}` : 'no pid',
-    kernel.startedAt !== null ? `up ${formatAge(now - kernel.startedAt)}` : null,
+    kernel.startedAt !== null ? `up ${formatDuration(now - kernel.startedAt)}` : null,
     kernel.attached ? 'attached' : 'not attached',
   ].filter(Boolean);
 
@@ -47,7 +47,7 @@ export function KernelRow({ kernel, now }: Props) {
       <div className="kernel-head">
         <span className="state-dot" aria-hidden="true" />
         <span className="kernel-state" title={kernelStateHelp(kernel)} data-testid="kernel-state">
-          {kernelStateText(kernel, now)}
+          {kernelStateLabel(kernel, now)}
         </span>
         <span className="kernel-name" title={kernel.connectionFile}>
           {kernel.kernelName} <span className="muted">{shortKernelName(kernel.name)}</span>
@@ -64,7 +64,7 @@ export function KernelRow({ kernel, now }: Props) {
             Console
           </button>
           {kernel.attached ? (
-            <button type="button" disabled={busy} onClick={() => simple('Detaching…', client.kernels.detach)} aria-label={`Detach ${label}`}>
+            <button type="button" disabled={busy} onClick={() => simple('Detaching…', (id) => client.kernels.detach({ id }))} aria-label={`Detach ${label}`}>
               Detach
             </button>
           ) : (
@@ -76,16 +76,16 @@ export function KernelRow({ kernel, now }: Props) {
             type="button"
             disabled={busy || !alive}
             aria-label={`Copy connection file path of ${label}`}
-            onClick={() => action.run('Copying…', () => client.kernels.copyConnectionFile(kernel.id), (path) => `Copied ${path}`)}
+            onClick={() => action.run('Copying…', () => client.kernels.copyConnectionFile({ id: kernel.id }), (path) => `Copied ${path}`)}
           >
             Copy path
           </button>
         </div>
         <div className="kernel-actions-row">
-          <button type="button" disabled={busy || !alive} onClick={() => simple('Interrupting…', client.kernels.interrupt)} aria-label={`Interrupt ${label}`}>
+          <button type="button" disabled={busy || !alive} onClick={() => simple('Interrupting…', (id) => client.kernels.interrupt({ id }))} aria-label={`Interrupt ${label}`}>
             Interrupt
           </button>
-          <button type="button" disabled={busy} onClick={() => simple('Restarting…', client.kernels.restart)} aria-label={`Restart ${label}`}>
+          <button type="button" disabled={busy} onClick={() => simple('Restarting…', (id) => client.kernels.restart({ id }))} aria-label={`Restart ${label}`}>
             Restart
           </button>
           {kernel.attached ? null : (
@@ -95,7 +95,7 @@ export function KernelRow({ kernel, now }: Props) {
               aria-pressed={kernel.watched}
               aria-label={`${kernel.watched ? 'Stop watching' : 'Watch'} ${label}`}
               title="Watch: live idle/busy state and a notice if it dies, without attaching"
-              onClick={() => simple(kernel.watched ? 'Unwatching…' : 'Watching…', (id) => client.kernels.pin(id, !kernel.watched))}
+              onClick={() => simple(kernel.watched ? 'Unwatching…' : 'Watching…', (id) => client.kernels.pin({ id, pinned: !kernel.watched }))}
             >
               {kernel.watched ? 'Unwatch' : 'Watch'}
             </button>
@@ -114,7 +114,7 @@ export function KernelRow({ kernel, now }: Props) {
             setConfirmStop(false);
             // The agent forgets a stopped kernel; so does the window.
             void action.run('Stopping…', async () => {
-              await client.kernels.stop(kernel.id);
+              await client.kernels.stop({ id: kernel.id });
               apply({ type: 'kernel-removed', id: kernel.id });
             });
           }}

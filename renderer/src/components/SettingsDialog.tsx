@@ -24,7 +24,7 @@ export function SettingsDialog({ onClose }: Props) {
 
   useEffect(() => {
     void loading.run('Loading settings…', async () => {
-      const s = await client.settings.get();
+      const s = await client.settings.get({});
       setSeconds(String(s.longRunSeconds));
       setTerminal(s.terminal);
       setLoaded(true);

@@ -40,7 +40,7 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
     if (!host) return;
     let current = true;
     void asking.run(`Asking ${host} for kernelspecs and Pythons…`, async () => {
-      const found = await client.hosts.offer(host);
+      const found = await client.hosts.offer({ host });
       if (!current) return;
       setOffer(found);
       const firstPython = found.pythons.find((p) => p.hasIpykernel);

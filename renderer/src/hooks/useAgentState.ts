@@ -31,7 +31,7 @@ export function useAgentState(client: KtrayClient): AgentStateHandle {
       else dispatch({ type: 'event', event });
     });
     setLoadError(null);
-    Promise.all([client.hosts.list(), client.kernels.list()])
+    Promise.all([client.hosts.list({}), client.kernels.list({})])
       .then(([hosts, kernels]) => {
         const queued = held ?? [];
         held = null;

@@ -1,0 +1,211 @@
+// Hosts as the agent keeps them: the registry's sessions, their connection
+// state as events, saved and used hosts, host keys and trust, offers.
+import { KtrayError } from '../../shared/errors';
+import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostSummary, type SavedHost } from '../../shared/types';
+import type { Host } from '../hosts/host';
+import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
+import { hostOffer } from '../kernels/kernel-ops';
+import { trustHostKey } from '../ssh/host-key-verifier';
+import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import { SshSession } from '../ssh/ssh-session';
+import type { EventBus } from './event-bus';
+import type { Persisted } from './persisted';
+
+export interface HostsOptions {
+  events: EventBus;
+  persisted: Persisted;
+  sshConfigFile?: string;
+  askPassphrase?: PassphrasePrompt;
+  /** Whether anything still needs the host's connection (tunnels, watches): decides reconnects. */
+  wanted: (hostId: string) => boolean;
+  /** Live kernels the host has, for its summary. */
+  kernelCount: (hostId: string) => number;
+  rtt: (hostId: string) => number | null;
+  /** The host dropped (its kernels' state is unknown now). */
+  onLost: (hostId: string) => void;
+  /** The host answers again after it was lost. */
+  onBack: (hostId: string) => void;
+  /** Sessions of a kind of our own (tests). */
+  createHost?: (hostId: string) => Host | undefined;
+}
+
+export class Hosts {
+  private readonly registry: HostRegistry;
+  private readonly since = new Map<string, number>();
+  private readonly lost = new Set<string>();
+  private readonly warnings = new Map<string, string[]>();
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly opts: HostsOptions) {
+    this.registry = new HostRegistry({
+      sshConfigFile: opts.sshConfigFile,
+      savedHosts: () => opts.persisted.state.savedHosts,
+      askPassphrase: opts.askPassphrase,
+      wanted: opts.wanted,
+      notice: (host, message) => opts.events.emit({ type: 'notice', at: Date.now(), host, message }),
+      createHost: opts.createHost,
+    });
+  }
+
+  get configFile(): string {
+    return this.registry.configFile;
+  }
+
+  count(): number {
+    return this.registry.ids().length;
+  }
+
+  reload(): Promise<void> {
+    return this.registry.reload();
+  }
+
+  /** The host's one session, created (and listened to) on first use. */
+  get(id: string): Host {
+    const known = this.registry.peek(id);
+    if (known) return known;
+    const host = this.registry.get(id);
+    host.onStateChange((change) => this.stateChanged(id, change.state, change.error?.message ?? ''));
+    return host;
+  }
+
+  isUp(id: string): boolean {
+    return (this.registry.peek(id)?.state ?? 'idle') === 'connected';
+  }
+
+  validateId(id: string): void {
+    this.registry.validateId(id);
+  }
+
+  /** Hosts used through Kernel Tray, listed by `ktray ls` without naming them. */
+  used(): string[] {
+    return this.opts.persisted.state.usedHosts;
+  }
+
+  async markUsed(id: string): Promise<void> {
+    const used = this.opts.persisted.state.usedHosts;
+    if (used.includes(id)) return;
+    used.push(id);
+    await this.opts.persisted.save();
+  }
+
+  setWarnings(id: string, warnings: string[]): void {
+    this.warnings.set(id, warnings);
+  }
+
+  async list(): Promise<HostSummary[]> {
+    await this.registry.reload();
+    const ids = new Set([...this.registry.ids(), ...this.used()]);
+    return [...ids].map((id) => this.summary(id));
+  }
+
+  summary(id: string): HostSummary {
+    const host = this.registry.peek(id);
+    let hostname = id;
+    let user = '';
+    let port = 22;
+    let proxyJump: string[] = [];
+    if (id === LOCAL_HOST) {
+      hostname = 'localhost';
+      port = 0;
+    } else {
+      try {
+        const p = this.registry.profile(id);
+        ({ hostname, user, port } = p);
+        proxyJump = p.proxyJump.map((h) => `${h.user ? h.user + '@' : ''}${h.host}${h.port ? ':' + h.port : ''}`);
+      } catch {
+        // An unparsable profile still lists; connecting will say what is wrong.
+      }
+    }
+    return {
+      id,
+      source: this.registry.source(id),
+      hostname,
+      user,
+      port,
+      proxyJump,
+      connection: host?.state ?? (id === LOCAL_HOST ? 'connected' : 'idle'),
+      error: host?.lastError ?? null,
+      since: this.since.get(id) ?? this.startedAt,
+      rttMs: this.opts.rtt(id),
+      kernelCount: this.opts.kernelCount(id),
+      warnings: this.warnings.get(id) ?? [],
+    };
+  }
+
+  private stateChanged(id: string, state: string, reason: string): void {
+    const now = Date.now();
+    const since = this.since.get(id) ?? now;
+    const wasLost = this.lost.has(id);
+    this.since.set(id, now);
+    const events = this.opts.events;
+    if (state === 'lost' && !wasLost) {
+      this.lost.add(id);
+      this.opts.onLost(id);
+      events.emit({ type: 'host-lost', at: now, host: this.summary(id), reason });
+    } else if (state === 'connected' && wasLost) {
+      this.lost.delete(id);
+      events.emit({ type: 'host-back', at: now, host: this.summary(id), downSeconds: Math.round((now - since) / 1000) });
+      this.opts.onBack(id);
+    }
+    events.emit({ type: 'host-state', at: now, host: this.summary(id) });
+  }
+
+  // ---- keys, reconnect, offers, saved hosts --------------------------------------
+
+  private sshSession(id: string): SshSession {
+    if (id === LOCAL_HOST) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: id, message: 'The local host needs no host key: it does not use SSH.' });
+    }
+    const host = this.get(id);
+    if (!(host instanceof SshSession)) throw new KtrayError({ code: 'INTERNAL', host: id, message: `${id} is not an SSH host.` });
+    return host;
+  }
+
+  async hostKey(params: { host: string }): Promise<HostKeyInfo> {
+    const seen = await this.sshSession(params.host).fetchHostKey();
+    return { host: params.host, hostname: seen.hostname, port: seen.port, keyType: seen.keyType, fingerprint: seen.fingerprint, knownHostsFile: seen.knownHostsFile, known: seen.known };
+  }
+
+  async trust(params: { host: string; fingerprint: string; replace?: boolean }): Promise<HostKeyInfo> {
+    const session = this.sshSession(params.host);
+    const seen = await session.fetchHostKey();
+    await trustHostKey(seen, params.fingerprint, params.host);
+    // Start afresh so the next connect reads the updated known_hosts.
+    if (session.state !== 'connected') await this.registry.drop(params.host);
+    return { host: params.host, hostname: seen.hostname, port: seen.port, keyType: seen.keyType, fingerprint: seen.fingerprint, knownHostsFile: seen.knownHostsFile, known: true };
+  }
+
+  /** Checks the given host now, or every host in use. */
+  async reconnect(params: { host?: string }, inUse: string[]): Promise<HostSummary[]> {
+    const ids = params.host ? [params.host] : [...new Set([...this.used(), ...inUse])];
+    await Promise.all(ids.filter((id) => id !== LOCAL_HOST).map((id) => this.get(id).check()));
+    return ids.map((id) => this.summary(id));
+  }
+
+  offer(params: { host: string }): Promise<HostOffer> {
+    return hostOffer(this.get(params.host));
+  }
+
+  async save(params: SavedHost): Promise<HostSummary> {
+    validateSavedHost(params);
+    const { state } = this.opts.persisted;
+    state.savedHosts = [...state.savedHosts.filter((h) => h.id !== params.id), params];
+    await this.opts.persisted.save();
+    await this.registry.drop(params.id);
+    return this.summary(params.id);
+  }
+
+  async remove(params: { id: string }): Promise<void> {
+    const { state } = this.opts.persisted;
+    const before = state.savedHosts.length;
+    state.savedHosts = state.savedHosts.filter((h) => h.id !== params.id);
+    if (before === state.savedHosts.length) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: params.id, message: `${params.id} is not a host saved in Kernel Tray (hosts from ~/.ssh/config are edited there).` });
+    }
+    await this.opts.persisted.save();
+  }
+
+  closeAll(): Promise<void> {
+    return this.registry.closeAll();
+  }
+}

@@ -1,0 +1,132 @@
+// The kernel table alone: what each intent does to the summaries and which
+// events it emits (it is the only emitter of kernel events).
+import { describe, expect, it } from 'vitest';
+import type { AgentEvent, ConnectionInfo } from '../../shared/types';
+import type { FoundKernel } from '../kernels/kernel-ops';
+import { EventBus } from './event-bus';
+import { KernelTable } from './kernel-table';
+
+const INFO: ConnectionInfo = {
+  ip: '127.0.0.1',
+  transport: 'tcp',
+  shell_port: 1,
+  iopub_port: 2,
+  stdin_port: 3,
+  control_port: 4,
+  hb_port: 5,
+  key: 'k',
+  signature_scheme: 'hmac-sha256',
+  kernel_name: 'python3',
+};
+
+function found(name: string, over: Partial<FoundKernel> = {}): FoundKernel {
+  return { name, connectionFile: `/rt/kernel-${name}.json`, info: INFO, pid: 100, alive: true, startedAt: 1000, command: 'python3 -m ipykernel_launcher', ...over };
+}
+
+function setup() {
+  const events = new EventBus();
+  const seen: AgentEvent[] = [];
+  events.on((e) => seen.push(e));
+  const table = new KernelTable({ events, rememberedFile: (id) => (id === 'h/old' ? '/local/old.json' : null) });
+  const types = () => seen.map((e) => e.type);
+  return { table, seen, types };
+}
+
+describe('KernelTable', () => {
+  it('adds what a listing found, updates it on the next, and drops vanished files', () => {
+    const { table, seen } = setup();
+    table.listed('h', [found('a'), found('b', { alive: false, pid: null })], () => false);
+    expect(table.summaries('h').map((k) => [k.id, k.state])).toEqual([
+      ['h/a', 'running'],
+      ['h/b', 'dead'],
+    ]);
+    const change = table.listed('h', [found('a', { pid: 200 })], () => false);
+    expect(change).toEqual({ died: [], removed: ['h/b'] });
+    expect(table.get('h/a')?.pid).toBe(200);
+    expect(table.has('h/b')).toBe(false);
+    expect(seen.filter((e) => e.type === 'kernels-changed')).toHaveLength(2);
+  });
+
+  it('tells a death once, with its reason, and not when an exit was asked for', () => {
+    const { table, seen } = setup();
+    table.listed('h', [found('a'), found('b')], () => false);
+    expect(table.listed('h', [found('a', { alive: false }), found('b')], () => false).died).toEqual(['h/a']);
+    table.listed('h', [found('a', { alive: false }), found('b')], () => false);
+    table.exitExpected('h/b', true);
+    table.died('h/b', 'its process is gone');
+    const deaths = seen.filter((e): e is Extract<AgentEvent, { type: 'kernel-died' }> => e.type === 'kernel-died');
+    expect(deaths.map((e) => [e.kernel.id, e.reason])).toEqual([['h/a', 'its process is gone']]);
+    expect(table.get('h/b')?.state).toBe('dead');
+  });
+
+  it('keeps an attached kernel whose file vanished, as dead', () => {
+    const { table, seen } = setup();
+    table.listed('h', [found('a')], () => true);
+    const change = table.listed('h', [], (id) => id === 'h/a');
+    expect(change.died).toEqual(['h/a']);
+    expect(table.get('h/a')).toMatchObject({ alive: false, state: 'dead' });
+    expect(seen.some((e) => e.type === 'kernel-died' && e.reason === 'its connection file was removed')).toBe(true);
+  });
+
+  it('shows a failed watch as not watched, with its reason, and clears it when the watch starts again', () => {
+    const { table } = setup();
+    table.listed('h', [found('a')], () => false);
+    table.watchStarted('h/a');
+    table.observed('h/a', 'idle');
+    table.watchFailed('h/a', 'the SSH server refused to forward');
+    expect(table.get('h/a')).toMatchObject({ watched: false, watchError: 'the SSH server refused to forward', state: 'running' });
+    table.watchStarted('h/a');
+    expect(table.get('h/a')).toMatchObject({ watched: true, watchError: null });
+  });
+
+  it('marks live kernels unknown while their host is unreachable, and back to running when listed alive', () => {
+    const { table } = setup();
+    table.listed('h', [found('a'), found('d', { alive: false })], () => false);
+    table.hostUnreachable('h');
+    expect(table.summaries('h').map((k) => k.state)).toEqual(['unknown', 'dead']);
+    table.listed('h', [found('a'), found('d', { alive: false })], () => false);
+    expect(table.get('h/a')?.state).toBe('running');
+  });
+
+  it('tracks attach and detach, and remembers the local file of an earlier attachment', () => {
+    const { table } = setup();
+    table.listed('h', [found('old')], () => false);
+    expect(table.get('h/old')?.localConnectionFile).toBe('/local/old.json');
+    const ports = { shell: 11, iopub: 12, stdin: 13, control: 14, hb: 15 };
+    table.attached('h/old', { file: '/local/new.json', ports });
+    expect(table.get('h/old')).toMatchObject({ attached: true, localConnectionFile: '/local/new.json', localPorts: ports });
+    table.detached('h/old', { fileKept: false });
+    expect(table.get('h/old')).toMatchObject({ attached: false, localConnectionFile: null, localPorts: null });
+  });
+
+  it('starts busy spells with a start time and ends them', () => {
+    const { table } = setup();
+    table.listed('h', [found('a')], () => false);
+    table.observed('h/a', 'busy');
+    expect(table.get('h/a')?.busySince).not.toBeNull();
+    table.observed('h/a', 'idle');
+    expect(table.get('h/a')?.busySince).toBeNull();
+  });
+
+  it('announces a started kernel, and a stopped one leaves the table', () => {
+    const { table, types } = setup();
+    const k = table.started('h', found('n'));
+    expect(k).toMatchObject({ id: 'h/n', state: 'running' });
+    expect(types()).toEqual(['kernel-started', 'kernels-changed']);
+    const stopped = table.stopped('h/n');
+    expect(stopped).toMatchObject({ state: 'dead', alive: false });
+    expect(table.has('h/n')).toBe(false);
+    expect(types().slice(-1)).toEqual(['kernels-changed']);
+  });
+
+  it('says what it does not know, by code', () => {
+    const { table } = setup();
+    expect(() => table.require('h/none')).toThrow(expect.objectContaining({ code: 'KERNEL_NOT_FOUND', host: 'h' }));
+  });
+
+  it('puts a notice on the kernel it concerns', () => {
+    const { table, seen } = setup();
+    table.notice('h/a', 'a tunnel was refused');
+    expect(seen).toEqual([expect.objectContaining({ type: 'notice', host: 'h', kernel: 'h/a', message: 'a tunnel was refused' })]);
+  });
+});

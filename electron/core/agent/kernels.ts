@@ -1,0 +1,261 @@
+// The kernels the faces ask about: listing hosts, and start, attach, detach,
+// stop, interrupt, restart and pin, each told to the kernel table as it
+// happens.
+import { KtrayError } from '../../shared/errors';
+import { parseKernelId } from '../../shared/kernel-id';
+import { LOCAL_HOST, type AttachResult, type KernelSummary, type StartOptions } from '../../shared/types';
+import {
+  interruptKernel,
+  launchFromCommand,
+  listKernels,
+  restartKernel,
+  startKernel,
+  stopKernel,
+  type KernelRef,
+} from '../kernels/kernel-ops';
+import { quote } from '../util/shell-quote';
+import { errorText, logger } from '../util/logger';
+import type { Attachments } from './attachments';
+import type { Hosts } from './hosts';
+import type { KernelTable } from './kernel-table';
+import type { Persisted } from './persisted';
+import type { Watching } from './watching';
+
+const log = logger('kernels');
+
+/** After an attach, the user's frontend connects first; the monitor follows this much later. */
+const ATTACH_WATCH_DELAY_MS = 1000;
+
+export interface KernelsOptions {
+  table: KernelTable;
+  hosts: Hosts;
+  attachments: Attachments;
+  watching: Watching;
+  persisted: Persisted;
+}
+
+export class Kernels {
+  /** Hosts listed at least once by this agent. */
+  private readonly listed = new Set<string>();
+
+  constructor(private readonly o: KernelsOptions) {}
+
+  // ---- listing -------------------------------------------------------------------
+
+  async list(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]> {
+    const { table } = this.o;
+    if (params.host) {
+      if (params.refresh || !this.listed.has(params.host)) await this.refresh(params.host);
+      return table.summaries(params.host);
+    }
+    const hosts = new Set([LOCAL_HOST, ...this.o.hosts.used(), ...table.hosts()]);
+    const due = [...hosts].filter((h) => params.refresh || !this.listed.has(h));
+    await Promise.all(due.map((h) => this.refresh(h).catch(() => {})));
+    return table.summaries();
+  }
+
+  /** One round trip: every connection file and process on the host, merged into the table. */
+  async refresh(hostId: string): Promise<void> {
+    const { table, watching } = this.o;
+    const host = this.o.hosts.get(hostId);
+    let listing;
+    try {
+      listing = await listKernels(host);
+    } catch (err) {
+      table.hostUnreachable(hostId);
+      throw err;
+    }
+    this.listed.add(hostId);
+    this.o.hosts.setWarnings(hostId, listing.warnings);
+    const change = table.listed(hostId, listing.kernels, (id) => this.o.attachments.has(id));
+    for (const id of change.died) watching.dropped(id);
+    for (const id of change.removed) watching.unwant(id);
+    await this.forget(change.removed);
+  }
+
+  /** Pins and launch notes of kernels whose files are gone from the host: nothing to watch or restart. */
+  private async forget(ids: string[]): Promise<void> {
+    const { state } = this.o.persisted;
+    const gone = new Set(ids);
+    const pinned = state.pinned.filter((id) => !gone.has(id));
+    const launches = Object.keys(state.launches).filter((id) => gone.has(id));
+    if (pinned.length === state.pinned.length && launches.length === 0) return;
+    state.pinned = pinned;
+    for (const id of launches) delete state.launches[id];
+    await this.o.persisted.save();
+  }
+
+  /** The kernel's summary, listing its host first if this agent has not seen the kernel yet. */
+  private async lookup(id: string): Promise<KernelSummary> {
+    const { host } = parseKernelId(id);
+    if (!this.o.table.has(id)) await this.refresh(host);
+    return this.o.table.require(id);
+  }
+
+  private requireAlive(k: KernelSummary, action: string): void {
+    if (!k.alive) {
+      throw new KtrayError({
+        code: 'KERNEL_DEAD',
+        host: k.host,
+        message: `Cannot ${action} ${k.id}: its process is not running (the connection file ${k.connectionFile} is stale).`,
+        hint: `\`ktray stop ${k.id}\` removes the stale file; \`ktray start ${k.host}\` starts a new kernel.`,
+      });
+    }
+  }
+
+  private ref(k: KernelSummary): KernelRef {
+    return { info: this.o.table.info(k.id), pid: k.pid, connectionFile: k.connectionFile, controlPort: this.o.attachments.ports(k.id)?.control ?? null };
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------
+
+  async start(params: StartOptions): Promise<KernelSummary> {
+    if (params.python && params.kernel) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: params.host, message: 'Give either --python or --kernel, not both.' });
+    }
+    this.o.hosts.validateId(params.host);
+    if (params.transport !== undefined && params.transport !== 'tcp' && params.transport !== 'ipc') {
+      throw new KtrayError({ code: 'BAD_INPUT', host: params.host, message: `The transport must be tcp or ipc, not ${params.transport}.` });
+    }
+    const host = this.o.hosts.get(params.host);
+    const started = await startKernel(host, { python: params.python, kernel: params.kernel, cwd: params.cwd, transport: params.transport });
+    const k = this.o.table.started(params.host, started.kernel);
+    const { state } = this.o.persisted;
+    state.launches[k.id] = { python: params.kernel ? undefined : started.python, kernel: params.kernel, cwd: params.cwd };
+    // Kernels started here are watched from the start, so their state is live and a death is heard.
+    if (!state.pinned.includes(k.id)) state.pinned.push(k.id);
+    await this.o.persisted.save();
+    await this.o.hosts.markUsed(params.host);
+    this.o.watching.want(k.id, null);
+    return this.o.table.require(k.id);
+  }
+
+  async attach(params: { id: string }): Promise<AttachResult> {
+    const k = await this.lookup(params.id);
+    this.requireAlive(k, 'attach');
+    const newlyAttached = await this.o.attachments.attach(k.id);
+    await this.o.hosts.markUsed(k.host);
+    if (newlyAttached) this.o.watching.want(k.id, this.o.attachments.ports(k.id), { delayMs: ATTACH_WATCH_DELAY_MS });
+    const now = this.o.table.require(k.id);
+    return { kernel: now, localConnectionFile: now.localConnectionFile!, newlyAttached };
+  }
+
+  async detach(params: { id: string }): Promise<KernelSummary> {
+    const k = await this.lookup(params.id);
+    await this.o.attachments.detach(k.id);
+    this.afterDetach(k.id);
+    return this.o.table.require(k.id);
+  }
+
+  /** A pinned kernel goes on being watched, on tunnels of its own; others are let go. */
+  private afterDetach(id: string): void {
+    if (this.o.persisted.state.pinned.includes(id)) this.o.watching.want(id, null);
+    else this.o.watching.unwant(id);
+  }
+
+  async stop(params: { id: string }): Promise<KernelSummary> {
+    const k = await this.lookup(params.id);
+    const { table } = this.o;
+    const host = this.o.hosts.get(k.host);
+    table.exitExpected(k.id, true);
+    try {
+      if (k.alive) {
+        await stopKernel(host, this.ref(k), { removeFile: true });
+      } else {
+        // Stopping a dead kernel means clearing its stale file: the user asked.
+        await host.run(`rm -f -- ${quote(k.connectionFile)}\n`, { timeoutMs: 15_000 });
+      }
+    } finally {
+      table.exitExpected(k.id, false);
+    }
+    this.o.watching.unwant(k.id);
+    await this.o.attachments.detach(k.id);
+    const { state } = this.o.persisted;
+    delete state.launches[k.id];
+    state.pinned = state.pinned.filter((p) => p !== k.id);
+    await this.o.persisted.save();
+    return table.stopped(k.id);
+  }
+
+  async interrupt(params: { id: string }): Promise<KernelSummary> {
+    const k = await this.lookup(params.id);
+    this.requireAlive(k, 'interrupt');
+    await interruptKernel(this.o.hosts.get(k.host), this.ref(k));
+    return this.o.table.require(k.id);
+  }
+
+  async restart(params: { id: string }): Promise<KernelSummary> {
+    const k = await this.lookup(params.id);
+    this.requireAlive(k, 'restart');
+    const launch = this.o.persisted.state.launches[k.id] ?? launchFromCommand(k.command);
+    if (!launch) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: k.host,
+        message: `Kernel Tray does not know how ${k.id} was launched (${k.command ?? 'no command line'}), so it cannot restart it on the same ports.`,
+        hint: `Stop it and start a new one with \`ktray start ${k.host}\`.`,
+      });
+    }
+    const { table, watching } = this.o;
+    table.exitExpected(k.id, true);
+    watching.pause(k.id);
+    try {
+      const started = await restartKernel(this.o.hosts.get(k.host), this.ref(k), launch);
+      table.restarted(k.id, { pid: started.kernel.pid, startedAt: started.kernel.startedAt });
+    } finally {
+      table.exitExpected(k.id, false);
+      watching.resume(k.id);
+    }
+    // A fresh watch asks the new process for kernel_info, which settles its state.
+    watching.renew(k.id);
+    return table.require(k.id);
+  }
+
+  async pin(params: { id: string; pinned: boolean }): Promise<KernelSummary> {
+    const k = await this.lookup(params.id);
+    const { state } = this.o.persisted;
+    state.pinned = state.pinned.filter((p) => p !== k.id);
+    if (params.pinned) state.pinned.push(k.id);
+    await this.o.persisted.save();
+    if (params.pinned) this.o.watching.want(k.id, this.o.attachments.ports(k.id));
+    else if (!this.o.attachments.has(k.id)) this.o.watching.unwant(k.id);
+    return this.o.table.require(k.id);
+  }
+
+  // ---- after an agent restart ------------------------------------------------------
+
+  /** Tunnels again for kernels attached before, on the same ports; watches again for pinned ones. */
+  async restore(): Promise<void> {
+    const { state } = this.o.persisted;
+    const byHost = new Map<string, string[]>();
+    for (const id of new Set([...this.o.attachments.remembered(), ...state.pinned])) {
+      const { host } = parseKernelId(id);
+      byHost.set(host, [...(byHost.get(host) ?? []), id]);
+    }
+    await Promise.all(
+      [...byHost].map(async ([hostId, ids]) => {
+        try {
+          await this.refresh(hostId);
+        } catch (err) {
+          this.o.table.hostUnreachable(hostId);
+          for (const id of ids) this.o.table.notice(id, `Could not re-attach ${id}: ${errorText(err)}`);
+          return;
+        }
+        for (const id of ids) {
+          const k = this.o.table.get(id);
+          if (!k?.alive) continue;
+          if (state.attached[id]) {
+            try {
+              await this.attach({ id });
+            } catch (err) {
+              log.warn(`re-attaching ${id} failed: ${errorText(err)}`);
+              this.o.table.notice(id, `Could not re-attach ${id}: ${errorText(err)}`);
+            }
+          } else {
+            this.o.watching.want(id, null);
+          }
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,145 @@
+// Which kernels are watched (attached, pinned, or started here) and what their
+// watches say: states into the kernel table, deaths confirmed with the host
+// before they are told, failed watches shown with their reason and retried
+// when the host comes back.
+import type { AgentSettings, ChannelPorts } from '../../shared/types';
+import type { Host } from '../hosts/host';
+import { KernelMonitor, type MonitorOptions } from '../kernels/kernel-monitor';
+import { errorText, logger } from '../util/logger';
+import type { KernelTable } from './kernel-table';
+
+const log = logger('watching');
+
+export interface WatchingOptions {
+  table: KernelTable;
+  host: (hostId: string) => Host;
+  isHostUp: (hostId: string) => boolean;
+  settings: () => AgentSettings;
+  /** Asks the host now whether this kernel's process still runs (one listing of its host). */
+  confirm: (id: string) => Promise<void>;
+  /** Beat timing, for tests. */
+  monitor?: Pick<MonitorOptions, 'intervalMs' | 'misses'>;
+}
+
+export class Watching {
+  /** Kernels that should be watched while they live. */
+  private readonly wanted = new Map<string, { ports: ChannelPorts | null }>();
+  private readonly monitor: KernelMonitor;
+
+  constructor(private readonly opts: WatchingOptions) {
+    this.monitor = new KernelMonitor({
+      ...opts.monitor,
+      isHostUp: opts.isHostUp,
+      onState: (id, state, extra) => this.onState(id, state, extra),
+      onFailed: (id, reason) => {
+        log.warn(`watching ${id} failed: ${reason}`);
+        this.opts.table.watchFailed(id, reason);
+      },
+    });
+  }
+
+  rtt(hostId: string): number | null {
+    return this.monitor.rtt(hostId);
+  }
+
+  isWanted(id: string): boolean {
+    return this.wanted.has(id);
+  }
+
+  /**
+   * Watch this kernel while it lives, through `ports` (its attachment's
+   * listeners) or tunnels of its own when null. Calling again with other ports
+   * moves the watch onto them.
+   */
+  want(id: string, ports: ChannelPorts | null, opts: { delayMs?: number } = {}): void {
+    this.wanted.set(id, { ports });
+    const current = this.monitor.sharedPorts(id);
+    if (current !== undefined && samePorts(current, ports)) return;
+    this.begin(id, opts.delayMs);
+  }
+
+  /** Stop watching (unpinned and detached). */
+  unwant(id: string): void {
+    this.wanted.delete(id);
+    this.monitor.unwatch(id);
+    this.opts.table.watchStopped(id);
+  }
+
+  /** The kernel is dead or gone: nothing to watch until it lives again. */
+  dropped(id: string): void {
+    this.monitor.unwatch(id);
+  }
+
+  /** A fresh watch on a new process (after a restart); kernel_info settles its state. */
+  renew(id: string): void {
+    if (this.wanted.has(id)) this.begin(id);
+  }
+
+  pause(id: string): void {
+    this.monitor.pause(id);
+  }
+
+  resume(id: string): void {
+    this.monitor.resume(id);
+  }
+
+  /**
+   * The host is back: failed watches are tried again, and live ones asked
+   * where they stand (their state is from before the outage).
+   */
+  hostBack(hostId: string): void {
+    for (const [id] of this.wanted) {
+      const k = this.opts.table.get(id);
+      if (!k || k.host !== hostId || !k.alive) continue;
+      if (this.monitor.isWatching(id)) this.monitor.resync(id);
+      else this.begin(id);
+    }
+  }
+
+  close(): void {
+    this.monitor.close();
+  }
+
+  private begin(id: string, delayMs = 0): void {
+    const k = this.opts.table.get(id);
+    const want = this.wanted.get(id);
+    if (!k || !want || !k.alive) return;
+    this.opts.table.watchStarted(id);
+    this.monitor
+      .watch(id, this.opts.host(k.host), this.opts.table.info(id), want.ports, { connectionFile: k.connectionFile, delayMs })
+      .catch((err: unknown) => this.opts.table.watchFailed(id, errorText(err)));
+  }
+
+  private onState(id: string, state: string, extra: { busySeconds?: number; reason?: string }): void {
+    const table = this.opts.table;
+    if (state === 'dead' || (state === 'unresponsive' && extra.reason === 'gone')) {
+      if (table.expectingExit(id)) return;
+      // The heartbeat stopped: ask the host whether the process is really gone.
+      void this.confirmDeath(id);
+      return;
+    }
+    if (state !== 'starting' && state !== 'idle' && state !== 'busy' && state !== 'unresponsive') return;
+    const was = table.get(id)?.state;
+    table.observed(id, state);
+    const seconds = extra.busySeconds;
+    if (was === 'busy' && state === 'idle' && seconds !== undefined && seconds >= this.opts.settings().longRunSeconds) {
+      table.runFinished(id, seconds);
+    }
+  }
+
+  private async confirmDeath(id: string): Promise<void> {
+    try {
+      await this.opts.confirm(id);
+    } catch (err) {
+      log.debug(`could not confirm the death of ${id}: ${errorText(err)}`);
+      return;
+    }
+    const k = this.opts.table.get(id);
+    if (k?.alive && k.state !== 'dead') this.opts.table.observed(id, 'unresponsive');
+  }
+}
+
+function samePorts(a: ChannelPorts | null, b: ChannelPorts | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.shell === b.shell && a.iopub === b.iopub && a.stdin === b.stdin && a.control === b.control && a.hb === b.hb;
+}

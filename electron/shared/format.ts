@@ -1,0 +1,58 @@
+// Words for durations and states, the same in the CLI, the tray menu, the
+// notifications and the window.
+import type { HostSummary, KernelSummary } from './types';
+
+/** `45s`, `3m`, `1h 5m`, `2h`, `2d 3h`: short enough for a menu line or a table cell. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
+}
+
+/** `busy 3m`, `unresponsive 20s`, `idle`, `dead`, ...: the state, and for how long where that matters. */
+export function kernelStateLabel(k: Pick<KernelSummary, 'state' | 'stateSince' | 'busySince'>, now: number): string {
+  if (k.state === 'busy') return `busy ${formatDuration(now - (k.busySince ?? k.stateSince))}`;
+  if (k.state === 'unresponsive') return `unresponsive ${formatDuration(now - k.stateSince)}`;
+  return k.state;
+}
+
+/** Why a kernel shows its state, for a tooltip or a hint. */
+export function kernelStateHelp(k: Pick<KernelSummary, 'state' | 'watchError'>): string {
+  switch (k.state) {
+    case 'starting':
+      return 'Launched, not answering yet.';
+    case 'running':
+      return k.watchError
+        ? `The process is alive, but watching it failed: ${k.watchError}`
+        : 'The process is alive; attach or watch it to see whether it is idle or busy.';
+    case 'idle':
+      return 'Ready for code.';
+    case 'busy':
+      return 'Running code.';
+    case 'unresponsive':
+      return 'The process is alive but its heartbeat stopped answering.';
+    case 'dead':
+      return 'The kernel process is gone.';
+    case 'unknown':
+      return 'The host cannot be reached right now.';
+  }
+}
+
+/** `connected`, `connecting…`, `not connected`, `lost 2m ago`. */
+export function hostStateLabel(h: Pick<HostSummary, 'connection' | 'since'>, now: number): string {
+  switch (h.connection) {
+    case 'connected':
+      return 'connected';
+    case 'connecting':
+      return 'connecting…';
+    case 'idle':
+      return 'not connected';
+    case 'lost':
+      return `lost ${formatDuration(now - h.since)} ago`;
+  }
+}
