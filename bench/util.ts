@@ -2,7 +2,6 @@
 // ports, and ending the ssh clients this benchmark started (by pid).
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { parseConnectionFile, serializeConnectionFile } from '../electron/core/jupyter/connection-file';
 import type { ConnectionInfo } from '../electron/shared/types';
 
@@ -22,23 +21,10 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [v, now() - t];
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from '../e2e/harness/wait';
 
 /** n ports free right now on 127.0.0.1 (as an expert would pick them, or jupyter_client does). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<net.Server>((resolve, reject) => {
-        const s = net.createServer();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(s));
-      }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+export { freePorts } from '../e2e/harness/net';
 
 /** Five local ports in the order shell, iopub, stdin, control, hb, written as a local connection file. */
 export async function writeLocalFile(file: string, info: ConnectionInfo, ports: number[]): Promise<ConnectionInfo> {

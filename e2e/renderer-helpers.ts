@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
 import type { AgentEvent } from '../electron/shared/types';
 import { BRIDGE_CHANNELS, type BridgeServices, createBridgeHandlers, toResult } from '../electron/shared/ipc-contract';
 import { createDesktop } from '../electron/main/desktop';
+import { closedPort } from './harness/net';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -194,13 +195,6 @@ export interface TrayFixture {
   close(): Promise<void>;
 }
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
 
 function hostBlock(o: { alias: string; hostname: string; port: number; user: string; identityFile: string; knownHosts: string }): string {
   return [

@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LogTail, type Backend, type BackendKeys } from './backend';
+import { freePort } from './net';
 import { descendantsOf, isAlive, processesWithEnv, run, sleep, tryKill } from './proc';
 import { SSHD, sshdConfig, writeSshdConfig } from './ssh-files';
 
@@ -90,15 +91,4 @@ export async function startLoopback(k: BackendKeys): Promise<Backend> {
       killAll();
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }

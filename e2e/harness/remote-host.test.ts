@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJupyterCheck } from './jupyter';
 import { run, SYSTEM_PATH } from './proc';
 import { startRemoteHost, type RemoteHost } from './remote-host';
+import { freePort, tryConnect as tcpConnect } from './net';
 
 let host: RemoteHost;
 let local: string; // this machine's scratch dir
@@ -55,26 +56,6 @@ function sshSession(extra: string[] = []) {
   return { child, ready, exited, stderr: () => stderr };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function tcpConnect(port: number): Promise<'connected' | string> {
-  return new Promise((resolve) => {
-    const s = net.createConnection({ host: '127.0.0.1', port });
-    s.on('connect', () => {
-      s.destroy();
-      resolve('connected');
-    });
-    s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
-}
 
 describe('fake remote host (OpenSSH client, real sshd, real ipykernel)', () => {
   it('lets the system ssh client log in as the remote user and run commands', async () => {

@@ -4,7 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serializeConnectionFile } from '../jupyter/connection-file';
@@ -23,6 +22,7 @@ import {
 } from './kernel-ops';
 import { LocalHost } from '../hosts/local-host';
 import type { ConnectionInfo } from '../../shared/types';
+import { freePorts } from '../../../e2e/harness/net';
 
 const PY = '/usr/bin/python3';
 const host = new LocalHost();
@@ -52,17 +52,6 @@ function client(info: Started['kernel']['info']): KernelClient {
   return c;
 }
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const srv = net.createServer();
-      srv.listen(0, '127.0.0.1', () => resolve(srv));
-    })),
-  );
-  const ports = servers.map((srv) => (srv.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
-  return ports;
-}
 
 /** Execute, again if ipykernel aborted the request (it aborts requests queued behind an error). */
 async function run(c: KernelClient, code: string) {

@@ -11,6 +11,7 @@ import { AGENT_METHOD_NAMES, type AgentConnection, type AgentEventListener } fro
 import { KtrayError } from '../../shared/errors';
 import { connectRpc, serveAgent, type RpcAgent, type RpcServer } from './rpc';
 import type { AgentEvent } from '../../shared/types';
+import { until } from '../../../e2e/harness/wait';
 
 class FakeAgent {
   readonly calls: Array<{ method: string; params: unknown }> = [];
@@ -55,9 +56,6 @@ async function rawClient(): Promise<{ conn: MessageConnection; sock: net.Socket 
   return { conn, sock };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
 
 let dir: string;
 let socketPath: string;

@@ -15,6 +15,7 @@ import type { HostStateChange } from '../hosts/host';
 import { fingerprintSha256, knownHostsLine } from './known-hosts';
 import type { HostProfile } from './ssh-profile';
 import { SshSession, type SshSessionOptions } from './ssh-session';
+import { until } from '../../../e2e/harness/wait';
 
 const { utils } = ssh2;
 
@@ -30,9 +31,6 @@ function killGroup(child: ReturnType<typeof spawn>): void {
   }
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
 
 interface FakeServer {
   port: number;

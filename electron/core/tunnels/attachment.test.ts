@@ -12,18 +12,12 @@ import { KernelClient } from '../jupyter/kernel-client';
 import { startTestKernel, type TestKernel } from '../jupyter/test-kernel';
 import { LocalHost } from '../hosts/local-host';
 import { CHANNELS, type ChannelPorts } from '../../shared/types';
+import { connectTcp, freePorts } from '../../../e2e/harness/net';
 
 const host = new LocalHost();
 let kernel: TestKernel;
 let root: string;
 
-function connectTcp(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
 
 /** The port can be listened on again: nothing holds it. */
 function canListen(port: number): Promise<boolean> {
@@ -34,19 +28,9 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-async function freePorts(): Promise<ChannelPorts> {
-  const servers = await Promise.all(
-    CHANNELS.map(
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const s = net.createServer();
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = Object.fromEntries(CHANNELS.map((ch, i) => [ch, (servers[i].address() as net.AddressInfo).port])) as ChannelPorts;
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+async function freePortsByChannel(): Promise<ChannelPorts> {
+  const ports = await freePorts(CHANNELS.length);
+  return Object.fromEntries(CHANNELS.map((ch, i) => [ch, ports[i]])) as ChannelPorts;
 }
 
 beforeAll(async () => {
@@ -149,7 +133,7 @@ describe('Attachment', () => {
   it('closes the tunnels it opened when the file cannot be written', async () => {
     const blocker = path.join(root, 'not-a-dir');
     await writeFile(blocker, '');
-    const wanted = await freePorts();
+    const wanted = await freePortsByChannel();
     await expect(
       Attachment.open({ host, info: kernel.info, runtimeDir: path.join(blocker, 'runtime'), fileName: 'kernel-ktray-local-t5.json', wantedPorts: wanted }),
     ).rejects.toThrow();

@@ -6,6 +6,8 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Tunnel } from './tunnel';
+import { connectTcp, freePort } from '../../../e2e/harness/net';
+import { until } from '../../../e2e/harness/wait';
 
 interface Echo {
   port: number;
@@ -37,15 +39,8 @@ async function startEcho(): Promise<Echo> {
   };
 }
 
-function connectTcp(port: number, host = '127.0.0.1'): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-const closed = (s: Duplex) => new Promise<void>((r) => (s.closed ? r() : s.once('close', () => r())));
+/** Resolves when the stream has closed; fails the test if it does not within the timeout. */
+const closed = (s: Duplex, what = 'the stream to close') => until(() => s.closed || s.destroyed, { what });
 
 function readBytes(s: net.Socket, n: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -64,20 +59,6 @@ function readBytes(s: net.Socket, n: number): Promise<Buffer> {
   });
 }
 
-/** Polls a condition; the test timeout is the safety net. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let echo: Echo;
 const tunnels: Tunnel[] = [];
@@ -169,9 +150,12 @@ describe('Tunnel', () => {
     const remote = echo.next();
     const s = await client(port);
     const r = await remote;
+    expect(t.connections).toBe(1);
     s.end();
-    await closed(r);
-    await until(() => t.connections === 0);
+    await closed(r, 'the remote end to close after the client did');
+    expect(r.destroyed || r.closed).toBe(true);
+    await until(() => t.connections === 0, { what: 'the tunnel to forget the connection' });
+    expect(t.connections).toBe(0);
   });
 
   it('closes the client when the remote stream closes', async () => {
@@ -179,9 +163,12 @@ describe('Tunnel', () => {
     const port = await t.listen();
     const remote = echo.next();
     const s = await client(port);
+    expect(t.connections).toBe(1);
     (await remote).destroy();
-    await closed(s);
-    await until(() => t.connections === 0);
+    await closed(s, 'the client to be closed after the remote end closed');
+    expect(s.destroyed || s.closed).toBe(true);
+    await until(() => t.connections === 0, { what: 'the tunnel to forget the connection' });
+    expect(t.connections).toBe(0);
   });
 
   it('destroys a stream that opens after its client already left', async () => {
