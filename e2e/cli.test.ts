@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 import { runJupyterCheck } from './harness/jupyter';
 import { cliWorld, type CliWorld } from './ktray-cli';
+import { tryConnect } from './harness/net';
 
 let remote: RemoteHost;
 let world: CliWorld;
@@ -37,10 +38,32 @@ async function remoteAlive(pid: number): Promise<boolean> {
   return (await remote.exec(`kill -0 ${pid}`)).code === 0;
 }
 
-describe('ktray against a real remote host', () => {
-  let id = '';
-  let localFile = '';
+/** A kernel started on the remote for this test alone; prints nothing else. */
+async function freshKernel(): Promise<string> {
+  const r = await world.run(['start', remote.alias, '--python', remote.python]);
+  if (r.code !== 0) throw new Error(`ktray start failed (${r.code}): ${r.stderr}`);
+  return r.stdout.trim();
+}
 
+async function attach(id: string): Promise<string> {
+  return (await world.json<any>(['attach', id, '--frontend', 'none'])).localConnectionFile;
+}
+
+/** One attached kernel that several tests use, made by whichever asks first (so each test runs alone too). */
+let sharedKernel: Promise<{ id: string; localFile: string }> | null = null;
+function attachedKernel(): Promise<{ id: string; localFile: string }> {
+  sharedKernel ??= (async () => {
+    const id = await freshKernel();
+    return { id, localFile: await attach(id) };
+  })();
+  return sharedKernel;
+}
+
+async function listed(id: string): Promise<any> {
+  return (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id);
+}
+
+describe('ktray against a real remote host', () => {
   it('lists the host from --ssh-config', async () => {
     const hosts = await world.json<any[]>(['hosts']);
     expect(hosts.map((h) => h.id)).toEqual(expect.arrayContaining(['local', remote.alias]));
@@ -50,24 +73,26 @@ describe('ktray against a real remote host', () => {
     const r = await world.run(['start', remote.alias, '--python', remote.python]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    id = r.stdout.trim();
-    expect(id).toMatch(new RegExp(`^${remote.alias}/[0-9a-f-]{36}$`));
+    expect(r.stdout.trim()).toMatch(new RegExp(`^${remote.alias}/[0-9a-f-]{36}$`));
+    expect(await listed(r.stdout.trim())).toMatchObject({ alive: true });
   });
 
   it('lists it, and a kernel started by hand (`ipython kernel &`), with pids', async () => {
+    const id = await freshKernel();
+    const before = new Set((await world.json<any[]>(['ls', remote.alias])).map((k) => k.id));
     const started = await remote.exec('cd ~ && (nohup /usr/bin/python3 -m IPython kernel >/dev/null 2>&1 &) ; sleep 0.2; echo ok');
     expect(started.stdout).toContain('ok');
     let kernels: any[] = [];
     for (let i = 0; i < 100; i++) {
       kernels = await world.json<any[]>(['ls', remote.alias]);
-      if (kernels.length >= 2) break;
+      if (kernels.some((k) => !before.has(k.id) && k.alive)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const ours = kernels.find((k) => k.id === id);
     expect(ours).toMatchObject({ alive: true, host: remote.alias, attached: false });
     expect(ours.pid).toBeGreaterThan(0);
     expect(await remoteAlive(ours.pid)).toBe(true);
-    const byHand = kernels.find((k) => k.id !== id);
+    const byHand = kernels.find((k) => !before.has(k.id));
     expect(byHand.name).toMatch(/^\d+$/);
     expect(byHand.pid).toBe(Number(byHand.name));
     expect(byHand.alive).toBe(true);
@@ -75,8 +100,9 @@ describe('ktray against a real remote host', () => {
   });
 
   it('attaches with --frontend none and a real jupyter_client runs code through the tunnel', async () => {
+    const id = await freshKernel();
     const res = await world.json<any>(['attach', id, '--frontend', 'none']);
-    localFile = res.localConnectionFile;
+    const localFile = res.localConnectionFile;
     expect(path.dirname(localFile)).toBe(world.runtimeDir);
     expect((await stat(localFile)).mode & 0o777).toBe(0o600);
     const info = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
@@ -84,11 +110,11 @@ describe('ktray against a real remote host', () => {
     const check = await runJupyterCheck(localFile, 'x = 6*7\nx');
     expect(check).toMatchObject({ status: 'ok', result: '42' });
     // `jupyter console --existing` finds it in the runtime dir too.
-    const ls = await world.json<any[]>(['ls', remote.alias]);
-    expect(ls.find((k) => k.id === id)).toMatchObject({ attached: true, localConnectionFile: localFile });
+    expect(await listed(id)).toMatchObject({ attached: true, localConnectionFile: localFile });
   });
 
   it('uses one SSH connection for every kernel, tunnel and command on the host', async () => {
+    const { localFile } = await attachedKernel();
     // `start --attach` prints the ID, then the local connection file.
     const [second, file] = (await world.run(['start', remote.alias, '--python', remote.python, '--attach', '--frontend', 'none'])).stdout.trim().split('\n');
     expect(second).toMatch(new RegExp(`^${remote.alias}/`));
@@ -104,27 +130,22 @@ describe('ktray against a real remote host', () => {
       console.warn('skipping the isolation check: not root, so the remote shares this loopback');
       return;
     }
-    const k = (await world.json<any[]>(['ls', remote.alias])).find((x) => x.id === id);
+    const { id, localFile } = await attachedKernel();
+    const k = await listed(id);
     const remoteInfo = parseConnectionFile((await remote.exec(`cat '${k.connectionFile}'`)).stdout, k.connectionFile);
     const localInfo = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
     const localPorts = new Set([localInfo.shell_port, localInfo.iopub_port, localInfo.stdin_port, localInfo.control_port, localInfo.hb_port]);
-    const net = await import('node:net');
-    const reach = (port: number) =>
-      new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port });
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      });
-    for (const port of [remoteInfo.shell_port, remoteInfo.hb_port]) {
+    let checked = 0;
+    for (const port of [remoteInfo.shell_port, remoteInfo.hb_port, remoteInfo.iopub_port]) {
       if (localPorts.has(port)) continue; // our own tunnel happens to use the same number
-      expect(await reach(port)).toBe(false);
+      expect(await tryConnect(port)).toBe('ECONNREFUSED');
+      checked++;
     }
+    expect(checked).toBeGreaterThan(0);
   });
 
   it('interrupts a running time.sleep', async () => {
+    const { id, localFile } = await attachedKernel();
     const running = runJupyterCheck(localFile, 'import time\ntime.sleep(120)', { timeoutSec: 90 });
     await new Promise((r) => setTimeout(r, 1500));
     const r = await world.run(['interrupt', id]);
@@ -135,14 +156,16 @@ describe('ktray against a real remote host', () => {
   });
 
   it('restarts on the same ports: state is gone, the connected frontend carries on', async () => {
+    const id = await freshKernel();
+    const localFile = await attach(id);
     const info = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
     const frontend = new KernelClient(info);
     try {
       expect((await frontend.execute('y = 1\ny', { timeoutMs: 30_000 })).result).toBe('1');
-      const before = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id);
+      const before = await listed(id);
       const r = await world.run(['restart', id]);
       expect(r.code).toBe(0);
-      const after = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id);
+      const after = await listed(id);
       expect(after.pid).not.toBe(before.pid);
       expect(await remoteAlive(before.pid)).toBe(false);
       // The same client, on the same local ports, talks to the new process.
@@ -155,15 +178,16 @@ describe('ktray against a real remote host', () => {
   });
 
   it('the kernel outlives the agent and is found again by a new one', async () => {
-    const pid = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id).pid;
+    const { id } = await attachedKernel();
+    const pid = (await listed(id)).pid;
     expect((await world.run(['agent', 'stop'])).code).toBe(0);
     expect(await remoteAlive(pid)).toBe(true);
-    const again = await world.json<any[]>(['ls', remote.alias]);
-    expect(again.find((k) => k.id === id)).toMatchObject({ alive: true, pid });
+    expect(await listed(id)).toMatchObject({ alive: true, pid });
   });
 
   it('shows stale connection files as dead without deleting them, and skips malformed ones', async () => {
-    const rt = (await world.json<any[]>(['ls', remote.alias])).find((k) => k.id === id).connectionFile;
+    const { id } = await attachedKernel();
+    const rt = (await listed(id)).connectionFile;
     const dir = path.posix.dirname(rt);
     await remote.exec(`cp '${rt}' '${dir}/kernel-stale-one.json' && printf '{not json' > '${dir}/kernel-broken.json'`);
     const r = await world.run(['ls', remote.alias, '--json']);
@@ -179,14 +203,15 @@ describe('ktray against a real remote host', () => {
   });
 
   it('stops the kernel: the process is gone and its files removed', async () => {
-    const k = (await world.json<any[]>(['ls', remote.alias])).find((x) => x.id === id);
+    const id = await freshKernel();
+    const localFile = await attach(id);
+    const k = await listed(id);
     const r = await world.run(['stop', id]);
     expect(r.code).toBe(0);
     expect(await remoteAlive(k.pid)).toBe(false);
     expect((await remote.exec(`test -f '${k.connectionFile}'`)).code).not.toBe(0);
     await expect(stat(localFile)).rejects.toThrow();
-    const ls = await world.json<any[]>(['ls', remote.alias]);
-    expect(ls.find((x) => x.id === id)).toBeUndefined();
+    expect(await listed(id)).toBeUndefined();
   });
 
   it('streams events: `ktray events --json` sees a kernel start and stop', async () => {

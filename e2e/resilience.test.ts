@@ -1,6 +1,6 @@
 // Live state, events, and surviving a dropped connection, against the real
 // sshd/ipykernel harness, with the agent driven in-process.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +15,12 @@ import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 let remote: RemoteHost;
 let base: string;
 let hosted: HostedAgent;
+let sshConfigFile: string;
 let agent: AgentConnection;
 const events: AgentEvent[] = [];
 
 async function startAgent(): Promise<void> {
-  hosted = await hostAgent({ mode: 'headless', home: path.join(base, 'home'), runtimeDir: path.join(base, 'runtime'), sshConfigFile: remote.sshConfigFile, serve: false });
+  hosted = await hostAgent({ mode: 'headless', home: path.join(base, 'home'), runtimeDir: path.join(base, 'runtime'), sshConfigFile, serve: false });
   agent = hosted.connection;
   agent.onEvent((e) => events.push(e));
 }
@@ -54,6 +55,10 @@ async function waitState(id: string, state: KernelSummary['state'], timeoutMs = 
 beforeAll(async () => {
   remote = await startRemoteHost();
   base = await mkdtemp(path.join(tmpdir(), 'kt-resilience-'));
+  // Keepalive out of the way: a dead link must be found by what the test exercises, not by it.
+  sshConfigFile = path.join(base, 'ssh_config');
+  const config = await readFile(remote.sshConfigFile, 'utf8');
+  await writeFile(sshConfigFile, config.replace(`Host ${remote.alias}\n`, `Host ${remote.alias}\n  ServerAliveInterval 600\n`), { mode: 0o600 });
   await startAgent();
 });
 
@@ -131,11 +136,14 @@ describe('live status and resilience', () => {
     expect((await runJupyterCheck(localFile, 'kept')).result).toBe('42');
   });
 
-  it('an unreachable host is lost, fails fast, and comes back', async () => {
+  it('an unreachable host is lost, fails fast, and comes back, saying how long it was away', async () => {
     const from = events.length;
     remote.setReachable(false);
+    let lost: Extract<AgentEvent, { type: 'host-lost' }>;
     try {
-      await waitEvent('host-lost', (e) => e.host.id === remote.alias, from);
+      lost = await waitEvent('host-lost', (e) => e.host.id === remote.alias, from);
+      // Away long enough that "how long" is more than a rounding of zero.
+      await new Promise((r) => setTimeout(r, 2500));
       expect((await kernel(id)).state).toBe('unknown');
       const t0 = Date.now();
       await expect(agent.kernels({ host: remote.alias, refresh: true })).rejects.toMatchObject({ code: expect.stringMatching(/HOST_DOWN|HOST_UNREACHABLE/) });
@@ -145,13 +153,24 @@ describe('live status and resilience', () => {
       remote.setReachable(true);
     }
     const back = await waitEvent('host-back', (e) => e.host.id === remote.alias, from, 90_000);
-    expect(back.downSeconds).toBeGreaterThanOrEqual(0);
+    expect(events.slice(from).filter((e) => e.type === 'host-lost' && e.host.id === remote.alias)).toHaveLength(1);
+    expect(back.downSeconds).toBeGreaterThanOrEqual(2);
+    expect(Math.abs(back.downSeconds - (back.at - lost!.at) / 1000)).toBeLessThanOrEqual(1);
     expect((await runJupyterCheck(localFile, 'kept')).result).toBe('42');
   });
 
-  it('the reconnect hook (sleep/resume) checks the connection at once', async () => {
-    const hosts = await agent.reconnect({});
+  it('the reconnect hook (sleep/resume) replaces a connection that died without TCP noticing', async () => {
+    expect((await runJupyterCheck(localFile, 'kept')).result).toBe('42');
+    const from = events.length;
+    const accepted = remote.acceptedCount();
+    // As after a laptop's sleep: the old connection carries nothing, and keepalive (600 s here) would take ages.
+    remote.freezeConnections();
+    const hosts = await agent.reconnect({ host: remote.alias });
     expect(hosts.find((h) => h.id === remote.alias)?.connection).toBe('connected');
+    expect(remote.acceptedCount()).toBeGreaterThan(accepted);
+    await waitEvent('host-lost', (e) => e.host.id === remote.alias, from);
+    await waitEvent('host-back', (e) => e.host.id === remote.alias, from);
+    expect((await runJupyterCheck(localFile, 'kept')).result).toBe('42');
   });
 
   it('a stopped (SIGSTOP) kernel is unresponsive, not dead, and recovers', async () => {

@@ -51,6 +51,10 @@ export interface RemoteHost {
   setLatency(ms: number): void;
   /** Connections currently open through the bridge. */
   connectionCount(): number;
+  /** Connections the bridge accepted since the remote started. */
+  acceptedCount(): number;
+  /** Open connections silently stop carrying bytes, sockets left open (a laptop that slept); new ones work. */
+  freezeConnections(): void;
   /** Recent sshd log output (for diagnosing a failing test). */
   logs(): string;
   /** Restarts the sshd listener; established sessions survive, like `systemctl restart ssh`. */
@@ -132,6 +136,8 @@ export async function startRemoteHost(opts: { latencyMs?: number } = {}): Promis
       setReachable: (r) => br.setReachable(r),
       setLatency: (ms) => br.setLatency(ms),
       connectionCount: () => br.connectionCount,
+      acceptedCount: () => br.acceptedCount,
+      freezeConnections: () => br.freezeConnections(),
       logs: () => b.logs(),
       async restartSshd() {
         await b.restartSshd();

@@ -73,3 +73,25 @@ describe('TcpBridge', () => {
     expect(back.received().toString()).toBe('z');
   });
 });
+
+describe('TcpBridge freezing', () => {
+  it('lets frozen connections carry nothing while they stay open, and serves new ones', async () => {
+    const bridge = await echoBridge();
+    const old = connect(bridge.port);
+    await new Promise<void>((r) => old.s.once('connect', () => r()));
+    expect(bridge.acceptedCount).toBe(1);
+    bridge.freezeConnections();
+    old.s.write('lost');
+    const fresh = connect(bridge.port);
+    fresh.s.write('kept');
+    await new Promise<void>((resolve) => {
+      const check = () => (fresh.received().toString() === 'kept' ? resolve() : setTimeout(check, 10));
+      check();
+    });
+    expect(old.received().toString()).toBe('');
+    expect(old.s.destroyed).toBe(false);
+    expect(bridge.acceptedCount).toBe(2);
+    old.s.destroy();
+    fresh.s.destroy();
+  });
+});

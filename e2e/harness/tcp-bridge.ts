@@ -19,12 +19,15 @@ interface Pair {
   client: net.Socket;
   upstream: net.Socket;
   relays: Relay[];
+  /** Bytes vanish both ways, the sockets stay open: a link that died without TCP noticing. */
+  frozen: boolean;
 }
 
 export class TcpBridge {
   private readonly pairs = new Set<Pair>();
   private reachable = true;
   private latencyMs: number;
+  private accepted = 0;
   private closed = false;
 
   private constructor(
@@ -56,6 +59,16 @@ export class TcpBridge {
     return this.pairs.size;
   }
 
+  /** Connections accepted since the bridge started. */
+  get acceptedCount(): number {
+    return this.accepted;
+  }
+
+  /** Every open connection silently stops carrying bytes (a laptop that slept); new ones work. */
+  freezeConnections(): void {
+    for (const pair of this.pairs) pair.frozen = true;
+  }
+
   dropConnections(): void {
     for (const pair of [...this.pairs]) this.kill(pair);
   }
@@ -84,11 +97,13 @@ export class TcpBridge {
       return;
     }
     client.setNoDelay(true);
+    this.accepted++;
     const upstream = this.opts.connectUpstream();
-    const pair: Pair = { client, upstream, relays: [] };
+    const pair: Pair = { client, upstream, relays: [], frozen: false };
     this.pairs.add(pair);
     const latency = () => this.latencyMs;
-    pair.relays.push(relay(client, upstream, latency), relay(upstream, client, latency));
+    const frozen = () => pair.frozen;
+    pair.relays.push(relay(client, upstream, latency, frozen), relay(upstream, client, latency, frozen));
     const [fromClient, fromUpstream] = pair.relays as [Relay, Relay];
     const onError = () => this.kill(pair);
     client.on('error', onError);
@@ -117,7 +132,7 @@ export class TcpBridge {
  * order even when the latency changes mid-stream (a later chunk never overtakes an earlier one),
  * and many chunks are in flight at once so throughput is not capped by the delay.
  */
-function relay(src: net.Socket, dst: net.Socket, latency: () => number): Relay {
+function relay(src: net.Socket, dst: net.Socket, latency: () => number, frozen: () => boolean): Relay {
   const queue: { at: number; chunk: Buffer | null }[] = [];
   let head = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -167,7 +182,9 @@ function relay(src: net.Socket, dst: net.Socket, latency: () => number): Relay {
     queue.push({ at: performance.now() + ms, chunk });
     if (!timer) timer = setTimeout(flush, Math.max(1, Math.ceil(ms)));
   };
-  src.on('data', (chunk: Buffer) => push(chunk));
+  src.on('data', (chunk: Buffer) => {
+    if (!frozen()) push(chunk);
+  });
   src.on('end', () => {
     srcEnded = true;
     push(null);

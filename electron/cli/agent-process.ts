@@ -8,6 +8,10 @@ import { KtrayError } from '../shared/errors';
 import { defaultHome, ensurePrivateDir, socketPath } from '../core/util/paths';
 import type { RpcAgent, RpcClientOptions } from '../core/rpc/rpc';
 import type { AgentStatus } from '../shared/types';
+import { logger } from '../core/util/logger';
+import { formatEvent } from './format';
+
+const log = logger('agent');
 
 interface AgentOpts extends RpcClientOptions {
   sshConfigFile?: string;
@@ -69,11 +73,9 @@ export async function runAgentForeground(opts: { sshConfigFile?: string }): Prom
     onShutdown: () => process.exit(0),
   });
   hosted.connection.onEvent((e) => {
-    if (e.type === 'notice' || e.type === 'kernel-died' || e.type === 'host-lost' || e.type === 'host-back') {
-      process.stdout.write(`${new Date(e.at).toISOString()} ${JSON.stringify(e)}\n`);
-    }
+    if (e.type === 'notice' || e.type === 'kernel-died' || e.type === 'host-lost' || e.type === 'host-back') log.info(formatEvent(e));
   });
-  process.stdout.write(`${new Date().toISOString()} ktray agent ${process.pid} serving ${hosted.socket}\n`);
+  log.info(`ktray agent ${process.pid} serving ${hosted.socket}`);
   const stop = () => void hosted.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -136,13 +136,13 @@ export class AppController {
     this.link = null;
     this.sync = null;
     this.services_ = null;
-    await link?.close().catch((err) => this.o.log?.(`ktray: closing the agent link: ${String(err)}`));
+    await link?.close().catch((err) => this.o.log?.(`closing the agent link: ${String(err)}`));
   }
 
   async reconnect(reason: string): Promise<void> {
     const agent = this.agent;
     if (!agent) return;
-    this.o.log?.(`ktray: checking connections (${reason})`);
+    this.o.log?.(`checking connections (${reason})`);
     await agent.reconnect({}).catch((err) => this.report(`Could not check connections after ${reason}`, err));
   }
 
@@ -235,7 +235,7 @@ export class AppController {
       return;
     }
     const body = formatError(e.toData());
-    this.o.log?.(`ktray: ${what}: ${body}`);
+    this.o.log?.(`${what}: ${body}`);
     const target = e.host ? { host: e.host } : null;
     if (!this.notifier.showMessage(what, body, target)) dialog.showErrorBox(what, body);
   }

@@ -5,6 +5,7 @@ import ElectronStore from 'electron-store';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectAgent, hostAgent } from '../core/agent/agent-host';
+import { logger } from '../core/util/logger';
 import { linkAgent } from './agent-link';
 import { AppController } from './app-controller';
 import { createAutostart } from './autostart';
@@ -15,6 +16,7 @@ import { Secrets, secretsStoreOptions, type SecretsFile } from './secrets';
 import { Settings, settingsStoreOptions, type AppSettings } from './settings';
 
 export const APP_ID = 'org.kerneltray.app';
+const log = logger('app');
 const OPEN_WINDOW_ARG = '--open-window';
 
 /** `--ssh-config FILE` or `--ssh-config=FILE`, as the CLI takes it. */
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
     preload: path.join(here, 'preload.cjs'),
     renderer: rendererLocation(),
     quit: () => app.quit(),
-    log: (message) => console.log(message),
+    log: (message) => log.info(message),
   });
 
   wireQuit(controller);
@@ -110,7 +112,7 @@ function wireQuit(controller: AppController): void {
       controller.shutdown(),
       new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS).unref()),
     ])
-      .catch((err) => console.error(`ktray: shutdown: ${String(err)}`))
+      .catch((err) => log.error(`shutdown: ${String(err)}`))
       .finally(() => {
         closed = true;
         app.quit();
@@ -123,7 +125,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   main().catch((err) => {
-    console.error(err);
+    log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     dialog.showErrorBox('Kernel Tray could not start', err instanceof Error ? err.message : String(err));
     app.exit(1);
   });

@@ -32,7 +32,8 @@ export interface HostsOptions {
 export class Hosts {
   private readonly registry: HostRegistry;
   private readonly since = new Map<string, number>();
-  private readonly lost = new Set<string>();
+  /** When each lost host was lost: a host-back says how long it was away. */
+  private readonly lostAt = new Map<string, number>();
   private readonly warnings = new Map<string, string[]>();
   private readonly startedAt = Date.now();
 
@@ -134,17 +135,17 @@ export class Hosts {
 
   private stateChanged(id: string, state: string, reason: string): void {
     const now = Date.now();
-    const since = this.since.get(id) ?? now;
-    const wasLost = this.lost.has(id);
-    this.since.set(id, now);
+    const lostAt = this.lostAt.get(id);
     const events = this.opts.events;
-    if (state === 'lost' && !wasLost) {
-      this.lost.add(id);
+    // A lost host's error may change while it is away (dropped, then refused): it is still the same outage.
+    if (!(state === 'lost' && lostAt !== undefined)) this.since.set(id, now);
+    if (state === 'lost' && lostAt === undefined) {
+      this.lostAt.set(id, now);
       this.opts.onLost(id);
       events.emit({ type: 'host-lost', at: now, host: this.summary(id), reason });
-    } else if (state === 'connected' && wasLost) {
-      this.lost.delete(id);
-      events.emit({ type: 'host-back', at: now, host: this.summary(id), downSeconds: Math.round((now - since) / 1000) });
+    } else if (state === 'connected' && lostAt !== undefined) {
+      this.lostAt.delete(id);
+      events.emit({ type: 'host-back', at: now, host: this.summary(id), downSeconds: Math.round((now - lostAt) / 1000) });
       this.opts.onBack(id);
     }
     events.emit({ type: 'host-state', at: now, host: this.summary(id) });

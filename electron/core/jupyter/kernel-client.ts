@@ -9,6 +9,9 @@ import { ExecuteCollector, type ExecuteReply } from './execute-collector';
 import { deserialize, makeMessage, serialize, type JupyterMessage } from './message';
 import { pending, type Settle } from './pending';
 import { endpointOf, ZmqChannel } from './zmq-channel';
+import { errorText, logger } from '../util/logger';
+
+const log = logger('kernel-client');
 
 export type { ExecuteReply } from './execute-collector';
 export type ExecutionState = 'starting' | 'idle' | 'busy';
@@ -25,7 +28,7 @@ function notify(call: () => void): void {
   try {
     call();
   } catch (err) {
-    console.error('kernel-client: an iopub listener threw:', err);
+    log.error(`an iopub listener threw: ${errorText(err)}`);
   }
 }
 

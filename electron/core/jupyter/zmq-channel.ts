@@ -2,6 +2,9 @@
 // itself when the peer (here: a tunnel listener) drops and comes back, so the
 // socket is only ever closed by close(), never on a transient error.
 import * as zmq from 'zeromq';
+import { errorText, logger } from '../util/logger';
+
+const log = logger('zmq');
 
 export type ReceivingSocket = zmq.Dealer | zmq.Subscriber;
 
@@ -61,7 +64,7 @@ export class ZmqChannel {
       try {
         this.onFrames(frames);
       } catch (err) {
-        console.error(`kernel-client: handler failed for a message from ${this.endpoint}:`, err);
+        log.error(`handler failed for a message from ${this.endpoint}: ${errorText(err)}`);
       }
     }
   }

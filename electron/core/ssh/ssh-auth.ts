@@ -60,6 +60,8 @@ async function keyAttempt(file: string, opts: AuthOptions) {
     return null;
   }
   let parsed = ssh2.utils.parseKey(data);
+  // ssh2 says a key is encrypted only in its error's words ("Encrypted ... key detected, but no
+  // passphrase given": lib/protocol/keyParser.js lines 496, 848, 1047 in 1.17.0); no code to test.
   if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message)) {
     let passphrase = opts.passphrases.get(file) ?? null;
     if (passphrase === null && opts.askPassphrase) {

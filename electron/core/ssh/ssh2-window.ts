@@ -1,6 +1,6 @@
 // Keeps a forwarded channel's receive window full, the way OpenSSH does.
 //
-// ssh2 (lib/Channel.js, WINDOW_THRESHOLD) grants the server more window only
+// ssh2 1.17.0 (lib/Channel.js lines 15-27 and 151, WINDOW_THRESHOLD = MAX_WINDOW / 2) grants the server more window only
 // once half of its 2 MiB is used up, so on a 50 ms link a bulk reply (a 20 MB
 // plot) stalls every megabyte: we measured 10 MB/s where OpenSSH's `-L`, which
 // tops the window up after a few packets (channels.c, channel_check_window),
@@ -8,8 +8,9 @@
 // never past ssh2's own maximum and never while the reader applies
 // backpressure, so memory stays bounded exactly as before.
 //
-// It reaches into ssh2 internals (1.x); if they change it does nothing, and
-// ssh2-window.test.ts fails to say so.
+// It reaches into ssh2 internals (windowAdjust, lib/Channel.js line 279), so
+// package.json pins ssh2 exactly; if they change it does nothing, and the
+// window test in ssh-session.test.ts fails to say so.
 import { createRequire } from 'node:module';
 import type { ClientChannel } from 'ssh2';
 
