@@ -4,7 +4,8 @@
 // parsing its output here.
 import type { RemoteHost } from '../../e2e/harness/remote-host';
 import { parseConnectionFile } from '../../electron/core/jupyter/connection-file';
-import { discoveryScript, matchProcess, parseDiscovery } from '../../electron/core/kernels/remote-scripts';
+import { matchKernel, parseDiscovery } from '../../electron/core/kernels/discovery';
+import { discoveryScript } from '../../electron/core/kernels/remote-scripts';
 import type { TrayAgent } from '../baselines/ktray';
 import type { KtrayCli } from '../baselines/ktray-cli';
 import type { Manual } from '../baselines/manual';
@@ -35,8 +36,8 @@ async function processMs(remote: RemoteHost, expected: number): Promise<number> 
   const found = parseDiscovery(r.stdout, marker);
   let alive = 0;
   for (const f of found.files) {
-    parseConnectionFile(f.text, f.path);
-    if (matchProcess(f.path, found.processes)) alive++;
+    if (f.text === null) continue;
+    if (matchKernel(f.path, parseConnectionFile(f.text, f.path), found)) alive++;
   }
   const localMs = now() - t;
   if (alive !== expected) throw new Error(`discovery script found ${alive} live kernels, expected ${expected}`);

@@ -8,6 +8,8 @@ export interface BackendKeys {
   hostname: string; // the remote's own hostname where it can have one (UTS namespace)
   hostKey: string; // private host key path
   authorizedKeys: string; // authorized_keys content
+  /** The remote user's login shell (sshd runs every command through it), default /bin/sh. */
+  loginShell?: string;
 }
 
 export interface Backend {

@@ -142,8 +142,8 @@ export interface UnixUser {
   home: string;
 }
 
-/** Creates the dedicated test user once; later runs reuse it. */
-export async function ensureUser(name: string): Promise<UnixUser> {
+/** Creates the dedicated test user once; later runs reuse it, with the login shell asked for. */
+export async function ensureUser(name: string, loginShell = '/bin/sh'): Promise<UnixUser> {
   let entry = await run('getent', ['passwd', name], { env });
   if (entry.code !== 0) {
     await retryLocked(['useradd', '-m', '-d', `/home/${name}`, '-s', '/bin/sh', '-c', 'Kernel Tray e2e remote user', name]);
@@ -152,7 +152,8 @@ export async function ensureUser(name: string): Promise<UnixUser> {
   // A locked password ('!') makes sshd without PAM refuse even key logins; '*' is "no password".
   const shadow = await runOk('getent', ['shadow', name], { env });
   if (shadow.stdout.split(':')[1]?.startsWith('!')) await retryLocked(['usermod', '-p', '*', name]);
-  const [, , uid, gid, , home] = entry.stdout.trim().split(':');
+  const [, , uid, gid, , home, shell] = entry.stdout.trim().split(':');
+  if (shell !== loginShell) await retryLocked(['usermod', '-s', loginShell, name]);
   if (!home?.startsWith('/home/')) throw new Error(`test user ${name} has home ${home}, expected /home/${name}`);
   return { name, uid: Number(uid), gid: Number(gid), home };
 }

@@ -29,7 +29,7 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
   const user = await claimUser(ns, k.dir);
   const undo: (() => Promise<unknown>)[] = [async () => releaseUser(user), () => killUserProcesses(user)];
   try {
-    const u = await ensureUser(user);
+    const u = await ensureUser(user, k.loginShell);
     await killUserProcesses(user);
     await resetHome(u.home, u.uid, u.gid, k.authorizedKeys);
     undo.push(() => resetHome(u.home, u.uid, u.gid, null));

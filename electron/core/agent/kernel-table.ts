@@ -10,6 +10,8 @@ import type { EventBus } from './event-bus';
 interface Entry {
   summary: KernelSummary;
   info: ConnectionInfo;
+  /** The kernel process's start time where the host tells it (Linux), to guard signals against a reused pid. */
+  processStart: string | null;
   /** A stop or restart asked by the user is under way: its exit is not a death. */
   expectingExit: boolean;
 }
@@ -69,6 +71,12 @@ export class KernelTable {
     return e!.info;
   }
 
+  /** The pid to signal and its start time, for the host to check it is still this kernel. */
+  process(id: string): { pid: number | null; start: string | null } {
+    const e = this.entries.get(id);
+    return { pid: e?.summary.pid ?? null, start: e?.processStart ?? null };
+  }
+
   expectingExit(id: string): boolean {
     return this.entries.get(id)?.expectingExit ?? false;
   }
@@ -109,6 +117,7 @@ export class KernelTable {
       const s = e.summary;
       const restarted = k.alive && s.pid !== null && k.pid !== null && k.pid !== s.pid;
       e.info = k.info;
+      if (k.pid !== null) e.processStart = k.processStart ?? null;
       s.connectionFile = k.connectionFile;
       s.pid = k.pid ?? s.pid;
       s.command = k.command ?? s.command;
@@ -220,8 +229,9 @@ export class KernelTable {
     if (e) this.markDead(e, reason);
   }
 
-  restarted(id: string, k: { pid: number | null; startedAt: number | null }): void {
+  restarted(id: string, k: { pid: number | null; processStart?: string | null; startedAt: number | null }): void {
     const e = this.entry(id);
+    e.processStart = k.processStart ?? null;
     Object.assign(e.summary, { pid: k.pid, startedAt: k.startedAt, alive: true, command: null });
     this.setState(e, e.summary.watched ? 'starting' : 'running');
   }
@@ -259,6 +269,7 @@ export class KernelTable {
     const id = kernelId(host, k.name);
     const e: Entry = {
       info: k.info,
+      processStart: k.processStart ?? null,
       expectingExit: false,
       summary: {
         id,

@@ -89,6 +89,18 @@ export class Kernels {
   private async lookup(id: string): Promise<KernelSummary> {
     const { host } = parseKernelId(id);
     if (!this.o.table.has(id)) await this.refresh(host);
+    if (!this.o.table.has(id)) {
+      // The same file name in two runtime dirs: each has its own id, and a bare name picks neither.
+      const alike = this.o.table.summaries(host).filter((k) => k.id.startsWith(`${id}@`));
+      if (alike.length) {
+        throw new KtrayError({
+          code: 'BAD_INPUT',
+          host,
+          message: `${id} names ${alike.length} kernels whose files share a name in different runtime dirs.`,
+          hint: `Use one of: ${alike.map((k) => `${k.id} (${k.connectionFile})`).join(', ')}.`,
+        });
+      }
+    }
     return this.o.table.require(id);
   }
 
@@ -104,7 +116,8 @@ export class Kernels {
   }
 
   private ref(k: KernelSummary): KernelRef {
-    return { info: this.o.table.info(k.id), pid: k.pid, connectionFile: k.connectionFile, controlPort: this.o.attachments.ports(k.id)?.control ?? null };
+    const proc = this.o.table.process(k.id);
+    return { info: this.o.table.info(k.id), pid: proc.pid, processStart: proc.start, connectionFile: k.connectionFile, controlPort: this.o.attachments.ports(k.id)?.control ?? null };
   }
 
   // ---- lifecycle -----------------------------------------------------------------
@@ -201,7 +214,7 @@ export class Kernels {
     watching.pause(k.id);
     try {
       const started = await restartKernel(this.o.hosts.get(k.host), this.ref(k), launch);
-      table.restarted(k.id, { pid: started.kernel.pid, startedAt: started.kernel.startedAt });
+      table.restarted(k.id, { pid: started.kernel.pid, processStart: started.kernel.processStart, startedAt: started.kernel.startedAt });
     } finally {
       table.exitExpected(k.id, false);
       watching.resume(k.id);

@@ -6,26 +6,22 @@ import { parseConnectionFile, kernelNameFromPath, serializeConnectionFile } from
 import { KtrayError } from '../../shared/errors';
 import type { Host } from '../hosts/host';
 import { KernelClient } from '../jupyter/kernel-client';
-import {
-  discoveryScript,
-  launchScript,
-  matchProcess,
-  offerScript,
-  parseDiscovery,
-  parseLaunch,
-  signalScript,
-  stopScript,
-  type LaunchSpec,
-} from './remote-scripts';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { MAX_CONNECTION_FILE_BYTES, matchKernel, parseDiscovery } from './discovery';
+import { discoveryScript, launchScript, offerScript, parseLaunch, signalScript, stopScript, type LaunchSpec } from './remote-scripts';
 import { channelTunnel } from '../tunnels/channel-tunnel';
 import type { Tunnel } from '../tunnels/tunnel';
 import type { ConnectionInfo, HostOffer, KernelSpecChoice, PythonChoice } from '../../shared/types';
 
 export interface FoundKernel {
+  /** Unique on its host: the file's name, `@TAG`-qualified when another runtime dir has a file of that name. */
   name: string;
   connectionFile: string;
   info: ConnectionInfo;
   pid: number | null;
+  /** The process's start time (Linux), so no signal reaches a later process with the same pid. */
+  processStart?: string | null;
   alive: boolean;
   startedAt: number | null;
   command: string | null;
@@ -55,7 +51,13 @@ export async function listKernels(host: Host, extraDirs: string[] = []): Promise
   }
   const kernels: FoundKernel[] = [];
   const warnings: string[] = [];
-  for (const file of found.files) {
+  const files = found.files.filter((f) => !isAttachmentFile(f.path));
+  const names = uniqueNames(files.map((f) => f.path));
+  for (const file of files) {
+    if (file.text === null) {
+      warnings.push(`Skipped ${file.path}: ${file.size} bytes is too big for a connection file (they are a few hundred bytes; at most ${MAX_CONNECTION_FILE_BYTES} are read).`);
+      continue;
+    }
     let info: ConnectionInfo;
     try {
       info = parseConnectionFile(file.text, `${host.id}:${file.path}`);
@@ -63,18 +65,48 @@ export async function listKernels(host: Host, extraDirs: string[] = []): Promise
       warnings.push(`Skipped ${file.path}: ${(err as Error).message}`);
       continue;
     }
-    const proc = matchProcess(file.path, found.processes);
+    const proc = matchKernel(file.path, info, found);
+    // An ipc kernel's relative socket paths are relative to its cwd: say where they are, absolutely.
+    if (proc?.ipcBase && info.transport === 'ipc') info = { ...info, ip: proc.ipcBase };
     kernels.push({
-      name: kernelNameFromPath(file.path),
+      name: names.get(file.path)!,
       connectionFile: file.path,
       info,
       pid: proc?.pid ?? null,
+      processStart: proc?.start ?? null,
       alive: proc !== null,
       startedAt: proc ? found.now - proc.elapsedSec * 1000 : file.mtime || null,
       command: proc?.args ?? null,
     });
   }
   return { kernels, warnings, home: found.home };
+}
+
+/** Kernel Tray's own local attachment files (`kernel-ktray-HOST-NAME.json`) describe tunnels, not kernels. */
+export function isAttachmentFile(file: string): boolean {
+  return path.posix.basename(file).startsWith('kernel-ktray-');
+}
+
+/**
+ * Names unique on a host. A name found in more than one runtime dir keeps its
+ * plain form in the first dir that has it (the order discovery looks in, most
+ * specific first) and is qualified with a tag of its dir elsewhere, so ids stay
+ * stable as long as that first file lives.
+ */
+export function uniqueNames(files: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const file of files) {
+    const base = kernelNameFromPath(file);
+    if (!taken.has(base)) {
+      taken.add(base);
+      out.set(file, base);
+      continue;
+    }
+    const tag = createHash('sha256').update(path.posix.dirname(file)).digest('hex').slice(0, 6);
+    out.set(file, `${base}@${tag}`);
+  }
+  return out;
 }
 
 export interface Started {
@@ -105,6 +137,7 @@ export async function startKernel(host: Host, spec: Omit<LaunchSpec, 'id'> & { i
       connectionFile: out.file,
       info,
       pid: out.pid,
+      processStart: out.start ?? null,
       alive: true,
       startedAt: Date.now(),
       command: null,
@@ -138,6 +171,13 @@ function launchError(hostId: string, what: string, out: Extract<ReturnType<typeo
         host: hostId,
         message: `${hostId} has no kernelspec named ${what.replace(/^kernelspec /, '')}.`,
         hint: out.available?.length ? `Available there: ${out.available.join(', ')}.` : `\`jupyter kernelspec list\` on ${hostId} shows none.`,
+      });
+    case 'UNWRITABLE':
+      return new KtrayError({
+        code: 'KERNEL_START_FAILED',
+        host: hostId,
+        message: `Cannot start a kernel on ${hostId}: ${out.path} cannot be written (${out.detail ?? 'permission denied'}).`,
+        hint: `Kernels need a writable Jupyter runtime dir and log dir there. Fix the permissions of ${out.path}, or point JUPYTER_RUNTIME_DIR / XDG_CACHE_HOME at a writable place in the host's shell profile.`,
       });
     case 'CWD_MISSING':
       return new KtrayError({
@@ -183,6 +223,8 @@ async function withControl<T>(host: Host, k: KernelRef, fn: (c: KernelClient) =>
 export interface KernelRef {
   info: ConnectionInfo;
   pid: number | null;
+  /** The process's start time (from the host's /proc), so a reused pid is never signalled. */
+  processStart?: string | null;
   connectionFile: string;
   /** The local end of its control channel when attached, else null. */
   controlPort: number | null;
@@ -196,7 +238,7 @@ export async function stopKernel(
 ): Promise<void> {
   await withControl(host, k, (c) => c.shutdown({ restart: opts.restart ?? false, timeoutMs: 3000 })).catch(() => false);
   if (k.pid === null) return;
-  const res = await host.run(stopScript(k.pid, { graceSec: 5, removeFile: opts.removeFile ? k.connectionFile : undefined }), { timeoutMs: 30_000 });
+  const res = await host.run(stopScript(k.pid, { graceSec: 5, start: k.processStart ?? null, removeFile: opts.removeFile ? k.connectionFile : undefined }), { timeoutMs: 30_000 });
   if (!res.stdout.includes('gone')) {
     throw new KtrayError({
       code: 'REMOTE_COMMAND_FAILED',
@@ -209,7 +251,7 @@ export async function stopKernel(
 
 export async function interruptKernel(host: Host, k: KernelRef): Promise<void> {
   if (k.pid !== null) {
-    const res = await host.run(signalScript(k.pid, 'INT'), { timeoutMs: 15_000 });
+    const res = await host.run(signalScript(k.pid, 'INT', k.processStart ?? null), { timeoutMs: 15_000 });
     if (res.stdout.includes('sent')) return;
   }
   const ok = await withControl(host, k, (c) => c.interrupt(5000)).catch(() => false);

@@ -7,16 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalHost } from '../hosts/local-host';
-import {
-  discoveryScript,
-  launchScript,
-  matchProcess,
-  parseDiscovery,
-  parseElapsed,
-  parseLaunch,
-  type LaunchOutcome,
-  type LaunchSpec,
-} from './remote-scripts';
+import { parseConnectionFile } from '../jupyter/connection-file';
+import { matchKernel, parseDiscovery, parseElapsed, type Discovery } from './discovery';
+import { discoveryScript, launchScript, parseLaunch, signalScript, stopScript, type LaunchOutcome, type LaunchSpec } from './remote-scripts';
 
 const PY = '/usr/bin/python3';
 // pyenv's python3 on PATH has neither ipykernel nor jupyter_core.
@@ -162,10 +155,10 @@ describe('discovery with live, stale and broken connection files', () => {
     expect(ours.map((f) => f.path).sort()).toEqual([broken, live, pidNamed, spaced, stale, path.join(odd, 'kernel-odd.json')].sort());
     const liveText = await readFile(live, 'utf8');
     const byPath = new Map(ours.map((f) => [f.path, f]));
-    expect(JSON.parse(byPath.get(live)!.text)).toEqual(JSON.parse(liveText));
-    expect(JSON.parse(byPath.get(spaced)!.text)).toEqual(JSON.parse(liveText));
+    expect(JSON.parse(byPath.get(live)!.text!)).toEqual(JSON.parse(liveText));
+    expect(JSON.parse(byPath.get(spaced)!.text!)).toEqual(JSON.parse(liveText));
     expect(byPath.get(spaced)!.dir).toBe(runtime);
-    expect(byPath.get(broken)!.text.trim()).toBe('{"shell_port": 1, "ip":');
+    expect(byPath.get(broken)!.text!.trim()).toBe('{"shell_port": 1, "ip":');
     for (const f of ours) expect(f.mtime).toBeGreaterThan(0);
 
     const me = found.processes.find((p) => p.pid === kernel.pid);
@@ -173,28 +166,81 @@ describe('discovery with live, stale and broken connection files', () => {
     expect(me!.args).toContain('ipykernel_launcher');
     expect(me!.elapsedSec).toBeGreaterThanOrEqual(0);
 
-    expect(matchProcess(live, found.processes)?.pid).toBe(kernel.pid);
-    expect(matchProcess(pidNamed, found.processes)?.pid).toBe(kernel.pid);
-    expect(matchProcess(stale, found.processes)).toBeNull();
-    expect(matchProcess(spaced, found.processes)).toBeNull();
-    expect(matchProcess(broken, found.processes)).toBeNull();
+    const match = (file: string) => {
+      const f = found.files.find((x) => x.path === file)!;
+      return matchKernel(file, parseConnectionFile(f.text!, file), found);
+    };
+    expect(found.procfs).not.toBeNull();
+    expect(match(live)?.pid).toBe(kernel.pid);
+    expect(match(live)?.start).toMatch(/^\d+$/);
+    expect(match(pidNamed)?.pid).toBe(kernel.pid);
+    // Copies of the live file have its ports, but the kernel's argv names another file.
+    expect(match(stale)).toBeNull();
+    expect(match(spaced)).toBeNull();
     expect(existsSync(path.join(root, 'pwned-extra'))).toBe(false);
     expect(existsSync('pwned-extra')).toBe(false);
   });
 
   it('reports a listing cut short', () => {
     const { marker } = discoveryScript();
-    expect(() => parseDiscovery(`${marker} now 1\n${marker} home /h\n${marker} ps\n 1 00:01 init\n`, marker)).toThrow(/cut short/);
+    expect(() => parseDiscovery(`\n${marker} begin\n${marker} now 1\n${marker} home raw:/h\n${marker} ps\n 1 00:01 init\n`, marker)).toThrow(/cut short/);
   });
 
-  it('ignores lines that look like markers from another run', () => {
+  it('ignores lines that look like markers from another run, and whatever a login shell printed first', () => {
     const { marker } = discoveryScript();
     const other = discoveryScript().marker;
     expect(other).not.toBe(marker);
-    const d = parseDiscovery(`${other} file 5 /x/kernel-a.json\n${marker} now 7\n${marker} ps\n  42 01:00 python -m ipykernel_launcher -f /x/kernel-a.json\n${marker} end\n`, marker);
+    const d = parseDiscovery(
+      `welcome, no newline${other} file 5 2 raw:/x/kernel-a.json\n{}\n\n${marker} begin\n${marker} now 7\n${marker} ps\n  42 01:00 python -m ipykernel_launcher -f /x/kernel-a.json\n${marker} end\n`,
+      marker,
+    );
     expect(d.files).toEqual([]);
     expect(d.now).toBe(7000);
     expect(d.processes).toEqual([{ pid: 42, elapsedSec: 60, args: 'python -m ipykernel_launcher -f /x/kernel-a.json' }]);
+  });
+
+  it('lists a file whose name holds a newline under its whole name', async () => {
+    const weird = path.join(runtime, 'kernel-two\nlines.json');
+    await copyFile(live, weird);
+    try {
+      const { script, marker } = discoveryScript([runtime]);
+      const found = parseDiscovery((await host.run(script, { timeoutMs: 30_000 })).stdout, marker);
+      const f = found.files.find((x) => x.path === weird);
+      expect(f?.dir).toBe(runtime);
+      expect(JSON.parse(f!.text!)).toEqual(JSON.parse(await readFile(live, 'utf8')));
+    } finally {
+      await rm(weird, { force: true });
+    }
+  });
+
+  it('reports a file too big to be a connection file by its size, without reading it', async () => {
+    const big = path.join(runtime, 'kernel-big.json');
+    await writeFile(big, JSON.stringify({ pad: 'x'.repeat(70_000) }));
+    try {
+      const { script, marker } = discoveryScript([runtime]);
+      const found = parseDiscovery((await host.run(script, { timeoutMs: 30_000 })).stdout, marker);
+      const f = found.files.find((x) => x.path === big);
+      expect(f).toMatchObject({ text: null });
+      expect(f!.size).toBeGreaterThan(70_000);
+    } finally {
+      await rm(big, { force: true });
+    }
+  });
+});
+
+describe('matching kernels to processes without /proc (argv only)', () => {
+  const info = { ip: '127.0.0.1', transport: 'tcp', shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, key: '', signature_scheme: 'hmac-sha256' } as const;
+  const discovery = (args: string[]): Discovery => ({ now: 0, home: '/h', files: [], procfs: null, processes: args.map((a, i) => ({ pid: 100 + i, elapsedSec: 1, args: a })) });
+
+  it('takes a kernel process that names the file, never `tail -f` or a frontend on it', () => {
+    const d = discovery(['tail -f /rt/kernel-a.json', 'jupyter-console --existing /rt/kernel-a.json', 'python3 -m ipykernel_launcher -f /rt/kernel-a.json']);
+    expect(matchKernel('/rt/kernel-a.json', info, d)?.pid).toBe(102);
+    expect(matchKernel('/rt/kernel-b.json', info, discovery(['tail -f /rt/kernel-b.json', 'less /rt/kernel-b.json']))).toBeNull();
+  });
+
+  it('takes the pid of a kernel-PID.json file only when that process is a kernel', () => {
+    expect(matchKernel('/rt/kernel-100.json', info, discovery(['/usr/bin/python3 -m IPython kernel']))?.pid).toBe(100);
+    expect(matchKernel('/rt/kernel-100.json', info, discovery(['vim notes.txt']))).toBeNull();
   });
 });
 
@@ -288,6 +334,27 @@ describe('launchScript', () => {
       for (const p of [...places, path.join(cwd, name)]) expect(existsSync(p), p).toBe(false);
     } finally {
       await Promise.all(places.map((p) => rm(p, { force: true })));
+    }
+  });
+});
+
+describe('signals reach only the process that was listed', () => {
+  it('stop and interrupt leave alone a process that has the pid but another start time', async () => {
+    const other = spawn('sleep', ['300'], { stdio: 'ignore' });
+    try {
+      const start = readFileSync(`/proc/${other.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]!;
+      const wrong = String(Number(start) + 1);
+      const stop = await host.run(stopScript(other.pid!, { graceSec: 0, start: wrong }), { timeoutMs: 30_000 });
+      expect(stop.stdout.trim()).toBe('gone');
+      const sig = await host.run(signalScript(other.pid!, 'INT', wrong), { timeoutMs: 30_000 });
+      expect(sig.stdout).not.toContain('sent');
+      expect(running(other.pid!)).toBe(true);
+      // With its own start time it is the one: signalled and stopped.
+      expect((await host.run(stopScript(other.pid!, { graceSec: 0, start }), { timeoutMs: 30_000 })).stdout.trim()).toBe('gone');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(other.exitCode !== null || other.signalCode !== null).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
     }
   });
 });

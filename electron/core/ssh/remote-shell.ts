@@ -57,7 +57,9 @@ export class RemoteShell {
 
   /**
    * Runs the script in its own `sh` (a syntax error or `exit` in it cannot
-   * touch this shell), then prints a marker with its status on both streams.
+   * touch this shell), between a begin marker and an end marker with its
+   * status, on both streams: whatever else reaches the channel (a login
+   * shell's greeting, without a newline even) stays outside the result.
    */
   run(script: string, timeoutMs?: number): Promise<ExecResult> {
     if (!this.idle) return Promise.reject(this.dead ?? new ShellError('busy', 'the shell is busy'));
@@ -70,7 +72,10 @@ export class RemoteShell {
           }, timeoutMs)
         : null;
       this.current = { resolve, reject, timer };
-      this.channel.write(`echo ${b64} | base64 -d | sh; printf '\\n%s %s\\n' ${this.mark} $?; printf '%s\\n' ${this.mark} >&2\n`);
+      this.channel.write(
+        `printf '\\n%s\\n' ${this.mark}-b; printf '\\n%s\\n' ${this.mark}-b >&2; ` +
+          `echo ${b64} | base64 -d | sh; printf '\\n%s %s\\n' ${this.mark} $?; printf '\\n%s\\n' ${this.mark} >&2\n`,
+      );
     });
   }
 
@@ -82,16 +87,18 @@ export class RemoteShell {
   private settle(): void {
     const p = this.current;
     if (!p) return;
-    const end = new RegExp(`\\n${this.mark} (\\d+)\\n`).exec(this.stdout);
-    const errEnd = this.stderr.indexOf(`${this.mark}\n`);
+    const begin = `\n${this.mark}-b\n`;
+    const outStart = this.stdout.indexOf(begin);
+    const errStart = this.stderr.indexOf(begin);
+    if (outStart < 0 || errStart < 0) return;
+    const out = this.stdout.slice(outStart + begin.length);
+    const err = this.stderr.slice(errStart + begin.length);
+    const end = new RegExp(`\\n${this.mark} (\\d+)\\n`).exec(out);
+    const errEnd = err.indexOf(`\n${this.mark}\n`);
     if (!end || errEnd < 0) return;
-    const result: ExecResult = {
-      code: Number(end[1]),
-      stdout: this.stdout.slice(0, end.index),
-      stderr: this.stderr.slice(0, errEnd),
-    };
-    this.stdout = this.stdout.slice(end.index + end[0].length);
-    this.stderr = this.stderr.slice(errEnd + this.mark.length + 1);
+    const result: ExecResult = { code: Number(end[1]), stdout: out.slice(0, end.index), stderr: err.slice(0, errEnd) };
+    this.stdout = out.slice(end.index + end[0].length);
+    this.stderr = err.slice(errEnd + this.mark.length + 2);
     this.current = null;
     if (p.timer) clearTimeout(p.timer);
     p.resolve(result);
@@ -110,3 +117,21 @@ export class RemoteShell {
 
 /** What the exec request runs: a plain `sh` reading commands from the channel. */
 export const SHELL_COMMAND = 'sh -s';
+
+/**
+ * A script for a fresh `sh -s` session, between begin markers: a login shell
+ * may print before sh starts (a greeting in .bashrc, on either stream, even
+ * without a newline), and `unframe` cuts that away.
+ */
+export function framed(script: string): { script: string; unframe(res: ExecResult): ExecResult } {
+  const mark = `@@KTEX${randomBytes(8).toString('hex')}`;
+  const begin = `\n${mark}\n`;
+  const cut = (text: string) => {
+    const at = text.indexOf(begin);
+    return at < 0 ? text : text.slice(at + begin.length);
+  };
+  return {
+    script: `printf '\\n%s\\n' ${mark}; printf '\\n%s\\n' ${mark} >&2\n${script}`,
+    unframe: (res) => ({ ...res, stdout: cut(res.stdout), stderr: cut(res.stderr) }),
+  };
+}

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { authMethods, type PassphrasePrompt } from './ssh-auth';
 import { eagerWindow } from './ssh2-window';
-import { RemoteShell, SHELL_COMMAND, ShellError } from './remote-shell';
+import { framed, RemoteShell, SHELL_COMMAND, ShellError } from './remote-shell';
 import { KtrayError } from '../../shared/errors';
 import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
@@ -185,7 +185,8 @@ export class SshSession implements Host {
       if (res.code !== NO_BASE64 && !(res.stdout === '' && /base64/.test(res.stderr))) return res;
       this.inlineScripts = false;
     }
-    return this.exec('sh -s', script, options);
+    const f = framed(script);
+    return f.unframe(await this.exec('sh -s', f.script, options));
   }
 
   private async freeShell(): Promise<RemoteShell | null> {

@@ -19,6 +19,11 @@ def out(**k):
     os._exit(0)
 
 
+def unwritable(path, err):
+    """A folder or file the kernel needs cannot be made: say which, never a traceback."""
+    out(ok=False, error='UNWRITABLE', path=path, detail=err.strerror or str(err), python=sys.executable)
+
+
 def tail(path, n=30):
     try:
         with open(path, 'rb') as f:
@@ -53,20 +58,32 @@ else:
     argv = [sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}']
 cf = e.get('KT_REUSE_FILE')
 if cf:
-    os.makedirs(os.path.dirname(cf), mode=0o700, exist_ok=True)
-    fd = os.open(cf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        f.write(e['KT_REUSE_INFO'])
     rt = os.path.dirname(cf)
+    try:
+        os.makedirs(rt, mode=0o700, exist_ok=True)
+        fd = os.open(cf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(e['KT_REUSE_INFO'])
+    except OSError as err:
+        unwritable(cf, err)
 else:
     rt = jupyter_runtime_dir()
-    os.makedirs(rt, mode=0o700, exist_ok=True)
+    try:
+        os.makedirs(rt, mode=0o700, exist_ok=True)
+    except OSError as err:
+        unwritable(rt, err)
+    if not os.access(rt, os.W_OK):
+        unwritable(rt, PermissionError(13, 'Permission denied'))
     cf = os.path.join(rt, 'kernel-%s.json' % kid)
 if not os.path.isdir(cwd):
     out(ok=False, error='CWD_MISSING', cwd=cwd, python=sys.executable)
 logdir = os.path.join(e.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'ktray')
-os.makedirs(logdir, mode=0o700, exist_ok=True)
 logpath = os.path.join(logdir, 'kernel-%s.log' % kid)
+try:
+    os.makedirs(logdir, mode=0o700, exist_ok=True)
+    log = open(logpath, 'ab')
+except OSError as err:
+    unwritable(logpath, err)
 env = dict(e)
 for k in ('KT_ID', 'KT_KERNEL', 'KT_CWD', 'KT_REUSE_FILE', 'KT_REUSE_INFO', 'KT_TIMEOUT', 'KT_TRANSPORT'):
     env.pop(k, None)
@@ -77,7 +94,6 @@ if not env.get('DISPLAY') and not env.get('WAYLAND_DISPLAY') and sys.platform.st
 argv = [a.replace('{connection_file}', cf) for a in argv]
 if e.get('KT_TRANSPORT') == 'ipc' and not e.get('KT_REUSE_FILE'):
     argv.append('--transport=ipc')
-log = open(logpath, 'ab')
 try:
     p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                          start_new_session=True, close_fds=True)
@@ -118,4 +134,13 @@ while True:
     if time.time() > deadline:
         out(ok=False, error='TIMEOUT', log=tail(logpath), python=sys.executable)
     time.sleep(0.05)
-out(ok=True, pid=p.pid, file=cf, info=info, log=logpath, runtime_dir=rt, python=sys.executable)
+def start_time(pid):
+    """/proc/PID/stat field 22, so a later signal never reaches another process that got the pid."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(') ', 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+out(ok=True, pid=p.pid, start=start_time(p.pid), file=cf, info=info, log=logpath, runtime_dir=rt, python=sys.executable)

@@ -1,10 +1,12 @@
 # Waits for a process to go after a clean shutdown request, then TERM, then
-# KILL; prints `gone` or `alive`. Set before this text:
+# KILL; prints `gone` or `alive`. Set before this text (and same.sh):
 #   p           the pid
+#   start       its start time, for same()
 #   grace       tenths of a second to wait before TERM
 #   remove      a file to remove once it is gone, or empty
-# A zombie is gone for our purposes, whenever its parent gets round to reaping it.
-alive() { kill -0 "$p" 2>/dev/null && ! ps -o stat= -p "$p" 2>/dev/null | grep -q '^Z'; }
+# A zombie is gone for our purposes, whenever its parent gets round to reaping
+# it; a pid that is now another process's is gone too, and never signalled.
+alive() { same && ! ps -o stat= -p "$p" 2>/dev/null | grep -q '^Z'; }
 waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; }
 waitgone "$grace"
 if alive; then kill -TERM "$p" 2>/dev/null; waitgone 30; fi
