@@ -10,6 +10,8 @@ export interface BackendKeys {
   authorizedKeys: string; // authorized_keys content
   /** The remote user's login shell (sshd runs every command through it), default /bin/sh. */
   loginShell?: string;
+  /** false: the remote's PID 1 reaps only its own children, as a container's non-init PID 1 does. */
+  reapOrphans?: boolean;
 }
 
 export interface Backend {

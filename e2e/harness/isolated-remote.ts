@@ -59,6 +59,7 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
       hostname: k.hostname,
       sshd: [SSHD, '-D', '-e', '-f', config],
       bridge: ['/usr/bin/socat', `UNIX-LISTEN:${socket},fork,mode=600,unlink-early`, 'TCP:127.0.0.1:22'],
+      reap: k.reapOrphans === false ? 'own' : 'all',
     };
     // --kill-child: if unshare dies, our init gets SIGKILL and the kernel empties the namespace.
     const child = spawn(

@@ -78,7 +78,7 @@ function installExitHook(): void {
   });
 }
 
-export async function startRemoteHost(opts: { latencyMs?: number; loginShell?: string } = {}): Promise<RemoteHost> {
+export async function startRemoteHost(opts: { latencyMs?: number; loginShell?: string; reapOrphans?: boolean } = {}): Promise<RemoteHost> {
   const id = randomBytes(4).toString('hex');
   const dir = await mkdtemp(join(tmpdir(), `kt-remote-${id}-`));
   const alias = `kt-remote-${id}`;
@@ -95,7 +95,7 @@ export async function startRemoteHost(opts: { latencyMs?: number; loginShell?: s
       keygen(identityFile, 'kt-e2e'),
       keygen(encryptedIdentityFile, 'kt-e2e-encrypted', passphrase),
     ]);
-    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell };
+    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell, reapOrphans: opts.reapOrphans };
     const mode = process.getuid?.() === 0 && process.env.KT_REMOTE_HOST_MODE !== 'loopback' ? 'isolated' : 'loopback';
     backend = mode === 'isolated' ? await startIsolated(keys) : await startLoopback(keys);
     installExitHook();

@@ -5,7 +5,9 @@ reaper they linger as zombies and `kill -0 PID` still succeeds on them, which wo
 the product's "is this kernel alive" checks. As PID 1 we also own the lifetime of every
 process of the remote: when we exit, the kernel kills the whole namespace.
 
-argv[1] is JSON: {"hostname": str, "sshd": [argv], "bridge": [argv]}
+argv[1] is JSON: {"hostname": str, "sshd": [argv], "bridge": [argv], "reap": "all"|"own"}
+("own": reap only the processes we started, like the PID 1 of a container that
+is no init, so tests can see what a launcher leaves behind as zombies)
 stdin commands (one per line): "restart-sshd". EOF on stdin (the harness exited or crashed)
 ends the remote. stdout line for the harness: "sshd-ready" (after every start of sshd).
 """
@@ -26,6 +28,22 @@ def say(line):
     with out_lock:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+def reap_own_forever():
+    while True:
+        with cond:
+            pids = [pid for pid, status in children.items() if status is None]
+        for pid in pids:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if done:
+                with cond:
+                    children[pid] = status
+                    cond.notify_all()
+        time.sleep(0.05)
 
 
 def reap_forever():
@@ -87,7 +105,8 @@ def wait_exit(pid, timeout):
 def main():
     cfg = json.loads(sys.argv[1])
     socket.sethostname(cfg["hostname"])
-    threading.Thread(target=reap_forever, daemon=True).start()
+    reaper = reap_own_forever if cfg.get("reap") == "own" else reap_forever
+    threading.Thread(target=reaper, daemon=True).start()
     spawn(cfg["bridge"], 2)
     sshd = start_sshd(cfg["sshd"])
     for line in sys.stdin:

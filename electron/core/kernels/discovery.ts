@@ -170,9 +170,13 @@ function filesNamed(argv: string[], cwd: string | null): string[] {
   return out;
 }
 
-/** A frontend attached to the file (jupyter console --existing) names it too, but serves nothing. */
+/**
+ * A frontend attached to the file (jupyter console --existing) names it too,
+ * but serves nothing; so does the nanny that waits for a kernel Kernel Tray
+ * started (launcher.py), whose argv holds the kernel's.
+ */
 function isFrontend(argv: string[]): boolean {
-  return argv.includes('--existing') || argv.some((a, i) => i < 2 && FRONTEND.test(a) && argv[i + 1] !== 'kernel');
+  return argv.includes('--existing') || argv.includes('ktray-nanny') || argv.some((a, i) => i < 2 && FRONTEND.test(a) && argv[i + 1] !== 'kernel');
 }
 
 /** The process that serves this connection file, or null: its kernel is not running. */

@@ -254,7 +254,10 @@ describe('launchScript', () => {
     // The launcher has exited (host.run returned); the kernel lives on.
     expect(running(out.pid)).toBe(true);
     expect(sid(out.pid)).not.toBe(sid(process.pid));
-    expect(sid(out.pid)).toBe(String(out.pid));
+    // Its parent is its nanny, leader of the kernel's own session, which reaps it when it exits.
+    const parent = Number(readFileSync(`/proc/${out.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+    expect(sid(out.pid)).toBe(String(parent));
+    expect(readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0')).toContain('ktray-nanny');
     expect(readlinkSync(`/proc/${out.pid}/cwd`)).toBe(cwd);
     const info = out.info as Record<string, unknown>;
     expect(info).toMatchObject({ transport: 'tcp', ip: '127.0.0.1' });
