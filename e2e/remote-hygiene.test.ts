@@ -125,6 +125,31 @@ describe('what the remote does not control', () => {
     }
   });
 
+  it('with nothing asked for, starts the python3 kernelspec though the first python3 on PATH lacks ipykernel, and says so', async () => {
+    // As with pyenv: the first python3 on the login PATH has no ipykernel (-S: no site-packages at all).
+    await remote.exec(`mkdir -p ~/bin && printf '#!/bin/sh\\nexec /usr/bin/python3 -S "$@"\\n' > ~/bin/python3 && chmod +x ~/bin/python3 && printf 'export PATH=$HOME/bin:$PATH\\n' > ~/.bashrc`);
+    try {
+      expect((await run('ssh', ['-o', 'BatchMode=yes', '-F', remote.sshConfigFile, remote.alias, 'command -v python3'], { timeoutMs: 30_000 })).stdout.trim()).toBe(`${remote.home}/bin/python3`);
+      const fresh = await cliWorld(remote.sshConfigFile);
+      try {
+        const r = await fresh.run(['start', remote.alias]);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toMatch(/^Started with kernelspec python3 \(.*\) with \/usr\/bin\/python3\.$/m);
+        const id = r.stdout.trim();
+        const { localConnectionFile } = await fresh.json<any>(['attach', id, '--frontend', 'none']);
+        expect((await runJupyterCheck(localConnectionFile, 'import sys; sys.executable')).result).toBe("'/usr/bin/python3'");
+        // A restart starts it the same way.
+        expect((await fresh.run(['restart', id])).code).toBe(0);
+        expect((await runJupyterCheck(localConnectionFile, 'import sys; sys.executable')).result).toBe("'/usr/bin/python3'");
+        expect((await fresh.run(['stop', id])).code).toBe(0);
+      } finally {
+        await fresh.dispose();
+      }
+    } finally {
+      await remote.exec('rm -rf ~/bin ~/.bashrc');
+    }
+  });
+
   it('an unwritable ~/.cache gives a clear error, not a Python traceback', async () => {
     await remote.exec('rm -rf ~/.cache && printf x > ~/.cache');
     try {

@@ -125,6 +125,8 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
     case 'start': {
       const transport = flags.transport as 'tcp' | 'ipc' | undefined;
       const k = await agent.start({ host: arg(rest, 0, 'HOST'), python: flags.python, kernel: flags.kernel, cwd: flags.cwd, transport });
+      // Nothing asked for: say what Kernel Tray chose (stdout stays the id alone, for scripts).
+      if (!flags.python && !flags.kernel && k.launchedWith && !flags.json) process.stderr.write(`Started with ${k.launchedWith}.\n`);
       if (flags.attach) return attach(agent, k.id, flags, { printId: true });
       return out(flags, k, k.id);
     }

@@ -58,6 +58,8 @@ export interface KernelSummary {
   watched: boolean;
   /** Why the kernel should be watched but is not (its tunnels failed); retried when the host comes back. */
   watchError: string | null;
+  /** How Kernel Tray started it, in words (`kernelspec python3 (...) with /usr/bin/python3`), when it did. */
+  launchedWith?: string;
 }
 
 export type HostConnection = 'idle' | 'connecting' | 'connected' | 'lost';
@@ -149,6 +151,8 @@ export interface HostOffer {
   kernelspecs: KernelSpecChoice[];
   pythons: PythonChoice[];
   home: string;
+  /** What `ktray start HOST` with nothing asked for starts there: the python3 kernelspec, else the first Python with ipykernel. */
+  preferred: { kernel: string } | { python: string } | null;
 }
 
 export interface AgentStatus {

@@ -145,8 +145,9 @@ export class KernelTable {
   }
 
   /** A kernel this agent just launched. */
-  started(host: string, k: FoundKernel): KernelSummary {
+  started(host: string, k: FoundKernel, launchedWith?: string): KernelSummary {
     const e = this.add(host, k);
+    if (launchedWith) e.summary.launchedWith = launchedWith;
     this.setState(e, 'running', { quiet: true });
     this.opts.events.emit({ type: 'kernel-started', at: Date.now(), kernel: { ...e.summary } });
     this.announce(host);

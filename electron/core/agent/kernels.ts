@@ -132,9 +132,10 @@ export class Kernels {
     }
     const host = this.o.hosts.get(params.host);
     const started = await startKernel(host, { python: params.python, kernel: params.kernel, cwd: params.cwd, transport: params.transport });
-    const k = this.o.table.started(params.host, started.kernel);
+    const k = this.o.table.started(params.host, started.kernel, started.how);
     const { state } = this.o.persisted;
-    state.launches[k.id] = { python: params.kernel ? undefined : started.python, kernel: params.kernel, cwd: params.cwd };
+    // A restart launches it the same way: from the kernelspec it came from, else with the same Python.
+    state.launches[k.id] = started.kernelspec ? { kernel: started.kernelspec, cwd: params.cwd } : { python: started.python, cwd: params.cwd };
     // Kernels started here are watched from the start, so their state is live and a death is heard.
     if (!state.pinned.includes(k.id)) state.pinned.push(k.id);
     await this.o.persisted.save();

@@ -275,5 +275,7 @@ describe('hostOffer', () => {
     expect(new Set(offer.pythons.map((p) => p.path)).size).toBe(offer.pythons.length);
     expect(offer.kernelspecs).toContainEqual({ name: 'python3', displayName: expect.stringMatching(/Python 3/), language: 'python' });
     expect(offer.kernelspecs).toContainEqual({ name: 'boom', displayName: 'Boom', language: 'sh' });
+    // What `ktray start` with nothing asked for would start, and the window preselects.
+    expect(offer.preferred).toEqual({ kernel: 'python3' });
   });
 });

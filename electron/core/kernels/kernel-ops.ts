@@ -112,7 +112,12 @@ export function uniqueNames(files: string[]): Map<string, string> {
 export interface Started {
   kernel: FoundKernel;
   runtimeDir: string;
+  /** The Python the kernel runs with. */
   python: string;
+  /** The kernelspec it was started from, when one was (asked for, or python3 by default). */
+  kernelspec: string | null;
+  /** In words: `kernelspec python3 (/usr/share/jupyter/kernels/python3) with /usr/bin/python3`. */
+  how: string;
   log: string;
 }
 
@@ -120,7 +125,7 @@ export async function startKernel(host: Host, spec: Omit<LaunchSpec, 'id'> & { i
   const id = spec.id ?? randomUUID();
   const res = await host.run(launchScript({ ...spec, id }), { timeoutMs: ((spec.startTimeoutSec ?? 30) + 30) * 1000 });
   const out = parseLaunch(res.stdout);
-  const what = spec.kernel ? `kernelspec ${spec.kernel}` : (spec.python ?? 'python3');
+  const what = spec.kernel ? `kernelspec ${spec.kernel}` : (spec.python ?? 'the default kernel');
   if (!out) {
     throw new KtrayError({
       code: 'KERNEL_START_FAILED',
@@ -144,6 +149,8 @@ export async function startKernel(host: Host, spec: Omit<LaunchSpec, 'id'> & { i
     },
     runtimeDir: out.runtime_dir,
     python: out.python,
+    kernelspec: out.kernelspec ?? null,
+    how: out.how ?? `python ${out.python}`,
     log: out.log,
   };
 }
@@ -158,18 +165,29 @@ function launchError(hostId: string, what: string, out: Extract<ReturnType<typeo
         message: `There is no ${py} on ${hostId}.`,
         hint: `Pass the interpreter with --python PATH (e.g. a conda or venv python on ${hostId}).`,
       });
-    case 'IPYKERNEL_MISSING':
+    case 'IPYKERNEL_MISSING': {
+      const tried = out.tried ?? [];
+      if (tried.length > 1 || (tried.length === 1 && !out.python)) {
+        return new KtrayError({
+          code: 'IPYKERNEL_MISSING',
+          host: hostId,
+          message: `No Python on ${hostId} can start ${what}: tried ${tried.map((t) => `${t.python} (${t.why})`).join(', ')}.`,
+          hint: `Install ipykernel for one of them there (e.g. \`${tried[0]?.python ?? 'python3'} -m pip install ipykernel\`, or your package manager), or give --python PATH or --kernel SPEC.`,
+          detail: { tried },
+        });
+      }
       return new KtrayError({
         code: 'IPYKERNEL_MISSING',
         host: hostId,
         message: `ipykernel is not installed for ${py} on ${hostId}.`,
         hint: `Install it there with \`${py} -m pip install ipykernel\` (or your package manager), or pick another --python.`,
       });
+    }
     case 'KERNELSPEC_MISSING':
       return new KtrayError({
         code: 'BAD_INPUT',
         host: hostId,
-        message: `${hostId} has no kernelspec named ${what.replace(/^kernelspec /, '')}.`,
+        message: `${hostId} has no kernelspec named ${what.replace(/^kernelspec /, '')}${out.tried?.length ? ` (asked ${out.tried.map((t) => t.python).join(', ')})` : ''}.`,
         hint: out.available?.length ? `Available there: ${out.available.join(', ')}.` : `\`jupyter kernelspec list\` on ${hostId} shows none.`,
       });
     case 'UNWRITABLE':
@@ -305,7 +323,9 @@ export async function hostOffer(host: Host): Promise<HostOffer> {
       for (const [name, s] of Object.entries(specs)) kernelspecs.push({ name, displayName: s.display_name, language: s.language });
     }
   }
-  return { host: host.id, kernelspecs, pythons, home };
+  const python = pythons.find((p) => p.hasIpykernel);
+  const preferred = kernelspecs.some((k) => k.name === 'python3') ? { kernel: 'python3' } : python ? { python: python.path } : null;
+  return { host: host.id, kernelspecs, pythons, home, preferred };
 }
 
 function pythonLabel(path: string, home: string): string {

@@ -38,14 +38,16 @@ export interface LaunchSpec {
 }
 
 export type LaunchOutcome =
-  | { ok: true; pid: number; start?: string | null; file: string; info: unknown; log: string; runtime_dir: string; python: string }
-  | { ok: false; error: string; python?: string; log?: string; code?: number; available?: string[]; cwd?: string; detail?: string; path?: string };
+  | { ok: true; pid: number; start?: string | null; file: string; info: unknown; log: string; runtime_dir: string; python: string; kernelspec?: string | null; how?: string }
+  | { ok: false; error: string; python?: string | null; log?: string; code?: number; available?: string[]; cwd?: string; detail?: string; path?: string; tried?: Array<{ python: string; why: string }> };
 
 /** Starts a kernel in its own session, detached from SSH, and waits for its connection file. */
 export function launchScript(spec: LaunchSpec): string {
-  const py = spec.python ?? 'python3';
+  // A kernelspec is looked up by the Python given (or by each candidate); a Python alone runs ipykernel.
+  const mode = spec.kernel ? 'kernel' : spec.python ? 'python' : 'auto';
   const env = {
     KT_ID: spec.id,
+    KT_MODE: mode,
     KT_KERNEL: spec.kernel ?? '',
     KT_CWD: spec.cwd ?? '',
     KT_REUSE_FILE: spec.reuseFile ?? '',
@@ -54,11 +56,13 @@ export function launchScript(spec: LaunchSpec): string {
     KT_TIMEOUT: String(spec.startTimeoutSec ?? 30),
     KT_TRANSPORT: spec.transport ?? 'tcp',
   };
+  const missing = { ok: false, error: 'PYTHON_MISSING', python: spec.python ?? 'python3' };
   return (
-    assignments({ py, missing: '@@KTRAY-LAUNCH ' + JSON.stringify({ ok: false, error: 'PYTHON_MISSING', python: py }) }) +
+    assignments({ py: spec.python ?? '', missing: '@@KTRAY-LAUNCH ' + JSON.stringify(missing) }) +
     assignments(env) +
     `export ${Object.keys(env).join(' ')}\n` +
-    LAUNCH_SH.replace('@LAUNCHER@', LAUNCHER_PY.trimEnd())
+    // A function, not a string: replace() would read `$'` and `$&` in the Python as patterns.
+    LAUNCH_SH.replace('@LAUNCHER@', () => LAUNCHER_PY.trimEnd())
   );
 }
 

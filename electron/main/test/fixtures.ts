@@ -135,7 +135,7 @@ export class FakeAgent implements AgentConnection {
       known: true,
     }));
   reconnect = (p: { host?: string }) => this.rec('reconnect', p, () => this.hostList);
-  offer = (p: { host: string }) => this.rec('offer', p, () => ({ host: p.host, kernelspecs: [], pythons: [], home: '/home/ada' }));
+  offer = (p: { host: string }) => this.rec('offer', p, () => ({ host: p.host, kernelspecs: [], pythons: [], home: '/home/ada', preferred: null }));
   saveHost = (p: { id: string; hostname: string }) =>
     this.rec('saveHost', p, () => {
       const h = host(p.id, { source: 'saved', hostname: p.hostname });

@@ -43,9 +43,9 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
       const found = await client.hosts.offer({ host });
       if (!current) return;
       setOffer(found);
-      const firstPython = found.pythons.find((p) => p.hasIpykernel);
-      const first = found.kernelspecs[0] ? `spec:${found.kernelspecs[0].name}` : firstPython ? `py:${firstPython.path}` : '';
-      setChoice(first);
+      // The same choice `ktray start HOST` makes when nothing is asked for.
+      const p = found.preferred;
+      setChoice(p === null ? '' : 'kernel' in p ? `spec:${p.kernel}` : `py:${p.python}`);
     });
     return () => {
       current = false;

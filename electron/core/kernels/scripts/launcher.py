@@ -8,6 +8,7 @@ error code the agent turns into words.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -32,30 +33,106 @@ def tail(path, n=30):
         return ''
 
 
-e = os.environ
-kid, kernel, cwd = e['KT_ID'], e.get('KT_KERNEL') or '', e.get('KT_CWD') or os.path.expanduser('~')
+# What a Python on the host can do: its runtime dir, ipykernel, and a kernelspec.
+PROBE = r"""
+import json, sys
+r = {"exe": sys.executable}
 try:
     from jupyter_core.paths import jupyter_runtime_dir
-except ImportError:
-    out(ok=False, error='IPYKERNEL_MISSING', python=sys.executable)
-extra = {}
-if kernel:
+    r["runtime"] = jupyter_runtime_dir()
+except Exception:
+    pass
+import importlib.util as u
+r["ipykernel"] = u.find_spec("ipykernel") is not None
+name = sys.argv[1]
+try:
+    from jupyter_client.kernelspec import KernelSpecManager
+    m = KernelSpecManager()
+    r["specs"] = sorted(m.find_kernel_specs())
+    if name in r["specs"]:
+        s = m.get_kernel_spec(name)
+        r["spec"] = {"argv": list(s.argv), "env": dict(s.env or {}), "dir": s.resource_dir}
+except Exception:
+    pass
+print(json.dumps(r))
+"""
+
+
+def probe(exe, name):
     try:
-        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+        done = subprocess.run([exe, '-c', PROBE, name], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        return json.loads(done.stdout.decode('utf8', 'replace').strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired) as err:
+        return {'exe': exe, 'broken': str(err)[:200]}
+
+
+def spec_argv(spec, exe):
+    """As jupyter_client does: a kernelspec's `python`/`python3` means the Python that found the spec."""
+    argv = list(spec['argv'])
+    if argv and re.match(r'^python(\d+(\.\d+)?)?$', argv[0]):
+        argv[0] = exe
+    return argv
+
+
+def why_not(r, name):
+    if r.get('broken'):
+        return 'does not run'
+    if 'specs' not in r:
+        return 'no jupyter_client' if name else ('no ipykernel' if not r.get('ipykernel') else '')
+    if name and name not in r['specs']:
+        return 'no kernelspec %s' % name if r.get('ipykernel') else 'no kernelspec %s, no ipykernel' % name
+    return 'no ipykernel'
+
+
+e = os.environ
+kid, mode, kernel = e['KT_ID'], e.get('KT_MODE') or 'python', e.get('KT_KERNEL') or ''
+cwd = e.get('KT_CWD') or os.path.expanduser('~')
+extra = {}
+how = ''
+used_spec = None
+rt = None
+if mode == 'python':
+    # The Python asked for, in this very process (no probe: the fast path).
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
     except ImportError:
         out(ok=False, error='IPYKERNEL_MISSING', python=sys.executable)
-    ksm = KernelSpecManager()
-    try:
-        spec = ksm.get_kernel_spec(kernel)
-    except NoSuchKernel:
-        out(ok=False, error='KERNELSPEC_MISSING', available=sorted(ksm.find_kernel_specs()), python=sys.executable)
-    argv, extra = list(spec.argv), dict(spec.env or {})
-else:
     # find_spec looks without importing (ipykernel takes ~0.1 s to import).
     import importlib.util
     if importlib.util.find_spec('ipykernel') is None:
         out(ok=False, error='IPYKERNEL_MISSING', python=sys.executable)
-    argv = [sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}']
+    exe = sys.executable
+    argv = [exe, '-m', 'ipykernel_launcher', '-f', '{connection_file}']
+    how = 'python %s' % exe
+    if not e.get('KT_REUSE_FILE'):
+        rt = jupyter_runtime_dir()
+else:
+    # A kernelspec (the one asked for, or python3 by default), found by the
+    # first Python on the host whose Jupyter knows it, as `jupyter console`
+    # would; by default else the first Python that has ipykernel.
+    name = kernel or 'python3'
+    seen = [probe(c, name) for c in (e.get('KT_CANDIDATES') or sys.executable).split('\n') if c]
+    found = next((r for r in seen if r.get('spec')), None)
+    if found:
+        exe = found['exe']
+        argv, extra = spec_argv(found['spec'], exe), found['spec']['env']
+        how = 'kernelspec %s (%s) with %s' % (name, found['spec'].get('dir') or '?', exe)
+        used_spec = name
+    elif mode == 'auto' and any(r.get('ipykernel') for r in seen):
+        found = next(r for r in seen if r.get('ipykernel'))
+        exe = found['exe']
+        argv = [exe, '-m', 'ipykernel_launcher', '-f', '{connection_file}']
+        how = 'python %s (no python3 kernelspec here)' % exe
+    else:
+        tried = [{'python': r.get('exe'), 'why': why_not(r, kernel)} for r in seen]
+        if kernel and any('specs' in r for r in seen):
+            out(ok=False, error='KERNELSPEC_MISSING', available=sorted({s for r in seen for s in r.get('specs', [])}), tried=tried, python=sys.executable)
+        out(ok=False, error='IPYKERNEL_MISSING', tried=tried, python=tried[0]['python'] if len(tried) == 1 else None)
+    if not e.get('KT_REUSE_FILE'):
+        rt = found.get('runtime')
+        if not rt:
+            from jupyter_core.paths import jupyter_runtime_dir
+            rt = jupyter_runtime_dir()
 cf = e.get('KT_REUSE_FILE')
 if cf:
     rt = os.path.dirname(cf)
@@ -67,7 +144,6 @@ if cf:
     except OSError as err:
         unwritable(cf, err)
 else:
-    rt = jupyter_runtime_dir()
     try:
         os.makedirs(rt, mode=0o700, exist_ok=True)
     except OSError as err:
@@ -76,7 +152,7 @@ else:
         unwritable(rt, PermissionError(13, 'Permission denied'))
     cf = os.path.join(rt, 'kernel-%s.json' % kid)
 if not os.path.isdir(cwd):
-    out(ok=False, error='CWD_MISSING', cwd=cwd, python=sys.executable)
+    out(ok=False, error='CWD_MISSING', cwd=cwd, python=exe)
 logdir = os.path.join(e.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'ktray')
 logpath = os.path.join(logdir, 'kernel-%s.log' % kid)
 try:
@@ -85,7 +161,7 @@ try:
 except OSError as err:
     unwritable(logpath, err)
 env = dict(e)
-for k in ('KT_ID', 'KT_KERNEL', 'KT_CWD', 'KT_REUSE_FILE', 'KT_REUSE_INFO', 'KT_TIMEOUT', 'KT_TRANSPORT'):
+for k in ('KT_ID', 'KT_MODE', 'KT_KERNEL', 'KT_CANDIDATES', 'KT_CWD', 'KT_REUSE_FILE', 'KT_REUSE_INFO', 'KT_TIMEOUT', 'KT_TRANSPORT'):
     env.pop(k, None)
 env.update(extra)
 if not env.get('DISPLAY') and not env.get('WAYLAND_DISPLAY') and sys.platform.startswith('linux'):
@@ -111,13 +187,13 @@ try:
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                          start_new_session=True, close_fds=True, pass_fds=(9,))
 except OSError as err:
-    out(ok=False, error='DIED', detail=str(err), log='', python=sys.executable)
+    out(ok=False, error='DIED', detail=str(err), log='', python=exe)
 os.close(9)
 with os.fdopen(r) as f:
     said = f.read().split()
 if not said:
     time.sleep(0.1)
-    out(ok=False, error='DIED', code=p.poll(), log=tail(logpath), python=sys.executable)
+    out(ok=False, error='DIED', code=p.poll(), log=tail(logpath), python=exe)
 kernel_pid = int(said[0])
 
 
@@ -142,7 +218,7 @@ info = None
 while True:
     if p.poll() is not None:
         time.sleep(0.1)
-        out(ok=False, error='DIED', code=p.returncode, log=tail(logpath), python=sys.executable)
+        out(ok=False, error='DIED', code=p.returncode, log=tail(logpath), python=exe)
     if info is None and os.path.exists(cf) and os.path.getsize(cf) > 0:
         try:
             with open(cf) as f:
@@ -152,7 +228,7 @@ while True:
     if info is not None and (not e.get('KT_REUSE_FILE') or listening(info)):
         break
     if time.time() > deadline:
-        out(ok=False, error='TIMEOUT', log=tail(logpath), python=sys.executable)
+        out(ok=False, error='TIMEOUT', log=tail(logpath), python=exe)
     time.sleep(0.05)
 def start_time(pid):
     """/proc/PID/stat field 22, so a later signal never reaches another process that got the pid."""
@@ -163,4 +239,5 @@ def start_time(pid):
         return None
 
 
-out(ok=True, pid=kernel_pid, start=start_time(kernel_pid), file=cf, info=info, log=logpath, runtime_dir=rt, python=sys.executable)
+out(ok=True, pid=kernel_pid, start=start_time(kernel_pid), file=cf, info=info, log=logpath, runtime_dir=rt, python=exe,
+    kernelspec=used_spec, how=how)
