@@ -28,6 +28,10 @@ export const common = {
   loader: { '.py': 'text', '.sh': 'text' },
 };
 
+// File times come from a coarse kernel clock (a few ms behind): a file touched this
+// close to the build's start may have been read before or after the change.
+const MTIME_SLACK_MS = 20;
+
 /**
  * Bundles electron/cli/ktray.ts into OUTDIR/cli and records its inputs (esbuild's own
  * list, with mtime and size) in OUTDIR/cli/MANIFEST for the freshness check.
@@ -62,7 +66,7 @@ export async function buildCli(outdir = path.join(root, 'dist')) {
     try {
       const st = fs.statSync(path.join(root, rel));
       // Changed while esbuild was reading it: record nothing, so the next run rebuilds.
-      inputs[rel] = st.mtimeMs >= started - 1 ? [0, -1] : [st.mtimeMs, st.size];
+      inputs[rel] = st.mtimeMs >= started - MTIME_SLACK_MS ? [0, -1] : [st.mtimeMs, st.size];
     } catch {
       inputs[rel] = [0, -1];
     }
