@@ -18,9 +18,9 @@ export const PACKAGES = [
   ['python3-jupyter-client', 'real Jupyter clients execute code through the tunnels and read connection files back'],
   ['jupyter-console', '`jupyter console` as a frontend, and discovery of kernels it started'],
   ['python3-gi', "GLib's own Desktop Entry parser reads back the autostart file"],
-  ['chromium', 'the React window and the passphrase page in a real browser (Playwright)'],
+  ['chromium', 'the React window and the passphrase page in a real browser, through Playwright'],
   ['xvfb', 'a private X display for the Electron app tests'],
-  ['xauth', 'X authority for Xvfb displays (xvfb-run)'],
+  ['xauth', 'X authority for Xvfb displays, as xvfb-run uses it'],
   ['procps', 'ps, pgrep, pkill: the remote scripts and the harness'],
   ['iproute2', '`ip netns`: the remote host in its own network namespace'],
   ['socat', 'the bridge into the remote host\'s namespace'],
@@ -28,10 +28,10 @@ export const PACKAGES = [
   ['jupyter-qtconsole', 'qtconsole as a frontend'],
   ['jupyter-notebook', 'remote Jupyter servers'],
   ['python3-jupyter-server', 'remote Jupyter servers'],
-  ['python3-matplotlib', 'plots from kernels (inline and Qt)'],
+  ['python3-matplotlib', 'plots from kernels, inline and in Qt'],
   ['slurm-wlm', 'kernels on Slurm compute nodes behind a login node'],
   ['munge', "Slurm's authentication"],
-  ['libpam-google-authenticator', 'one-time-password (keyboard-interactive) logins on sshd'],
+  ['libpam-google-authenticator', 'one-time-password logins (keyboard-interactive) on sshd'],
   ['oathtool', 'the one-time passwords for those logins'],
   ['xdotool', 'driving frontend windows on the X display'],
   ['imagemagick', 'screenshots of the X display'],
@@ -69,20 +69,23 @@ export function ensurePackages() {
     return true;
   }
   if (!missing.length) return true;
-  const why = missing.map((m) => `${m} (${PACKAGES.find(([p]) => p === m)[1]})`).join('; ');
+  const n = missing.length;
+  const them = n > 1 ? 'them' : 'it';
   const root = process.getuid?.() === 0;
   const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!root || !apt) {
     say(
-      `stopped before running anything: ${missing.length} Debian package${missing.length > 1 ? 's' : ''} the tests run against ` +
-        `${missing.length > 1 ? 'are' : 'is'} not installed: ${why}. Install ${missing.length > 1 ? 'them' : 'it'} with\n\n` +
-        `    ${installCommand(missing, { sudo: !root })}\n\n` +
-        `and run npm test again${root ? '' : ' (run as root, npm test installs them itself)'}.`,
+      `stopped before running anything: ${n} Debian package${n > 1 ? 's' : ''} the tests run against ${n > 1 ? 'are' : 'is'} ` +
+        `not installed: ${missing.join(', ')} (\`node scripts/test-prereqs.mjs --list\` says what each is for). ` +
+        `Install ${them} with\n\n    ${installCommand(missing, { sudo: !root })}\n\n` +
+        `and run npm test again${root ? '' : ` (as root, npm test installs ${them} itself)`}.`,
     );
     return false;
   }
   const log = path.join(os.tmpdir(), `ktray-test-apt-${process.pid}.log`);
-  say(`installing ${missing.length} Debian package${missing.length > 1 ? 's' : ''} the tests run against: ${why}.`);
+  const width = Math.max(...missing.map((m) => m.length));
+  say(`installing ${n} Debian package${n > 1 ? 's' : ''} the tests run against, missing here:`);
+  for (const m of missing) process.stderr.write(`    ${m.padEnd(width)}  ${PACKAGES.find(([p]) => p === m)[1]}\n`);
   say(`running: ${installCommand(missing, { sudo: false })} (output in ${log})`);
   const started = Date.now();
   const out = fs.openSync(log, 'w');
