@@ -16,7 +16,8 @@ import { electronBinary, fetchElectron, INSTALLER } from './electron-binary.mjs'
 import { ensurePackages } from './test-prereqs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+// Through node, not node_modules/.bin: the same on every platform.
+const tool = (file) => [process.execPath, [path.join(root, 'node_modules', file)]];
 const say = (line) => process.stderr.write(`npm test: ${line}\n`);
 
 const args = process.argv.slice(2);
@@ -35,9 +36,9 @@ if (!electronBinary()) {
   }
 }
 
-function run(cmd, argv) {
+function run([cmd, pre], argv) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { stdio: 'inherit', cwd: root });
+    const child = spawn(cmd, [...pre, ...argv], { stdio: 'inherit', cwd: root });
     const forward = (sig) => child.kill(sig);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
@@ -50,7 +51,7 @@ function run(cmd, argv) {
 }
 
 if (typecheck) {
-  const code = await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  const code = await run(tool('typescript/bin/tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   if (code !== 0) process.exit(code);
 }
-process.exit(await run(bin('vitest'), ['run', ...args]));
+process.exit(await run(tool('vitest/vitest.mjs'), ['run', ...args]));
