@@ -3,7 +3,7 @@
 // added latency. Prints the table and writes BENCHMARKS.md.
 //
 //   npm run bench -- [--rtt-ms 50] [--runs 5] [--requests 50] [--display-mb 20]
-//                    [--memory-kernels 20] [--only cold,warm,discovery,wire,memory] [--out FILE]
+//                    [--memory-kernels 20] [--only startup,cold,warm,discovery,wire,memory] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,10 +25,11 @@ import { type Results, type Settings } from './results';
 import { coldSection, warmSection } from './sections/attach';
 import { discoverySection } from './sections/discovery';
 import { memorySection } from './sections/memory';
+import { startupSection } from './sections/startup';
 import { wireSection } from './sections/wire';
 import { isAlive, killSshClients, median, memoryOf, now, timed } from './util';
 
-const SECTIONS = ['cold', 'warm', 'discovery', 'wire', 'memory'] as const;
+const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'wire', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function options(): { settings: Settings; only: Set<Section>; out: string } {
@@ -70,7 +71,7 @@ const log = (line: string) => process.stderr.write(`[bench ${((now() - t0) / 100
 
 async function main(): Promise<void> {
   const { settings, only, out } = options();
-  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, latencyTty: null, throughputTty: null, memory: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
+  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, latencyTty: null, throughputTty: null, memory: null, startup: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
   let remote: RemoteHost | undefined;
   let tray: TrayAgent | undefined;
@@ -83,56 +84,65 @@ async function main(): Promise<void> {
   process.once('SIGINT', emergency);
   process.once('SIGTERM', emergency);
   try {
-    log(`building the ktray CLI bundle; machine facts`);
-    const [bundle, machine] = await Promise.all([buildCli(), describeMachine()]);
-    log(`starting the remote host with ${settings.rttMs} ms RTT`);
-    remote = await startRemoteHost({ latencyMs: settings.rttMs / 2 });
-    if (!remote.isolated) r.notes.push('The remote host ran in loopback mode (not root): sshd on 127.0.0.1 without its own namespace.');
-    const manual = new Manual(remote, dir);
-    const jc = new JupyterTunnel(remote, dir, manual);
-    await jc.setup();
-    await context(r, remote, manual);
-    const ctx = { remote, dir, bundle, manual, jc, runs: settings.runs, log };
+    if (only.has('startup')) {
+      // First, while nothing else of the benchmark runs.
+      log('CLI start-up');
+      r.startup = await startupSection({ runs: Math.max(21, settings.runs), log });
+      r.notes.push(startupNote(r.startup));
+    }
+    const machine = await describeMachine();
+    if ([...only].some((s) => s !== 'startup')) {
+      log('building the ktray CLI bundle for the benchmark');
+      const bundle = await buildCli();
+      log(`starting the remote host with ${settings.rttMs} ms RTT`);
+      remote = await startRemoteHost({ latencyMs: settings.rttMs / 2 });
+      if (!remote.isolated) r.notes.push('The remote host ran in loopback mode (not root): sshd on 127.0.0.1 without its own namespace.');
+      const manual = new Manual(remote, dir);
+      const jc = new JupyterTunnel(remote, dir, manual);
+      await jc.setup();
+      await context(r, remote, manual);
+      const ctx = { remote, dir, bundle, manual, jc, runs: settings.runs, log };
 
-    if (only.has('cold')) {
-      log('cold start');
-      r.cold = await coldSection(ctx);
+      if (only.has('cold')) {
+        log('cold start');
+        r.cold = await coldSection(ctx);
+      }
+      tray = await TrayAgent.open(remote, path.join(dir, 'tray'));
+      cli = new KtrayCli(bundle, remote.sshConfigFile, path.join(dir, 'agent', 'home'), path.join(dir, 'agent', 'runtime'));
+      const agentPid = await cli.startAgent();
+      const idleMb = memoryOf(agentPid).rssMb;
+      if (only.has('warm')) {
+        log('warm attach');
+        r.warm = await warmSection(ctx, tray, cli);
+      }
+      if (only.has('discovery')) {
+        log('discovery');
+        await stopAllKernels(remote);
+        r.discovery = await discoverySection({ remote, manual, tray, cli, runs: settings.runs, counts: settings.discoveryCounts, log });
+      }
+      const running = await countKernels(remote);
+      const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') ? 1 : 0;
+      if (running < needed) await startKernels(remote, needed - running, 'fill');
+      // Memory first: the target is about holding kernels, before any bulk output went through the agent.
+      if (only.has('memory')) {
+        log(`memory with ${settings.memoryKernels} attached kernels`);
+        const m = await memorySection({ remote, cli, kernels: settings.memoryKernels, log });
+        r.memory = { kernels: m.kernels, idleMb, rssMb: m.rss, hwmMb: m.hwmMb, afterBulkMb: null, sshForwardMb: null, jcTunnelMb: null };
+      }
+      if (only.has('wire')) {
+        log('latency and throughput');
+        const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
+        const w = await wireSection({ remote, manual, jc, cli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
+        r.latency = w.latency;
+        r.throughput = w.throughput;
+        r.latencyTty = w.latencyTty;
+        r.throughputTty = w.throughputTty;
+        if (w.jcFile) await checkJupyterClient(r, w.jcFile);
+        killSshClients(remote.sshConfigFile);
+        if (r.memory) Object.assign(r.memory, { sshForwardMb: w.sshForwardMb, jcTunnelMb: w.jcTunnelMb, afterBulkMb: memoryOf(agentPid).rssMb });
+      }
+      r.notes.push(...jcNotes(jc), ...staticNotes());
     }
-    tray = await TrayAgent.open(remote, path.join(dir, 'tray'));
-    cli = new KtrayCli(bundle, remote.sshConfigFile, path.join(dir, 'agent', 'home'), path.join(dir, 'agent', 'runtime'));
-    const agentPid = await cli.startAgent();
-    const idleMb = memoryOf(agentPid).rssMb;
-    if (only.has('warm')) {
-      log('warm attach');
-      r.warm = await warmSection(ctx, tray, cli);
-    }
-    if (only.has('discovery')) {
-      log('discovery');
-      await stopAllKernels(remote);
-      r.discovery = await discoverySection({ remote, manual, tray, cli, runs: settings.runs, counts: settings.discoveryCounts, log });
-    }
-    const running = await countKernels(remote);
-    const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') ? 1 : 0;
-    if (running < needed) await startKernels(remote, needed - running, 'fill');
-    // Memory first: the target is about holding kernels, before any bulk output went through the agent.
-    if (only.has('memory')) {
-      log(`memory with ${settings.memoryKernels} attached kernels`);
-      const m = await memorySection({ remote, cli, kernels: settings.memoryKernels, log });
-      r.memory = { kernels: m.kernels, idleMb, rssMb: m.rss, hwmMb: m.hwmMb, afterBulkMb: null, sshForwardMb: null, jcTunnelMb: null };
-    }
-    if (only.has('wire')) {
-      log('latency and throughput');
-      const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
-      const w = await wireSection({ remote, manual, jc, cli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
-      r.latency = w.latency;
-      r.throughput = w.throughput;
-      r.latencyTty = w.latencyTty;
-      r.throughputTty = w.throughputTty;
-      if (w.jcFile) await checkJupyterClient(r, w.jcFile);
-      killSshClients(remote.sshConfigFile);
-      if (r.memory) Object.assign(r.memory, { sshForwardMb: w.sshForwardMb, jcTunnelMb: w.jcTunnelMb, afterBulkMb: memoryOf(agentPid).rssMb });
-    }
-    r.notes.push(...jcNotes(jc), ...staticNotes());
     r.seconds = (now() - t0) / 1000;
     r.endLoad = loadavg()[0] ?? NaN;
     const text = renderText(r);
@@ -183,6 +193,10 @@ function jcNotes(jc: JupyterTunnel): string[] {
     `(b) jupyter_client.tunnel_to_kernel from Debian's python3-jupyter-client: ${jc.configNote}. No paramiko is installed, so it uses OpenSSH through pexpect: \`ssh -f HOST exit\` (password probe), then for each of the five ports \`ssh -O check\` and \`ssh -f -S none -L 127.0.0.1:L:IP:R HOST sleep 60\`, i.e. six SSH logins in a row; each tunnel closes 60 s after opening unless a connection is active, and jupyter console's heartbeat gives a kernel 1 s (time_to_dead) before calling it dead.${py}`,
     "(b) why its tunnels die (checked by hand on this machine, not by the benchmark): pexpect runs each `ssh -f` as a session leader on a pty; when that ssh forks to the background and exits, the pty hangs up and SIGHUP can reach the forked child before it has called setsid(). The child's `-E` log ends at `forking to background`, and the same command run with SIGHUP ignored (`sh -c \"trap '' HUP; exec ssh -f ...\"`) kept its tunnel every time. It is a race, so some tunnels live and some do not; Enterprise Gateway met similar flakiness with its own ssh tunnels (jupyter-server/enterprise_gateway#201 mentions the number of ssh tunnel processes fluctuating between 3 and 6).",
   ];
+}
+
+function startupNote(st: NonNullable<Results['startup']>): string {
+  return `CLI start: \`node bin/ktray.js --version\` (what \`ktray\` and \`npm run ktray --\` run in a checkout: one stat per input of the last build, then the bundle), \`node dist/cli/ktray.js --version\` (the bundle alone) and \`node -e 0\`, each spawned ${st.runs} times, interleaved, from spawn to exit. The first run, not counted, took ${Math.round(st.firstMs)} ms${st.rebuilt ? ' and rebuilt the bundle (its sources had changed since the last build)' : ' (the bundle was up to date)'}.`;
 }
 
 function staticNotes(): string[] {

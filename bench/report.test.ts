@@ -26,6 +26,7 @@ function results(): Results {
     latencyTty: m('ms', 58),
     throughputTty: m('MB/s', 22),
     memory: { kernels: 20, idleMb: 60, rssMb: m('MB', 70, 72, 71), hwmMb: 75, afterBulkMb: 140, sshForwardMb: 3.5, jcTunnelMb: null },
+    startup: { runs: 21, firstMs: 400, rebuilt: true, nodeMs: m('ms', 40, 42, 41), ktrayMs: m('ms', 95, 99, 90), bundleMs: m('ms', 93) },
     notes: ['a note'],
     skipped: [],
     startedAt: new Date(0),
@@ -58,12 +59,22 @@ describe('verdicts', () => {
     expect(verdict(r, 'throughput', 'agent process')).toMatchObject({ pass: false, measured: expect.stringContaining('0.50×') });
   });
 
+  it('holds `ktray --version` to a bare node plus 60 ms, by the difference of the medians', () => {
+    const r = results();
+    expect(verdict(r, '`ktray --version`', 'CLI')).toMatchObject({ pass: true, measured: '+54 ms (95 ms vs 41 ms, 2.32×; the bundle alone 93 ms)' });
+    r.startup!.ktrayMs = m('ms', 101, 102, 103); // 102 - 41 = 61 > 60
+    expect(verdict(r, '`ktray --version`', 'CLI')).toMatchObject({ pass: false, measured: expect.stringContaining('+61 ms') });
+  });
+
   it('says when a figure was not measured instead of passing it', () => {
     const r = results();
     r.memory = null;
     r.latency = {};
+    r.startup = null;
     expect(verdict(r, 'agent <', 'agent process').pass).toBeNull();
     expect(verdict(r, 'request latency', 'agent process').pass).toBeNull();
+    expect(verdict(r, '`ktray --version`', 'CLI')).toMatchObject({ pass: null, measured: 'not measured' });
+    expect(renderText(r)).not.toContain('CLI start:');
   });
 });
 
@@ -73,6 +84,12 @@ describe('rendering', () => {
     expect(text).toContain('≥ 4000 ms when failing, failed 1/1 [1]');
     expect(text).toContain('[1] only 1 of its 5 tunnels were still running');
     expect(text).toMatch(/MISS {2}cold ≤ 0.7× \(a\) \[CLI\]: 0\.75×/);
+  });
+
+  it('shows the CLI start-up row beside a bare node, and its verdict', () => {
+    const text = renderText(results());
+    expect(text).toContain('| CLI start: `ktray --version` from the checkout, median of 21 (bare `node -e 0`: 41 ms) | — | — | — | 95 ms (+54 ms, 2.32× node; the bundle alone 93 ms) |');
+    expect(text).toMatch(/PASS {2}`ktray --version` ≤ `node -e 0` \+ 60 ms \[CLI\]: \+54 ms/);
   });
 
   it('writes the machine and settings into BENCHMARKS.md', () => {

@@ -11,6 +11,9 @@ const COLS: { key: Approach; title: string }[] = [
   { key: 'cli', title: '(c) ktray CLI + background agent' },
 ];
 
+/** The issue's target for the CLI's start: within this much of a bare node. */
+export const STARTUP_LIMIT_MS = 60;
+
 export interface Verdict {
   target: string;
   path: string;
@@ -77,6 +80,14 @@ export function verdicts(r: Results): Verdict[] {
   const thrBase = Math.max(med(r.throughput.a), med(r.throughputTty ?? undefined));
   const thr = med(r.throughput.c) / thrBase;
   out.push({ target: 'throughput ≥ 0.8× OpenSSH -L', path: 'agent process', pass: Number.isFinite(thr) ? thr >= 0.8 : null, measured: `${thr.toFixed(2)}× (${med(r.throughput.c).toFixed(1)} vs ${thrBase.toFixed(1)} MB/s, the faster OpenSSH forward)` });
+  const st = r.startup;
+  const [ktray, node] = st ? [med(st.ktrayMs), med(st.nodeMs)] : [NaN, NaN];
+  out.push({
+    target: `\`ktray --version\` ≤ \`node -e 0\` + ${STARTUP_LIMIT_MS} ms`,
+    path: 'CLI',
+    pass: Number.isFinite(ktray - node) ? ktray - node <= STARTUP_LIMIT_MS : null,
+    measured: st && Number.isFinite(ktray - node) ? `+${Math.round(ktray - node)} ms (${Math.round(ktray)} ms vs ${Math.round(node)} ms, ${(ktray / node).toFixed(2)}×; the bundle alone ${Math.round(med(st.bundleMs))} ms)` : 'not measured',
+  });
   if (r.memory) {
     const rss = med(r.memory.rssMb.samples.length ? r.memory.rssMb : undefined);
     const after = r.memory.afterBulkMb !== null ? `; ${r.memory.afterBulkMb.toFixed(1)} MB after ${r.settings.runs} × ${r.settings.displayMb} MB display_data went through it` : '';
@@ -116,6 +127,15 @@ export function renderTable(r: Results): { table: string; footnotes: string[] } 
   };
   lines.push(rowLine(`Request latency: execute round trip, median of ${s.latencyRequests} (OpenSSH \`-N -L\`, and \`-tt -L\`)`, r.latency, fn, { a: withTty(r.latency, r.latencyTty), cli: 'same tunnels as (c)' }));
   lines.push(rowLine(`Throughput: one ${s.displayMb} MB display_data`, r.throughput, fn, { a: withTty(r.throughput, r.throughputTty), cli: 'same tunnels as (c)' }));
+  if (r.startup) {
+    const st = r.startup;
+    const node = med(st.nodeMs);
+    const ktray = med(st.ktrayMs);
+    lines.push(
+      `| CLI start: \`ktray --version\` from the checkout, median of ${st.runs} (bare \`node -e 0\`: ${fmt(node, 'ms')}) | — | — | — | ` +
+        `${fmt(ktray, 'ms')} (+${Math.round(ktray - node)} ms, ${(ktray / node).toFixed(2)}× node; the bundle alone ${fmt(med(st.bundleMs), 'ms')}) |`,
+    );
+  }
   if (r.memory) {
     const m = r.memory;
     const perKernel = m.sshForwardMb !== null ? `≈ ${(m.sshForwardMb * m.kernels).toFixed(0)} MB (${m.kernels} × one \`ssh -N\`, ${m.sshForwardMb.toFixed(1)} MB each)` : 'n/a';

@@ -64,6 +64,17 @@ export interface Results {
     sshForwardMb: number | null;
     jcTunnelMb: number | null;
   } | null;
+  /** `ktray --version` from the checkout (bin/ktray.js), the bundle alone, and a bare `node -e 0`. */
+  startup: {
+    runs: number;
+    /** The first run, which rebuilds the bundle if its sources changed. */
+    firstMs: number;
+    /** Whether that first run rebuilt the bundle. */
+    rebuilt: boolean;
+    nodeMs: Measure;
+    ktrayMs: Measure;
+    bundleMs: Measure;
+  } | null;
   /** Facts worth printing beside the table (how a baseline was run, why it failed). */
   notes: string[];
   /** Sections that could not run at all, with why. */

@@ -1,14 +1,33 @@
 #!/usr/bin/env node
-// The ktray command: the bundled CLI when built (npm run build, packages),
-// else the TypeScript source through tsx, as in a fresh checkout.
+// The ktray command: always the bundled CLI (dist/cli/ktray.js, which starts
+// in a fraction of the time TypeScript through tsx takes). In a checkout the
+// bundle is made by `npm install` and rebuilt here, once, when a source it was
+// built from has changed (scripts/cli-freshness.mjs: one stat per input). An
+// installed package has no sources and runs its bundle as shipped.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const built = new URL('../dist/cli/ktray.js', import.meta.url);
-if (existsSync(built)) {
-  await import(built.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../scripts/register-text.mjs', import.meta.url).href);
-  await import(new URL('../electron/cli/ktray.ts', import.meta.url).href);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = new URL('../dist/cli/ktray.js', import.meta.url);
+
+if (existsSync(`${root}electron/cli/ktray.ts`)) {
+  const { cliStaleness } = await import('../scripts/cli-freshness.mjs');
+  const stale = cliStaleness(root);
+  if (stale) await rebuild(stale);
+}
+await import(bundle.href);
+
+async function rebuild(why) {
+  try {
+    const { buildCli } = await import('../scripts/bundle.mjs');
+    const t = Date.now();
+    await buildCli();
+    if (process.stderr.isTTY) process.stderr.write(`ktray: rebuilt dist/cli (${why}) in ${Date.now() - t} ms\n`);
+  } catch (err) {
+    if (!existsSync(fileURLToPath(bundle))) {
+      process.stderr.write(`ktray: cannot bundle the CLI (${err?.message ?? err}); run \`npm install\` in ${root}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`ktray: the CLI bundle is stale (${why}) and could not be rebuilt (${err?.message ?? err}); running it anyway\n`);
+  }
 }

@@ -6,25 +6,14 @@
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli, common, external, requireShim, root } from './bundle.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const at = (...p) => path.join(root, ...p);
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const outdirAt = argv.indexOf('--outdir');
 const outdir = outdirAt >= 0 ? path.resolve(argv[outdirAt + 1]) : at('dist');
 const out = (...p) => path.join(outdir, ...p);
-
-// Native addons and packages that must stay real files in node_modules
-// (electron-builder unpacks the natives from the asar; electron-store reads `electron`).
-const external = ['electron', 'zeromq', 'ssh2', 'cpu-features', 'electron-store'];
-
-// Bundled CommonJS dependencies call require() for Node built-ins; ESM has none by default.
-const requireShim = "import { createRequire as __ktrayCreateRequire } from 'node:module'; const require = __ktrayCreateRequire(import.meta.url);";
-
-// Scripts that run on hosts are real .sh/.py files, bundled as their text.
-const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root, loader: { '.sh': 'text', '.py': 'text' } };
 
 async function step(name, fn) {
   const t = Date.now();
@@ -58,22 +47,7 @@ for (const [entry, file] of [
 fs.copyFileSync(at('electron/main/passphrase.html'), out('main/passphrase.html'));
 
 if (fs.existsSync(at('electron/cli/ktray.ts'))) {
-  await step(path.relative(root, out('cli/ktray.js')), () =>
-    build({
-      ...common,
-      // Split, so the agent's own code (ssh2, zeromq) loads only in `ktray agent run`,
-      // not in every short command.
-      entryPoints: { ktray: at('electron/cli/ktray.ts') },
-      outdir: out('cli'),
-      splitting: true,
-      chunkNames: 'chunks/[name]-[hash]',
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external,
-      banner: { js: requireShim },
-    }),
-  );
+  await step(path.relative(root, out('cli/ktray.js')), () => buildCli(outdir));
 } else {
   console.log('build: electron/cli/ktray.ts not there yet, CLI bundle skipped');
 }
