@@ -29,7 +29,8 @@ function electronBinary(): { path: string | null; why: string } {
 const electron = electronBinary();
 const SKIP = electron.path
   ? null
-  : `Electron app e2e skipped: ${electron.why}. npm ran with ELECTRON_SKIP_BINARY_DOWNLOAD or without internet; ` +
+  : `Electron app e2e skipped: ${electron.why}. npm never runs Electron's own download (package.json allowScripts), ` +
+    'and `npm test` could not fetch the binary here (no access to its download host); ' +
     'run `node node_modules/electron/install.js` where the download works to enable these tests.';
 if (SKIP) console.warn(SKIP);
 

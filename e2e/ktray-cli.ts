@@ -1,4 +1,5 @@
-// Runs the real ktray command line (from source, through tsx) as a user would.
+// Runs the real ktray command line as a user does: bin/ktray.js, which runs the
+// CLI bundle (rebuilt first when a source changed).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,9 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY = path.join(ROOT, 'electron/cli/ktray.ts');
-// tsx for TypeScript, and the host scripts (.sh/.py) imported as text, as in the bundle.
-const NODE_ARGS = ['--import', 'tsx', '--import', path.join(ROOT, 'scripts/register-text.mjs')];
+const ENTRY = path.join(ROOT, 'bin/ktray.js');
+const NODE_ARGS: string[] = [];
 
 export interface CliResult {
   code: number;

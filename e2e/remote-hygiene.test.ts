@@ -116,8 +116,11 @@ describe('what the remote does not control', () => {
       expect(k).toMatchObject({ alive: true });
       expect(await remoteAlive(k.pid)).toBe(true);
       // And nothing else: exactly the one kernel it reported.
-      const launched = (await remote.exec(`pgrep -f -- '[k]ernel-${k.name}[.]json'`)).stdout.trim().split('\n').filter(Boolean).map(Number);
-      expect(launched).toEqual([k.pid]);
+      const named = (await remote.exec(`pgrep -f -- '[k]ernel-${k.name}[.]json'`)).stdout.trim().split('\n').filter(Boolean).map(Number);
+      // Besides the kernel, only its nanny (the sh that waits for it, its parent) names its file.
+      const nanny = Number((await remote.exec(`ps -o ppid= -p ${k.pid}`)).stdout.trim());
+      expect((await remote.exec(`tr '\\0' ' ' < /proc/${nanny}/cmdline`)).stdout).toContain('ktray-nanny');
+      expect(named.sort()).toEqual([k.pid, nanny].sort());
       expect((await fresh.run(['stop', id])).code).toBe(0);
     } finally {
       await fresh.dispose();

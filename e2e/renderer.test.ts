@@ -110,7 +110,7 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
       window.location.hash = `kernel=${encodeURIComponent(id)}`;
     }, kernelId);
     const row = kernelRow(page, kernelId);
-    await expect.poll(() => row.evaluate((el) => el === document.activeElement && el.classList.contains('focus-target')), SLOW).toBe(true);
+    await expect.poll(() => row.evaluate((el) => el === document.activeElement && el.hasAttribute('data-focus-target')), SLOW).toBe(true);
     await page.evaluate(() => history.replaceState(null, '', window.location.pathname));
   });
 

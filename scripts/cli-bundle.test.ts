@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Inside node_modules, so the bundle's externals resolve as they do in the checkout.
 const COPY = path.join(ROOT, 'node_modules/.cache', `kt-cli-bundle-test-${process.pid}`);
 const MANIFEST = path.join(COPY, 'dist/cli/.inputs.json');
-const VERSION_TS = path.join(COPY, 'electron/core/version.ts');
+const VERSION_TS = path.join(COPY, 'electron/shared/version.ts');
 
 function node(...args: string[]) {
   const r = spawnSync(process.execPath, args, { cwd: COPY, encoding: 'utf8' });
@@ -35,7 +35,7 @@ describe('bin/ktray.js in a checkout', () => {
     expect(fs.existsSync(MANIFEST)).toBe(false);
     expect(ktray('--version')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ktray \d+\.\d+\.\d+/) });
     const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8')) as { inputs: Record<string, [number, number]> };
-    expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['electron/cli/ktray.ts', 'electron/core/version.ts', 'package.json']));
+    expect(Object.keys(manifest.inputs)).toEqual(expect.arrayContaining(['electron/cli/ktray.ts', 'electron/shared/version.ts', 'package.json']));
     const t = builtAt();
     expect(ktray('--version').code).toBe(0);
     expect(builtAt()).toBe(t);
@@ -52,7 +52,7 @@ describe('bin/ktray.js in a checkout', () => {
   });
 
   it('bundles remote scripts imported as text and rebuilds when one changes', () => {
-    const script = path.join(COPY, 'electron/core/probe.py');
+    const script = path.join(COPY, 'electron/shared/probe.py');
     fs.writeFileSync(script, '9.9.9-from-python\n');
     fs.writeFileSync(VERSION_TS, "import text from './probe.py';\nexport const VERSION: string = text.trim();\n");
     expect(ktray('--version').stdout).toBe('ktray 9.9.9-from-python');

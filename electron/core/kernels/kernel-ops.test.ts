@@ -23,6 +23,7 @@ import {
 import { LocalHost } from '../hosts/local-host';
 import type { ConnectionInfo } from '../../shared/types';
 import { freePorts } from '../../../e2e/harness/net';
+import { pythonWithoutIpykernel } from '../../../e2e/harness/python';
 
 const PY = '/usr/bin/python3';
 const host = new LocalHost();
@@ -135,7 +136,7 @@ describe('startKernel and listKernels', () => {
   });
 
   it('names what is wrong when ipykernel is missing', async () => {
-    const noIpykernel = '/root/.pyenv/shims/python3';
+    const noIpykernel = pythonWithoutIpykernel();
     expect(() => execFileSync(noIpykernel, ['-c', 'import ipykernel'], { stdio: 'ignore' })).toThrow();
     const err = await failure(startKernel(host, { python: noIpykernel }));
     expect(err).toMatchObject({ code: 'IPYKERNEL_MISSING', host: 'local' });

@@ -6,14 +6,15 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { pythonWithoutIpykernel } from '../../../e2e/harness/python';
 import { LocalHost } from '../hosts/local-host';
 import { parseConnectionFile } from '../jupyter/connection-file';
 import { matchKernel, parseDiscovery, parseElapsed, type Discovery } from './discovery';
 import { discoveryScript, launchScript, parseLaunch, signalScript, stopScript, type LaunchOutcome, type LaunchSpec } from './remote-scripts';
 
 const PY = '/usr/bin/python3';
-// pyenv's python3 on PATH has neither ipykernel nor jupyter_core.
-const PY_WITHOUT_IPYKERNEL = '/root/.pyenv/shims/python3';
+// A python with neither ipykernel nor jupyter_core.
+const PY_WITHOUT_IPYKERNEL = pythonWithoutIpykernel();
 const host = new LocalHost();
 
 let root: string;

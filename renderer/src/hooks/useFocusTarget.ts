@@ -16,8 +16,9 @@ export function useFocusTarget(loaded: boolean): void {
       el.tabIndex = -1;
       el.scrollIntoView({ block: 'nearest' });
       el.focus();
-      el.classList.add('focus-target');
-      window.setTimeout(() => el.classList.remove('focus-target'), 2500);
+      // An attribute React does not render, so a re-render (a state event) cannot wipe it as it would a class.
+      el.setAttribute('data-focus-target', '');
+      window.setTimeout(() => el.removeAttribute('data-focus-target'), 2500);
     };
     focus();
     window.addEventListener('hashchange', focus);
