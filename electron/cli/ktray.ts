@@ -7,7 +7,6 @@ import type { RpcAgent } from '../core/rpc/rpc';
 import type { AgentEvent, Frontend, FrontendWindow, KtrayErrorData } from '../shared/types';
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
-import { agentCommand, ensureAgent, runAgentForeground } from './agent-process';
 import { formatEvent, formatHosts, formatKernels } from './format';
 import { askHidden, confirm } from './prompt';
 
@@ -91,11 +90,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'agent') {
     const sub = rest[0] ?? 'status';
+    // Loaded only for commands that talk to an agent: its RPC library alone costs ~50 ms of start-up.
+    const { agentCommand, runAgentForeground } = await import('./agent-process');
     if (sub === 'run') return runAgentForeground({ sshConfigFile: flags['ssh-config'] });
     const result = await agentCommand(sub, { sshConfigFile: flags['ssh-config'] });
     return out(flags, result.json, result.text);
   }
   const interactive = Boolean(process.stdin.isTTY);
+  const { ensureAgent } = await import('./agent-process');
   const agent = await ensureAgent({
     sshConfigFile: flags['ssh-config'],
     askPassphrase: interactive ? (p) => askHidden(`Passphrase for ${p.keyFile} (${p.host}): `) : undefined,
