@@ -402,7 +402,10 @@ export class SshSession implements Host {
         });
         resolve(client);
       });
-      client.once('error', fail);
+      // `on`, not `once`: a connection reset before the handshake emits 'error' twice
+      // (the socket's, then "Connection lost before handshake"), and an 'error' with no
+      // listener kills the agent.
+      client.on('error', fail);
       client.connect(config);
     });
   }
