@@ -21,7 +21,8 @@ export interface CliWorld {
   home: string;
   runtimeDir: string;
   sshConfig: string;
-  run(args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<CliResult>;
+  /** `env`: variables changed for this one command (undefined removes one). */
+  run(args: string[], opts?: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /** Starts a long-running command (e.g. `events`); the caller kills it. */
   spawn(args: string[]): ChildProcessWithoutNullStreams;
   /** `run` that must succeed; returns parsed --json output. */
@@ -30,14 +31,15 @@ export interface CliWorld {
   dispose(): Promise<void>;
 }
 
-export async function cliWorld(sshConfig: string): Promise<CliWorld> {
+/** `runtimeDir`: the local Jupyter runtime dir's name under the world's folder (default `runtime`). */
+export async function cliWorld(sshConfig: string, opts: { runtimeDir?: string } = {}): Promise<CliWorld> {
   const base = await mkdtemp(path.join(tmpdir(), 'kt-cli-'));
   const home = path.join(base, 'home');
-  const runtimeDir = path.join(base, 'runtime');
+  const runtimeDir = path.join(base, opts.runtimeDir ?? 'runtime');
   const env = { ...process.env, KTRAY_HOME: home, JUPYTER_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '' };
-  const run = (args: string[], opts: { timeoutMs?: number; input?: string } = {}) =>
+  const run = (args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}) =>
     new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env });
+      const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env: { ...env, ...opts.env } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

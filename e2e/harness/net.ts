@@ -47,3 +47,25 @@ export function tryConnect(port: number, host = '127.0.0.1'): Promise<'connected
     (err: NodeJS.ErrnoException) => err.code ?? err.message,
   );
 }
+
+export function connectUnix(path: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ path });
+    s.once('connect', () => {
+      s.removeListener('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** 'connected', or the error code of the attempt on a unix socket (ENOENT, ECONNREFUSED, EACCES). */
+export function tryConnectUnix(path: string): Promise<'connected' | string> {
+  return connectUnix(path).then(
+    (s) => {
+      s.destroy();
+      return 'connected';
+    },
+    (err: NodeJS.ErrnoException) => err.code ?? err.message,
+  );
+}
