@@ -5,7 +5,7 @@ import { openSync } from 'node:fs';
 import path from 'node:path';
 import { connectAgent } from '../core/rpc/connect';
 import { KtrayError } from '../shared/errors';
-import { defaultHome, ensurePrivateDir, socketPath } from '../core/util/paths';
+import { defaultHome, ensurePrivateDir, HOME_DIR, socketPath } from '../core/util/paths';
 import type { RpcAgent, RpcClientOptions } from '../core/rpc/rpc';
 import type { AgentStatus } from '../shared/types';
 import { logger } from '../core/util/logger';
@@ -22,6 +22,8 @@ const START_WAIT_MS = 15_000;
 /** The running agent, started in the background if needed. */
 export async function ensureAgent(opts: AgentOpts): Promise<RpcAgent> {
   const home = defaultHome();
+  // Never talk to an agent in a folder someone else owns: it would get our passphrases.
+  await ensurePrivateDir(home, HOME_DIR);
   let agent = await connectAgent({ home, askPassphrase: opts.askPassphrase });
   if (!agent) {
     await startBackground(home, opts.sshConfigFile);
@@ -56,7 +58,7 @@ async function waitForAgent(home: string, opts: AgentOpts): Promise<RpcAgent> {
 }
 
 async function startBackground(home: string, sshConfigFile?: string): Promise<void> {
-  await ensurePrivateDir(home);
+  await ensurePrivateDir(home, HOME_DIR);
   const log = openSync(path.join(home, 'agent.log'), 'a', 0o600);
   const args = [...process.execArgv, process.argv[1], 'agent', 'run'];
   if (sshConfigFile) args.push('--ssh-config', path.resolve(sshConfigFile));

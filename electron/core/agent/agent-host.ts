@@ -2,7 +2,7 @@
 import type { AgentConnection } from '../../shared/agent-api';
 import { Agent } from './agent';
 import { KtrayError } from '../../shared/errors';
-import { defaultHome, ensurePrivateDir, localRuntimeDir, socketPath } from '../util/paths';
+import { defaultHome, ensurePrivateDir, HOME_DIR, localRuntimeDir, socketPath } from '../util/paths';
 import { connectAgent } from '../rpc/connect';
 import { serveAgent, type RpcServer } from '../rpc/rpc';
 
@@ -35,7 +35,7 @@ export interface AgentHostOptions {
 /** Runs an agent in this process and serves the CLI socket. Fails if one already serves it. */
 export async function hostAgent(options: AgentHostOptions): Promise<HostedAgent> {
   const home = options.home ?? defaultHome();
-  await ensurePrivateDir(home);
+  await ensurePrivateDir(home, HOME_DIR);
   const socket = socketPath(home);
   const serve = options.serve ?? true;
   if (serve) {
