@@ -15,7 +15,9 @@ const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
 Usage: ktray COMMAND [ARGS] [--json] [--ssh-config FILE]
 
 Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
-  ls [HOST]                           list kernels (all hosts used so far, or HOST)
+  ls [HOST]                           list kernels (all hosts used so far, or HOST); exit 3:
+                                      a host could not be asked, its kernels are listed
+                                      from the last look as unknown
   start HOST [--python PATH | --kernel SPEC] [--cwd DIR] [--transport ipc] [--attach]
                                       start a kernel detached on HOST; prints its ID
                                       (--attach: and attach it, taking attach's options)
@@ -59,6 +61,9 @@ const options = {
 } as const;
 
 type Flags = ReturnType<typeof parse>['values'];
+
+/** `ls`: listed, but a host could not be asked, so some kernels are shown as last seen (unknown). */
+const EXIT_PARTIAL = 3;
 
 function parse(argv: string[]) {
   return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -117,8 +122,10 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       const warnings = hosts.filter((h) => !rest[0] || h.id === rest[0]).flatMap((h) => h.warnings.map((w) => `${h.id}: ${w}`));
       const unreachable = hosts.filter((h) => h.error && (!rest[0] || h.id === rest[0]) && kernels.some((k) => k.host === h.id && k.state === 'unknown'));
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      for (const h of unreachable) process.stderr.write(`warning: ${formatError(h.error!)}\n`);
-      return out(flags, kernels, formatKernels(kernels, Date.now()));
+      for (const h of unreachable) process.stderr.write(`warning: ${h.id}'s kernels are shown as last seen, state unknown: ${formatError(h.error!)}\n`);
+      out(flags, kernels, formatKernels(kernels, Date.now()));
+      // Listed, but not all of it is news: scripts can tell "unreachable, here is what was known" from success and failure.
+      return unreachable.length ? EXIT_PARTIAL : 0;
     }
     case 'hosts': {
       const hosts = await agent.hosts({});

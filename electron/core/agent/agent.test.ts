@@ -141,6 +141,18 @@ describe('the agent against a fake host', () => {
     expect(await second.kernel(k.id)).toMatchObject({ alive: true, attached: false });
   });
 
+  it('lists an unreachable host\'s known kernels as unknown; an agent that knows none of them has only the error', async () => {
+    fake = await FakeHost.create();
+    const { agent } = await agentOn(fake, 'outage');
+    const k = await agent.start({ host: 'fake', python: PYTHON });
+    fake.setState('lost');
+    const listed = await agent.kernels({ host: 'fake', refresh: true });
+    expect(listed.map((x) => [x.id, x.state])).toEqual([[k.id, 'unknown']]);
+    const stranger = await agentOn(fake, 'outage-stranger');
+    await expect(stranger.agent.kernels({ host: 'fake', refresh: true })).rejects.toMatchObject({ code: 'HOST_DOWN', host: 'fake' });
+    fake.setState('connected');
+  });
+
   it('after the host comes back, an attached kernel settles to idle without any code run', async () => {
     fake = await FakeHost.create();
     const { agent, kernel } = await agentOn(fake, 'back');

@@ -45,7 +45,15 @@ export class Kernels {
   async list(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]> {
     const { table } = this.o;
     if (params.host) {
-      if (params.refresh || !this.listed.has(params.host)) await this.refresh(params.host);
+      if (params.refresh || !this.listed.has(params.host)) {
+        try {
+          await this.refresh(params.host);
+        } catch (err) {
+          // Unreachable: what is known of its kernels, shown as unknown (the host's error
+          // is in its summary). Nothing known: nothing to show but the error.
+          if (table.ids(params.host).length === 0) throw err;
+        }
+      }
       return table.summaries(params.host);
     }
     const hosts = new Set([LOCAL_HOST, ...this.o.hosts.used(), ...table.hosts()]);
