@@ -122,13 +122,13 @@ describe('live status and resilience', () => {
     const client = new KernelClient(info);
     try {
       expect((await client.execute('kept = 41 + 1\nkept', { timeoutMs: 30_000 })).result).toBe('42');
-      const before = (await kernel(id)).localPorts;
+      const before = (await kernel(id)).localChannels;
       const from = events.length;
       remote.dropConnections();
       await waitEvent('host-lost', (e) => e.host.id === remote.alias, from);
       await waitEvent('host-back', (e) => e.host.id === remote.alias, from);
       expect((await client.execute('kept', { timeoutMs: 60_000 })).result).toBe('42');
-      expect((await kernel(id)).localPorts).toEqual(before);
+      expect((await kernel(id)).localChannels).toEqual(before);
     } finally {
       client.close();
     }
@@ -189,13 +189,14 @@ describe('live status and resilience', () => {
     await waitState(id, 'idle', 60_000);
   });
 
-  it('restarting the agent re-attaches attached kernels on the same local ports', async () => {
+  it('restarting the agent re-attaches attached kernels on the same local sockets', async () => {
     const before = await kernel(id);
+    expect(before.localChannels?.transport).toBe('ipc');
     await hosted.close();
     await startAgent();
     const after = await kernel(id);
     expect(after.attached).toBe(true);
-    expect(after.localPorts).toEqual(before.localPorts);
+    expect(after.localChannels).toEqual(before.localChannels);
     expect(after.localConnectionFile).toBe(localFile);
     expect((await runJupyterCheck(localFile, 'kept')).result).toBe('42');
   });

@@ -18,6 +18,8 @@ function kernel(over: Partial<KernelSummary>): KernelSummary {
     attached: false,
     localConnectionFile: null,
     localPorts: null,
+    localChannels: null,
+    listens: 'loopback',
     state: 'idle',
     stateSince: NOW,
     busySince: null,

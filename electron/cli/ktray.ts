@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { formatError, KtrayError } from '../shared/errors';
 import type { RpcAgent } from '../core/rpc/rpc';
-import type { AgentEvent, Frontend, FrontendWindow, KtrayErrorData } from '../shared/types';
+import type { AgentEvent, AttachOptions, Frontend, FrontendWindow, KtrayErrorData } from '../shared/types';
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { formatEvent, formatHosts, formatKernels } from './format';
@@ -23,8 +23,14 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
                                       (--attach: and attach it, taking attach's options)
                                       (ipc: its channels are unix sockets in your private
                                        runtime dir, not TCP ports other users can reach)
-  attach ID [--frontend qtconsole|console|none] [--new-terminal]
-                                      tunnel the kernel here and open a frontend
+  attach ID [--frontend qtconsole|console|none] [--new-terminal] [--tcp]
+          [--allow-address ADDR]      tunnel the kernel here and open a frontend
+                                      (its local end: unix sockets only you can reach;
+                                       --tcp: 127.0.0.1 ports, which every local user can
+                                       reach, for frontends that need TCP)
+                                      (--allow-address: forward to ADDR, an address other
+                                       than HOST's loopback that the kernel listens on;
+                                       remembered for that kernel)
   detach ID                           close its tunnels, remove the local file
   stop ID | interrupt ID | restart ID
   pin ID | unpin ID                   watch live state without attaching
@@ -54,6 +60,8 @@ const options = {
   attach: { type: 'boolean' },
   frontend: { type: 'string' },
   'new-terminal': { type: 'boolean' },
+  tcp: { type: 'boolean' },
+  'allow-address': { type: 'string' },
   fingerprint: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
@@ -174,19 +182,20 @@ async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId
   const callerHasTerminal = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json;
   const place = planFrontend({ frontend, newTerminal: flags['new-terminal'], callerHasTerminal });
   const prefix = opts.printId ? `${id}\n` : '';
+  const params: AttachOptions = { id, ...(flags.tcp ? { localTransport: 'tcp' } : {}), ...(flags['allow-address'] !== undefined ? { allowAddress: flags['allow-address'] } : {}) };
   if (place === 'none') {
-    const res = await agent.attach({ id });
+    const res = await agent.attach(params);
     return out(flags, res, `${prefix}${res.localConnectionFile}`);
   }
   if (place === 'here') {
     await requireFrontend('console');
-    const res = await agent.attach({ id });
+    const res = await agent.attach(params);
     agent.dispose();
     if (prefix) process.stdout.write(prefix);
     return runConsoleHere(res.localConnectionFile);
   }
   const { terminal } = await agent.getSettings({});
-  const res = await attachAndOpen(agent, { id, frontend: frontend as FrontendWindow }, { terminal });
+  const res = await attachAndOpen(agent, { ...params, frontend: frontend as FrontendWindow }, { terminal });
   return out(flags, res, `${prefix}${res.localConnectionFile}\n(${res.launched} opened)`);
 }
 

@@ -7,6 +7,7 @@ import type {
   AgentEvent,
   AgentSettings,
   AgentStatus,
+  AttachOptions,
   AttachResult,
   HostKeyInfo,
   HostOffer,
@@ -39,8 +40,12 @@ export interface AgentApi {
   /** Kernels of one host or all; `refresh` asks the host(s) now (one round trip each). */
   kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]>;
   start(params: StartOptions): Promise<KernelSummary>;
-  /** Tunnels and a local connection file; the caller opens the frontend it wants on that file. */
-  attach(params: { id: string }): Promise<AttachResult>;
+  /**
+   * Tunnels and a local connection file; the caller opens the frontend it wants on that file.
+   * Local ends are unix sockets only this user can reach unless `localTransport: 'tcp'`;
+   * an address other than the host's loopback is forwarded only once allowed (`allowAddress`).
+   */
+  attach(params: AttachOptions): Promise<AttachResult>;
   detach(params: { id: string }): Promise<KernelSummary>;
   stop(params: { id: string }): Promise<KernelSummary>;
   interrupt(params: { id: string }): Promise<KernelSummary>;

@@ -23,6 +23,26 @@ export type Channel = (typeof CHANNELS)[number];
 export type ChannelPorts = Record<Channel, number>;
 
 /**
+ * Where a kernel's channels are reachable on this computer: unix sockets
+ * `IP-PORT` in a 0700 folder (ipc, the default where the platform has them),
+ * or 127.0.0.1 ports (tcp), which every local user can reach.
+ */
+export interface LocalChannels {
+  transport: 'tcp' | 'ipc';
+  /** 127.0.0.1, or the sockets' common path without `-PORT`. */
+  ip: string;
+  ports: ChannelPorts;
+}
+
+/**
+ * How a kernel listens on its host, as its connection file says: loopback or
+ * unix sockets (reachable there by the host's users only); all interfaces
+ * (0.0.0.0: anyone on the host's network can connect); another address
+ * (forwarded only where the user allowed it).
+ */
+export type ListenScope = 'loopback' | 'ipc' | 'all-interfaces' | 'other-address';
+
+/**
  * starting: launched, not yet answering; running: the process is alive but not
  * watched, so idle/busy is not known; idle/busy: from iopub status;
  * unresponsive: heartbeat lost while the process is alive; dead: process gone;
@@ -48,7 +68,12 @@ export interface KernelSummary {
   /** Tunnels are open here and a local connection file exists. */
   attached: boolean;
   localConnectionFile: string | null;
+  /** The local ends' ports (for ipc, the numbers in the socket names); see localChannels. */
   localPorts: ChannelPorts | null;
+  /** Where the attached kernel is reachable here, null when not attached through tunnels. */
+  localChannels: LocalChannels | null;
+  /** How it listens on its host (its connection file's ip/transport). */
+  listens: ListenScope;
   state: KernelState;
   /** Epoch ms when `state` was entered. */
   stateSince: number;
@@ -109,6 +134,21 @@ export interface StartOptions {
 export type Frontend = 'qtconsole' | 'console' | 'none';
 /** A frontend Kernel Tray opens in a window of its own. */
 export type FrontendWindow = Exclude<Frontend, 'none'>;
+
+export interface AttachOptions {
+  id: string;
+  /**
+   * The local end: 'ipc' (unix sockets only you can reach; the default except
+   * on Windows) or 'tcp' (127.0.0.1 ports, for frontends that cannot use ipc;
+   * any local user can connect to them). Default: as it was last attached.
+   */
+  localTransport?: 'tcp' | 'ipc';
+  /**
+   * Allow forwarding to this address, which is not the host's loopback (the
+   * kernel's connection file names it); remembered for this kernel.
+   */
+  allowAddress?: string;
+}
 
 export interface AttachResult {
   kernel: KernelSummary;
@@ -216,6 +256,7 @@ export type KtrayErrorCode =
   | 'FRONTEND_FAILED'
   | 'FORWARD_REFUSED'
   | 'FORWARD_FAILED'
+  | 'ADDRESS_NOT_ALLOWED'
   | 'BAD_INPUT'
   | 'USAGE'
   | 'AGENT_UNAVAILABLE'

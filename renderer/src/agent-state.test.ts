@@ -13,7 +13,7 @@ function kernel(hostId: string, name: string, over: Partial<KernelSummary> = {})
   return {
     id: `${hostId}/${name}`, host: hostId, name, connectionFile: `/run/kernel-${name}.json`, kernelName: 'python3',
     pid: 100, alive: true, startedAt: 1000, command: null, attached: false, localConnectionFile: null,
-    localPorts: null, state: 'idle', stateSince: 0, busySince: null, watched: false, watchError: null, ...over,
+    localPorts: null, localChannels: null, listens: 'loopback', state: 'idle', stateSince: 0, busySince: null, watched: false, watchError: null, ...over,
   };
 }
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectTcp } from '../../../e2e/harness/net';
+import { connectUnix } from '../../../e2e/harness/net';
 import { eventually, until } from '../../../e2e/harness/wait';
 import type { AgentEvent, KernelSummary } from '../../shared/types';
 import { FakeHost } from '../hosts/test-host';
@@ -113,8 +113,9 @@ describe('the agent against a fake host', () => {
     const { localConnectionFile, kernel: attached } = await agent.attach({ id: k.id });
     expect(localConnectionFile).toBeTruthy();
     fake.refuseForwards = true;
-    // A frontend connects to the local shell port: its forward is refused.
-    const sock = await connectTcp(attached.localPorts!.shell);
+    // A frontend connects to the local shell socket: its forward is refused.
+    expect(attached.localChannels?.transport).toBe('ipc');
+    const sock = await connectUnix(`${attached.localChannels!.ip}-${attached.localChannels!.ports.shell}`);
     sock.on('error', () => {});
     const notice = await eventually(
       () => events.find((e): e is Extract<AgentEvent, { type: 'notice' }> => e.type === 'notice' && e.kernel === k.id),
@@ -151,6 +152,16 @@ describe('the agent against a fake host', () => {
     const stranger = await agentOn(fake, 'outage-stranger');
     await expect(stranger.agent.kernels({ host: 'fake', refresh: true })).rejects.toMatchObject({ code: 'HOST_DOWN', host: 'fake' });
     fake.setState('connected');
+  });
+
+  it('checks an address allowance against the kernel\'s own file, and wants none for loopback', async () => {
+    fake = await FakeHost.create();
+    const { agent } = await agentOn(fake, 'allow');
+    const k = await agent.start({ host: 'fake', python: PYTHON });
+    await expect(agent.attach({ id: k.id, allowAddress: '10.99.0.1' })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/needs no --allow-address/) });
+    await expect(agent.attach({ id: k.id, localTransport: 'udp' as 'tcp' })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect(agent.allowances.of(k.id)).toEqual([]);
+    expect((await agent.kernels({ host: 'fake' }))[0]).toMatchObject({ attached: false });
   });
 
   it('after the host comes back, an attached kernel settles to idle without any code run', async () => {

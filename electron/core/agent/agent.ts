@@ -5,6 +5,7 @@ import type { AgentConnection, AgentEventListener } from '../../shared/agent-api
 import type {
   AgentSettings,
   AgentStatus,
+  AttachOptions,
   AttachResult,
   HostKeyInfo,
   HostOffer,
@@ -17,6 +18,7 @@ import { VERSION } from '../../shared/version';
 import type { Host } from '../hosts/host';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import { socketPath } from '../util/paths';
+import { AddressAllowances } from './address-allowances';
 import { Attachments } from './attachments';
 import { EventBus } from './event-bus';
 import { Hosts } from './hosts';
@@ -51,6 +53,8 @@ export class Agent implements AgentConnection {
   private readonly watching: Watching;
   private readonly kernelService: Kernels;
   private readonly settings: Settings;
+  /** Addresses other than a host's loopback that kernels may be forwarded to (granted by the user or by agent code). */
+  readonly allowances: AddressAllowances;
 
   private constructor(
     private readonly opts: AgentOptions,
@@ -58,6 +62,8 @@ export class Agent implements AgentConnection {
   ) {
     const events = this.events;
     this.settings = new Settings(persisted);
+    this.allowances = new AddressAllowances(persisted);
+    const allowances = this.allowances;
     this.table = new KernelTable({ events, rememberedFile: (id) => this.attachments.rememberedFile(id) });
     const table = this.table;
     this.hostService = new Hosts({
@@ -76,16 +82,17 @@ export class Agent implements AgentConnection {
       },
     });
     const host = (id: string) => this.hostService.get(id);
-    this.attachments = new Attachments({ table, host, runtimeDir: opts.runtimeDir, persisted });
+    this.attachments = new Attachments({ table, host, runtimeDir: opts.runtimeDir, persisted, allowances });
     this.watching = new Watching({
       table,
       host,
       isHostUp: (id) => this.hostService.isUp(id),
       settings: () => this.settings.current,
       confirm: (id) => this.kernelService.refresh(table.require(id).host),
+      allowed: (id) => allowances.of(id),
       monitor: opts.monitor,
     });
-    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted });
+    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances });
   }
 
   static async create(opts: AgentOptions): Promise<Agent> {
@@ -123,7 +130,7 @@ export class Agent implements AgentConnection {
 
   kernels = (p: { host?: string; refresh?: boolean }): Promise<KernelSummary[]> => this.kernelService.list(p);
   start = (p: StartOptions): Promise<KernelSummary> => this.kernelService.start(p);
-  attach = (p: { id: string }): Promise<AttachResult> => this.kernelService.attach(p);
+  attach = (p: AttachOptions): Promise<AttachResult> => this.kernelService.attach(p);
   detach = (p: { id: string }): Promise<KernelSummary> => this.kernelService.detach(p);
   stop = (p: { id: string }): Promise<KernelSummary> => this.kernelService.stop(p);
   interrupt = (p: { id: string }): Promise<KernelSummary> => this.kernelService.interrupt(p);

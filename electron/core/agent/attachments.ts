@@ -1,13 +1,17 @@
 // Attachments: the tunnels and local connection file of each attached kernel,
-// remembered across agent restarts so frontends find the same ports again.
+// remembered across agent restarts so frontends find the same sockets (or
+// ports) again.
 import { rm } from 'node:fs/promises';
 import { KtrayError } from '../../shared/errors';
-import { LOCAL_HOST, type Channel, type ChannelPorts } from '../../shared/types';
+import { LOCAL_HOST, type Channel, type LocalChannels } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { Attachment, localFileName } from '../tunnels/attachment';
 import { logger } from '../util/logger';
+import { unixSocketsHere } from '../util/paths';
+import type { AddressAllowances } from './address-allowances';
 import type { KernelTable } from './kernel-table';
 import type { Persisted } from './persisted';
+import type { AttachedRecord } from './state-store';
 
 const log = logger('attach');
 
@@ -19,6 +23,7 @@ export interface AttachmentsOptions {
   host: (hostId: string) => Host;
   runtimeDir: string;
   persisted: Persisted;
+  allowances: AddressAllowances;
 }
 
 export class Attachments {
@@ -31,8 +36,9 @@ export class Attachments {
     return this.open.has(id) || (this.opts.table.get(id)?.attached ?? false);
   }
 
-  ports(id: string): ChannelPorts | null {
-    return this.open.get(id)?.ports ?? null;
+  /** Where an open attachment is reachable here, null when none is open. */
+  local(id: string): LocalChannels | null {
+    return this.open.get(id)?.local ?? null;
   }
 
   /** Hosts with an attachment open: their connections are wanted. */
@@ -49,15 +55,35 @@ export class Attachments {
     return this.opts.persisted.state.attached[id]?.localFile ?? null;
   }
 
-  /** Opens tunnels and writes the local file; true when this call did it, false when it was attached already. */
-  async attach(id: string): Promise<boolean> {
-    if (this.has(id)) return false;
+  /**
+   * Opens tunnels and writes the local file; true when this call did it, false
+   * when it was attached already. The local end is `localTransport` if given,
+   * else what it was before an agent restart, else unix sockets (tcp on Windows).
+   */
+  async attach(id: string, opts: { localTransport?: 'tcp' | 'ipc' } = {}): Promise<boolean> {
     const k = this.opts.table.require(id);
-    const { state } = this.opts.persisted;
+    if (this.has(id)) {
+      const now = this.open.get(id)?.local.transport;
+      if (opts.localTransport && now && now !== opts.localTransport) {
+        throw new KtrayError({
+          code: 'BAD_INPUT',
+          host: k.host,
+          message: `${id} is attached already, over ${words(now)} (${k.localConnectionFile}); changing that would cut off the frontends using it.`,
+          hint: `Detach it first (\`ktray detach ${id}\`), then attach it again${opts.localTransport === 'tcp' ? ' with --tcp' : ''}.`,
+        });
+      }
+      return false;
+    }
     if (k.host === LOCAL_HOST) {
       // Same machine: the kernel's own file already works for every frontend.
-      this.opts.table.attached(id, { file: k.connectionFile, ports: null });
+      this.opts.table.attached(id, { file: k.connectionFile, channels: null });
       return true;
+    }
+    const { state } = this.opts.persisted;
+    const before = state.attached[id];
+    const localTransport = opts.localTransport ?? transportOf(before) ?? (unixSocketsHere() ? 'ipc' : 'tcp');
+    if (localTransport === 'ipc' && !unixSocketsHere()) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: k.host, message: 'Unix sockets for local frontends are not offered on Windows.', hint: 'Attach over tcp (127.0.0.1).' });
     }
     {
       const host = this.opts.host(k.host);
@@ -65,15 +91,25 @@ export class Attachments {
       const a = await Attachment.open({
         host,
         info: this.opts.table.info(id),
+        kernel: id,
         runtimeDir: this.opts.runtimeDir,
         fileName: localFileName(k.host, k.name),
         connectionFile: k.connectionFile,
-        wantedPorts: state.attached[id]?.ports,
+        localTransport,
+        wanted: localOf(before),
+        allowedAddresses: this.opts.allowances.of(id),
         onError: (channel, err) => this.tunnelError(id, channel, err),
       });
       this.open.set(id, a);
-      this.opts.table.attached(id, { file: a.localFile, ports: a.ports });
-      state.attached[id] = { ports: a.ports, localFile: a.localFile, info: this.opts.table.info(id), remoteFile: k.connectionFile };
+      this.opts.table.attached(id, { file: a.localFile, channels: a.local });
+      state.attached[id] = {
+        ports: a.ports,
+        localFile: a.localFile,
+        info: this.opts.table.info(id),
+        remoteFile: k.connectionFile,
+        localTransport: a.local.transport,
+        localIp: a.local.ip,
+      };
     }
     await this.opts.persisted.save();
     return true;
@@ -86,6 +122,9 @@ export class Attachments {
     const k = this.opts.table.get(id);
     if (a) await a.close({ removeFile: !opts.keepFile });
     else if (!opts.keepFile && k?.localConnectionFile && k.host !== LOCAL_HOST) await rm(k.localConnectionFile, { force: true });
+    const before = localOf(this.opts.persisted.state.attached[id]);
+    // Sockets a killed agent left for an attachment not open now.
+    if (!a && !opts.keepFile && before) await Attachment.removeLeftovers(before);
     if (!opts.keepFile) {
       delete this.opts.persisted.state.attached[id];
       await this.opts.persisted.save();
@@ -115,4 +154,19 @@ export class Attachments {
     log.warn(`${id}: ${channel}: ${err.message}`);
     this.opts.table.notice(id, `A frontend's ${channel} connection to ${id} could not be forwarded: ${err.message}${hint}`);
   }
+}
+
+function transportOf(r: AttachedRecord | undefined): 'tcp' | 'ipc' | undefined {
+  if (!r) return undefined;
+  return r.localTransport ?? 'tcp';
+}
+
+function localOf(r: AttachedRecord | undefined): LocalChannels | null {
+  if (!r) return null;
+  const transport = r.localTransport ?? 'tcp';
+  return { transport, ip: r.localIp ?? '127.0.0.1', ports: r.ports };
+}
+
+function words(transport: 'tcp' | 'ipc'): string {
+  return transport === 'ipc' ? 'unix sockets' : '127.0.0.1 TCP ports';
 }

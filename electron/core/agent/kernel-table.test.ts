@@ -88,15 +88,29 @@ describe('KernelTable', () => {
     expect(table.get('h/a')?.state).toBe('running');
   });
 
+  it('says how each kernel listens on its host, from its file, as the file changes', () => {
+    const { table } = setup();
+    table.listed('h', [found('lo'), found('all', { info: { ...INFO, ip: '0.0.0.0' } }), found('far', { info: { ...INFO, ip: '10.99.0.1' } }), found('sock', { info: { ...INFO, transport: 'ipc', ip: '/rt/k' } })], () => false);
+    expect(table.summaries('h').map((k) => [k.name, k.listens])).toEqual([
+      ['lo', 'loopback'],
+      ['all', 'all-interfaces'],
+      ['far', 'other-address'],
+      ['sock', 'ipc'],
+    ]);
+    table.listed('h', [found('lo', { info: { ...INFO, ip: '*' } })], () => false);
+    expect(table.get('h/lo')?.listens).toBe('all-interfaces');
+  });
+
   it('tracks attach and detach, and remembers the local file of an earlier attachment', () => {
     const { table } = setup();
     table.listed('h', [found('old')], () => false);
     expect(table.get('h/old')?.localConnectionFile).toBe('/local/old.json');
     const ports = { shell: 11, iopub: 12, stdin: 13, control: 14, hb: 15 };
-    table.attached('h/old', { file: '/local/new.json', ports });
-    expect(table.get('h/old')).toMatchObject({ attached: true, localConnectionFile: '/local/new.json', localPorts: ports });
+    const channels = { transport: 'tcp' as const, ip: '127.0.0.1', ports };
+    table.attached('h/old', { file: '/local/new.json', channels });
+    expect(table.get('h/old')).toMatchObject({ attached: true, localConnectionFile: '/local/new.json', localPorts: ports, localChannels: channels });
     table.detached('h/old', { fileKept: false });
-    expect(table.get('h/old')).toMatchObject({ attached: false, localConnectionFile: null, localPorts: null });
+    expect(table.get('h/old')).toMatchObject({ attached: false, localConnectionFile: null, localPorts: null, localChannels: null });
   });
 
   it('starts busy spells with a start time and ends them', () => {

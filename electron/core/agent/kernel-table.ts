@@ -3,8 +3,9 @@
 // intent (`attached`, `watchFailed`, `died`, ...), and reads copies.
 import { KtrayError } from '../../shared/errors';
 import { hostOfKernel, kernelId } from '../../shared/kernel-id';
-import type { ChannelPorts, ConnectionInfo, KernelState, KernelSummary } from '../../shared/types';
+import type { ConnectionInfo, KernelState, KernelSummary, LocalChannels } from '../../shared/types';
 import type { FoundKernel } from '../kernels/kernel-ops';
+import { listenScope } from '../tunnels/forward-policy';
 import type { EventBus } from './event-bus';
 
 interface Entry {
@@ -118,6 +119,7 @@ export class KernelTable {
       const restarted = k.alive && s.pid !== null && k.pid !== null && k.pid !== s.pid;
       e.info = k.info;
       if (k.pid !== null) e.processStart = k.processStart ?? null;
+      s.listens = listenScope(k.info);
       s.connectionFile = k.connectionFile;
       s.pid = k.pid ?? s.pid;
       s.command = k.command ?? s.command;
@@ -161,11 +163,12 @@ export class KernelTable {
 
   // ---- what the agent did --------------------------------------------------------
 
-  attached(id: string, local: { file: string; ports: ChannelPorts | null }): void {
+  attached(id: string, local: { file: string; channels: LocalChannels | null }): void {
     const e = this.entry(id);
     e.summary.attached = true;
     e.summary.localConnectionFile = local.file;
-    e.summary.localPorts = local.ports;
+    e.summary.localChannels = local.channels;
+    e.summary.localPorts = local.channels?.ports ?? null;
     this.changed(e);
   }
 
@@ -174,6 +177,7 @@ export class KernelTable {
     if (!e) return;
     e.summary.attached = false;
     e.summary.localPorts = null;
+    e.summary.localChannels = null;
     if (!opts.fileKept) e.summary.localConnectionFile = null;
     this.changed(e);
   }
@@ -246,6 +250,7 @@ export class KernelTable {
     s.watchError = null;
     s.attached = false;
     s.localPorts = null;
+    s.localChannels = null;
     s.localConnectionFile = null;
     this.setState(e, 'dead');
     this.entries.delete(id);
@@ -285,6 +290,8 @@ export class KernelTable {
         attached: false,
         localConnectionFile: this.opts.rememberedFile?.(id) ?? null,
         localPorts: null,
+        localChannels: null,
+        listens: listenScope(k.info),
         state: k.alive ? 'running' : 'dead',
         stateSince: Date.now(),
         busySince: null,

@@ -3,7 +3,7 @@
 // happens.
 import { KtrayError } from '../../shared/errors';
 import { parseKernelId } from '../../shared/kernel-id';
-import { LOCAL_HOST, type AttachResult, type KernelSummary, type StartOptions } from '../../shared/types';
+import { LOCAL_HOST, type AttachOptions, type AttachResult, type KernelSummary, type StartOptions } from '../../shared/types';
 import {
   interruptKernel,
   launchFromCommand,
@@ -13,8 +13,10 @@ import {
   stopKernel,
   type KernelRef,
 } from '../kernels/kernel-ops';
+import { listenScope } from '../tunnels/forward-policy';
 import { quote } from '../util/shell-quote';
 import { errorText, logger } from '../util/logger';
+import type { AddressAllowances } from './address-allowances';
 import type { Attachments } from './attachments';
 import type { Hosts } from './hosts';
 import type { KernelTable } from './kernel-table';
@@ -32,6 +34,7 @@ export interface KernelsOptions {
   attachments: Attachments;
   watching: Watching;
   persisted: Persisted;
+  allowances: AddressAllowances;
 }
 
 export class Kernels {
@@ -87,7 +90,8 @@ export class Kernels {
     const gone = new Set(ids);
     const pinned = state.pinned.filter((id) => !gone.has(id));
     const launches = Object.keys(state.launches).filter((id) => gone.has(id));
-    if (pinned.length === state.pinned.length && launches.length === 0) return;
+    const allowances = this.o.allowances.forget(gone);
+    if (pinned.length === state.pinned.length && launches.length === 0 && !allowances) return;
     state.pinned = pinned;
     for (const id of launches) delete state.launches[id];
     await this.o.persisted.save();
@@ -125,7 +129,14 @@ export class Kernels {
 
   private ref(k: KernelSummary): KernelRef {
     const proc = this.o.table.process(k.id);
-    return { info: this.o.table.info(k.id), pid: proc.pid, processStart: proc.start, connectionFile: k.connectionFile, controlPort: this.o.attachments.ports(k.id)?.control ?? null };
+    return {
+      info: this.o.table.info(k.id),
+      pid: proc.pid,
+      processStart: proc.start,
+      connectionFile: k.connectionFile,
+      local: this.o.attachments.local(k.id),
+      allowedAddresses: this.o.allowances.of(k.id),
+    };
   }
 
   // ---- lifecycle -----------------------------------------------------------------
@@ -152,14 +163,41 @@ export class Kernels {
     return this.o.table.require(k.id);
   }
 
-  async attach(params: { id: string }): Promise<AttachResult> {
+  async attach(params: AttachOptions): Promise<AttachResult> {
     const k = await this.lookup(params.id);
+    if (params.localTransport !== undefined && params.localTransport !== 'tcp' && params.localTransport !== 'ipc') {
+      throw new KtrayError({ code: 'BAD_INPUT', host: k.host, message: `The local transport must be tcp or ipc, not ${String(params.localTransport)}.` });
+    }
     this.requireAlive(k, 'attach');
-    const newlyAttached = await this.o.attachments.attach(k.id);
+    if (params.allowAddress !== undefined) await this.allowAddress(k, params.allowAddress);
+    const newlyAttached = await this.o.attachments.attach(k.id, { localTransport: params.localTransport });
     await this.o.hosts.markUsed(k.host);
-    if (newlyAttached) this.o.watching.want(k.id, this.o.attachments.ports(k.id), { delayMs: ATTACH_WATCH_DELAY_MS });
+    if (newlyAttached) this.o.watching.want(k.id, this.o.attachments.local(k.id), { delayMs: ATTACH_WATCH_DELAY_MS });
     const now = this.o.table.require(k.id);
     return { kernel: now, localConnectionFile: now.localConnectionFile!, newlyAttached };
+  }
+
+  /** The user allows the address this kernel's file names (only that one: an allowance is for a kernel's own address). */
+  private async allowAddress(k: KernelSummary, address: string): Promise<void> {
+    const info = this.o.table.info(k.id);
+    const ip = info.ip.trim();
+    if (listenScope(info) !== 'other-address') {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: k.host,
+        message: `${k.id} listens on ${info.transport === 'ipc' ? 'unix sockets' : `${ip}, ${k.host}'s own loopback or all its interfaces`}: it needs no --allow-address.`,
+        hint: `\`ktray attach ${k.id}\` attaches it.`,
+      });
+    }
+    if (address.trim() !== ip) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: k.host,
+        message: `${k.id} listens on ${ip}, not ${address}: an allowance is for the address its connection file names.`,
+        hint: `If you trust ${ip}: \`ktray attach ${k.id} --allow-address ${ip}\`.`,
+      });
+    }
+    await this.o.allowances.allow(k.id, ip);
   }
 
   async detach(params: { id: string }): Promise<KernelSummary> {
@@ -239,7 +277,7 @@ export class Kernels {
     state.pinned = state.pinned.filter((p) => p !== k.id);
     if (params.pinned) state.pinned.push(k.id);
     await this.o.persisted.save();
-    if (params.pinned) this.o.watching.want(k.id, this.o.attachments.ports(k.id));
+    if (params.pinned) this.o.watching.want(k.id, this.o.attachments.local(k.id));
     else if (!this.o.attachments.has(k.id)) this.o.watching.unwant(k.id);
     return this.o.table.require(k.id);
   }

@@ -11,6 +11,10 @@ export interface AttachedRecord {
   localFile: string;
   info: ConnectionInfo;
   remoteFile: string;
+  /** Its local ends: unix sockets (ipc) or 127.0.0.1 ports; records written before ipc have neither field and were tcp. */
+  localTransport?: 'tcp' | 'ipc';
+  /** The local ends' address: 127.0.0.1, or the sockets' path without `-PORT`. */
+  localIp?: string;
 }
 
 export interface LaunchRecord {
@@ -28,12 +32,14 @@ export interface AgentState {
   usedHosts: string[];
   savedHosts: SavedHost[];
   settings: AgentSettings;
+  /** Per kernel id, addresses other than its host's loopback its channels may be forwarded to. */
+  allowedAddresses: Record<string, string[]>;
 }
 
 export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '' };
 
 export function emptyState(): AgentState {
-  return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS } };
+  return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {} };
 }
 
 export class StateStore {

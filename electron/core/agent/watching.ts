@@ -2,7 +2,7 @@
 // watches say: states into the kernel table, deaths confirmed with the host
 // before they are told, failed watches shown with their reason and retried
 // when the host comes back.
-import type { AgentSettings, ChannelPorts } from '../../shared/types';
+import type { AgentSettings, LocalChannels } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { KernelMonitor, type MonitorOptions } from '../kernels/kernel-monitor';
 import { errorText, logger } from '../util/logger';
@@ -15,6 +15,8 @@ export interface WatchingOptions {
   host: (hostId: string) => Host;
   isHostUp: (hostId: string) => boolean;
   settings: () => AgentSettings;
+  /** Addresses other than its host's loopback allowed for a kernel (its own tunnels may go there). */
+  allowed?: (id: string) => readonly string[];
   /** Asks the host now whether this kernel's process still runs (one listing of its host). */
   confirm: (id: string) => Promise<void>;
   /** Beat timing, for tests. */
@@ -23,7 +25,7 @@ export interface WatchingOptions {
 
 export class Watching {
   /** Kernels that should be watched while they live. */
-  private readonly wanted = new Map<string, { ports: ChannelPorts | null }>();
+  private readonly wanted = new Map<string, { local: LocalChannels | null }>();
   private readonly monitor: KernelMonitor;
 
   constructor(private readonly opts: WatchingOptions) {
@@ -47,14 +49,14 @@ export class Watching {
   }
 
   /**
-   * Watch this kernel while it lives, through `ports` (its attachment's
-   * listeners) or tunnels of its own when null. Calling again with other ports
-   * moves the watch onto them.
+   * Watch this kernel while it lives, through `local` (its attachment's
+   * listeners) or tunnels of its own when null. Calling again with other
+   * listeners moves the watch onto them.
    */
-  want(id: string, ports: ChannelPorts | null, opts: { delayMs?: number } = {}): void {
-    this.wanted.set(id, { ports });
-    const current = this.monitor.sharedPorts(id);
-    if (current !== undefined && samePorts(current, ports)) return;
+  want(id: string, local: LocalChannels | null, opts: { delayMs?: number } = {}): void {
+    this.wanted.set(id, { local });
+    const current = this.monitor.sharedChannels(id);
+    if (current !== undefined && sameChannels(current, local)) return;
     this.begin(id, opts.delayMs);
   }
 
@@ -106,7 +108,7 @@ export class Watching {
     if (!k || !want || !k.alive) return;
     this.opts.table.watchStarted(id);
     this.monitor
-      .watch(id, this.opts.host(k.host), this.opts.table.info(id), want.ports, { connectionFile: k.connectionFile, delayMs })
+      .watch(id, this.opts.host(k.host), this.opts.table.info(id), want.local, { connectionFile: k.connectionFile, delayMs, allowedAddresses: this.opts.allowed?.(id) })
       .catch((err: unknown) => this.opts.table.watchFailed(id, errorText(err)));
   }
 
@@ -139,7 +141,9 @@ export class Watching {
   }
 }
 
-function samePorts(a: ChannelPorts | null, b: ChannelPorts | null): boolean {
+function sameChannels(a: LocalChannels | null, b: LocalChannels | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.shell === b.shell && a.iopub === b.iopub && a.stdin === b.stdin && a.control === b.control && a.hb === b.hb;
+  const p = a.ports;
+  const q = b.ports;
+  return a.transport === b.transport && a.ip === b.ip && p.shell === q.shell && p.iopub === q.iopub && p.stdin === q.stdin && p.control === q.control && p.hb === q.hb;
 }

@@ -6,7 +6,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import type { AgentApi } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
-import type { AttachResult, Frontend, FrontendWindow, OpenedFrontend } from '../../shared/types';
+import type { AttachOptions, AttachResult, Frontend, FrontendWindow, OpenedFrontend } from '../../shared/types';
 import { platform } from '../util/platform';
 import { quote } from '../util/shell-quote';
 
@@ -147,11 +147,12 @@ export function runConsoleHere(connectionFile: string, opts: Pick<FrontendOption
  */
 export async function attachAndOpen(
   agent: Pick<AgentApi, 'attach' | 'detach'>,
-  params: { id: string; frontend: FrontendWindow },
+  params: AttachOptions & { frontend: FrontendWindow },
   opts: FrontendOptions = {},
 ): Promise<OpenedFrontend> {
   await requireFrontend(params.frontend, opts.which);
-  const attached = await agent.attach({ id: params.id });
+  const { frontend: _frontend, ...attach } = params;
+  const attached = await agent.attach(attach);
   try {
     await launchFrontend(params.frontend, attached.localConnectionFile, opts);
   } catch (err) {

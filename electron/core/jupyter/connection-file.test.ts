@@ -8,7 +8,7 @@ import {
   parseConnectionFile,
   serializeConnectionFile,
   validateConnectionInfo,
-  withLocalPorts,
+  withLocalChannels,
 } from './connection-file';
 import { KtrayError } from '../../shared/errors';
 import type { ConnectionInfo } from '../../shared/types';
@@ -73,7 +73,7 @@ describe('parseConnectionFile with files jupyter_client wrote', () => {
 
   it('writes files that jupyter_client loads back with the same ports, key and scheme', () => {
     const file = join(dir, 'kernel-roundtrip.json');
-    const local = withLocalPorts(good, { shell: 41001, iopub: 41002, stdin: 41003, control: 41004, hb: 41005 });
+    const local = withLocalChannels(good, { transport: 'tcp', ip: '127.0.0.1', ports: { shell: 41001, iopub: 41002, stdin: 41003, control: 41004, hb: 41005 } });
     writeFileSync(file, serializeConnectionFile(local));
     const loaded = py(
       [
@@ -165,14 +165,14 @@ describe('kernelNameFromPath', () => {
   });
 });
 
-describe('withLocalPorts', () => {
-  it('points at 127.0.0.1 over tcp with the tunnel ports, leaving the original alone', () => {
-    const remote = { ...good, transport: 'ipc' as const };
-    const local = withLocalPorts(remote, { shell: 1, iopub: 2, stdin: 3, control: 4, hb: 5 });
+describe('withLocalChannels', () => {
+  it('points at the local ends (here unix sockets), keeping key and scheme, leaving the original alone', () => {
+    const remote = { ...good, transport: 'tcp' as const };
+    const local = withLocalChannels(remote, { transport: 'ipc', ip: '/run/user/1000/jupyter/kernel-ktray-h-k', ports: { shell: 1, iopub: 2, stdin: 3, control: 4, hb: 5 } });
     expect(local).toEqual({
       ...good,
-      ip: '127.0.0.1',
-      transport: 'tcp',
+      ip: '/run/user/1000/jupyter/kernel-ktray-h-k',
+      transport: 'ipc',
       shell_port: 1,
       iopub_port: 2,
       stdin_port: 3,
@@ -180,5 +180,22 @@ describe('withLocalPorts', () => {
       hb_port: 5,
     });
     expect(remote.ip).toBe('10.1.2.3');
+  });
+
+  it('writes ipc files that jupyter_client reads as ipc://IP-PORT endpoints', () => {
+    const file = join(dir, 'kernel-ipc-roundtrip.json');
+    const base = join(dir, 'kernel-ktray-h-k');
+    writeFileSync(file, serializeConnectionFile(withLocalChannels(good, { transport: 'ipc', ip: base, ports: { shell: 1, iopub: 2, stdin: 3, control: 4, hb: 5 } })));
+    const loaded = py(
+      [
+        'import json, sys',
+        'from jupyter_client import BlockingKernelClient',
+        'c = BlockingKernelClient()',
+        'c.load_connection_file(sys.argv[1])',
+        'print(json.dumps([c.transport, c._make_url("shell"), c._make_url("hb")]))',
+      ].join('\n'),
+      file,
+    );
+    expect(JSON.parse(loaded)).toEqual(['ipc', `ipc://${base}-1`, `ipc://${base}-5`]);
   });
 });

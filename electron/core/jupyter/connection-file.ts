@@ -2,7 +2,7 @@
 // host's runtime dir, a user's path), written back in jupyter_client's layout.
 import { getHashes } from 'node:crypto';
 import { KtrayError } from '../../shared/errors';
-import { CHANNELS, type ChannelPorts, type ConnectionInfo } from '../../shared/types';
+import { CHANNELS, type ConnectionInfo, type LocalChannels } from '../../shared/types';
 
 const PORT_KEYS = CHANNELS.map((c) => `${c}_port` as const);
 
@@ -116,18 +116,19 @@ export function kernelNameFromPath(path: string): string {
 }
 
 /**
- * The same kernel as seen through local tunnels: 127.0.0.1 and the tunnels'
- * ports, over TCP even when the kernel itself listens on ipc sockets.
+ * The same kernel as seen through local tunnels: its key and scheme with the
+ * local ends' transport, address and ports (unix sockets `IP-PORT`, or
+ * 127.0.0.1), whatever transport the kernel itself uses on its host.
  */
-export function withLocalPorts(info: ConnectionInfo, ports: ChannelPorts): ConnectionInfo {
+export function withLocalChannels(info: ConnectionInfo, local: LocalChannels): ConnectionInfo {
   return {
     ...info,
-    ip: '127.0.0.1',
-    transport: 'tcp',
-    shell_port: ports.shell,
-    iopub_port: ports.iopub,
-    stdin_port: ports.stdin,
-    control_port: ports.control,
-    hb_port: ports.hb,
+    transport: local.transport,
+    ip: local.ip,
+    shell_port: local.ports.shell,
+    iopub_port: local.ports.iopub,
+    stdin_port: local.ports.stdin,
+    control_port: local.ports.control,
+    hb_port: local.ports.hb,
   };
 }

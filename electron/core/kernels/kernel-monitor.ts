@@ -3,11 +3,12 @@
 // round trip, so a slow link or a busy kernel never looks dead, while a dead
 // one is noticed within a few beats.
 import { KtrayError } from '../../shared/errors';
-import type { Channel, ChannelPorts, ConnectionInfo, KernelState } from '../../shared/types';
+import type { Channel, ConnectionInfo, KernelState, LocalChannels } from '../../shared/types';
 import type { Host } from '../hosts/host';
+import { withLocalChannels } from '../jupyter/connection-file';
 import { KernelClient } from '../jupyter/kernel-client';
-import { channelTunnel } from '../tunnels/channel-tunnel';
-import type { Tunnel } from '../tunnels/tunnel';
+import { PrivateChannels } from '../tunnels/channel-tunnel';
+import { checkForwardable } from '../tunnels/forward-policy';
 
 export interface MonitorOptions {
   isHostUp: (hostId: string) => boolean;
@@ -24,10 +25,10 @@ export interface MonitorOptions {
 interface Watch {
   id: string;
   host: Host;
-  /** The attachment's local ports it uses, or null when it has tunnels of its own. */
-  sharedPorts: ChannelPorts | null;
+  /** The attachment's local ends it uses, or null when it has tunnels of its own. */
+  shared: LocalChannels | null;
   client: KernelClient;
-  ownTunnels: Tunnel[];
+  own: PrivateChannels | null;
   timer: NodeJS.Timeout | null;
   missed: number;
   paused: boolean;
@@ -68,48 +69,58 @@ export class KernelMonitor {
     return this.watches.has(id);
   }
 
-  /** The attachment ports a watch goes through (null: its own tunnels); undefined when not watched. */
-  sharedPorts(id: string): ChannelPorts | null | undefined {
-    return this.watches.get(id)?.sharedPorts;
+  /** The attachment's local ends a watch goes through (null: its own tunnels); undefined when not watched. */
+  sharedChannels(id: string): LocalChannels | null | undefined {
+    return this.watches.get(id)?.shared;
   }
 
   /**
-   * Watches a kernel: through `ports` (an attachment's listeners) or tunnels of
-   * its own. Failures to set up end in onFailed, never in silence.
+   * Watches a kernel: through `shared` (an attachment's listeners) or tunnels of
+   * its own, as private as the attachment's (unix sockets in a 0700 folder).
+   * Failures to set up end in onFailed, never in silence.
    */
   async watch(
     id: string,
     host: Host,
     info: ConnectionInfo,
-    ports: ChannelPorts | null,
-    opts: { connectionFile?: string; delayMs?: number } = {},
+    shared: LocalChannels | null,
+    opts: { connectionFile?: string; delayMs?: number; allowedAddresses?: readonly string[] } = {},
   ): Promise<void> {
     const connectionFile = opts.connectionFile;
     this.unwatch(id);
-    const w: Watch = { id, host, sharedPorts: ports, client: null as unknown as KernelClient, ownTunnels: [], timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
+    const w: Watch = { id, host, shared, client: null as unknown as KernelClient, own: null, timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
     this.watches.set(id, w);
     if (opts.delayMs) {
       // A frontend attached this very moment gets the link to itself first.
       await new Promise((resolve) => setTimeout(resolve, opts.delayMs).unref?.());
       if (w.stopped) return;
     }
-    let local = ports;
+    let local = shared;
     if (!local) {
-      // Pinned but not attached: private tunnels for heartbeat, iopub and shell.
-      const open = async (channel: Channel) => {
-        const t = channelTunnel(host, info, channel, { connectionFile, onError: (err) => this.tunnelFailed(w, channel, err) });
-        w.ownTunnels.push(t);
-        return t.listen();
-      };
+      // Pinned but not attached: private tunnels for heartbeat, iopub, shell and control.
+      const forward = { connectionFile, kernel: id, allowedAddresses: opts.allowedAddresses };
       try {
-        local = { hb: await open('hb'), iopub: await open('iopub'), shell: await open('shell'), control: await open('control'), stdin: 0 };
+        checkForwardable(info, { kernel: id, host: host.id, allowed: opts.allowedAddresses });
+      } catch (err) {
+        const e = err as KtrayError;
+        this.fail(w, e.hint ? `${e.message} ${e.hint}` : e.message);
+        return;
+      }
+      let own: PrivateChannels;
+      try {
+        own = await PrivateChannels.open(host, info, ['hb', 'iopub', 'shell', 'control'], { ...forward, onError: (channel, err) => this.tunnelFailed(w, channel, err) });
       } catch (err) {
         this.fail(w, `could not open its tunnels here: ${(err as Error).message}`);
         return;
       }
-      if (w.stopped) return;
+      if (w.stopped) {
+        void own.close();
+        return;
+      }
+      w.own = own;
+      local = own.local;
     }
-    w.client = new KernelClient({ ...info, transport: 'tcp', ip: '127.0.0.1', ...portsOf(local) }, { host: host.id });
+    w.client = new KernelClient(withLocalChannels(info, local), { host: host.id });
     w.client.onStatus((state) => this.onStatus(w, state));
     this.opts.onState(id, 'starting', {});
     this.settle(w);
@@ -216,14 +227,10 @@ export class KernelMonitor {
     this.watches.delete(id);
     if (w.timer) clearTimeout(w.timer);
     w.client?.close();
-    for (const t of w.ownTunnels) void t.close();
+    void w.own?.close();
   }
 
   close(): void {
     for (const id of [...this.watches.keys()]) this.unwatch(id);
   }
-}
-
-function portsOf(p: ChannelPorts): Pick<ConnectionInfo, 'shell_port' | 'iopub_port' | 'stdin_port' | 'control_port' | 'hb_port'> {
-  return { shell_port: p.shell, iopub_port: p.iopub, stdin_port: p.stdin, control_port: p.control, hb_port: p.hb };
 }

@@ -2,7 +2,7 @@
 // talks to the host through Host.run (one round trip per step) and, for clean
 // shutdowns, to the kernel's control channel through a tunnel.
 import { randomUUID } from 'node:crypto';
-import { parseConnectionFile, kernelNameFromPath, serializeConnectionFile } from '../jupyter/connection-file';
+import { parseConnectionFile, kernelNameFromPath, serializeConnectionFile, withLocalChannels } from '../jupyter/connection-file';
 import { KtrayError } from '../../shared/errors';
 import type { Host } from '../hosts/host';
 import { KernelClient } from '../jupyter/kernel-client';
@@ -10,9 +10,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MAX_CONNECTION_FILE_BYTES, matchKernel, parseDiscovery } from './discovery';
 import { discoveryScript, launchScript, offerScript, parseLaunch, signalScript, stopScript, type LaunchSpec } from './remote-scripts';
-import { channelTunnel } from '../tunnels/channel-tunnel';
-import type { Tunnel } from '../tunnels/tunnel';
-import type { ConnectionInfo, HostOffer, KernelSpecChoice, PythonChoice } from '../../shared/types';
+import { PrivateChannels } from '../tunnels/channel-tunnel';
+import type { ConnectionInfo, HostOffer, KernelSpecChoice, LocalChannels, PythonChoice } from '../../shared/types';
 
 export interface FoundKernel {
   /** Unique on its host: the file's name, `@TAG`-qualified when another runtime dir has a file of that name. */
@@ -220,20 +219,15 @@ function launchError(hostId: string, what: string, out: Extract<ReturnType<typeo
   }
 }
 
-/** A client on the kernel's control channel, through a short-lived tunnel when not attached. */
+/** A client on the kernel's control channel, through a short-lived private tunnel when not attached. */
 async function withControl<T>(host: Host, k: KernelRef, fn: (c: KernelClient) => Promise<T>): Promise<T> {
-  let tunnel: Tunnel | null = null;
-  let port = k.controlPort;
-  if (port === null) {
-    tunnel = channelTunnel(host, k.info, 'control', { connectionFile: k.connectionFile });
-    port = await tunnel.listen();
-  }
-  const client = new KernelClient({ ...k.info, transport: 'tcp', ip: '127.0.0.1', control_port: port });
+  const own = k.local ? null : await PrivateChannels.open(host, k.info, ['control'], { connectionFile: k.connectionFile, allowedAddresses: k.allowedAddresses });
+  const client = new KernelClient(withLocalChannels(k.info, k.local ?? own!.local));
   try {
     return await fn(client);
   } finally {
     client.close();
-    await tunnel?.close();
+    await own?.close();
   }
 }
 
@@ -244,8 +238,10 @@ export interface KernelRef {
   /** The process's start time (from the host's /proc), so a reused pid is never signalled. */
   processStart?: string | null;
   connectionFile: string;
-  /** The local end of its control channel when attached, else null. */
-  controlPort: number | null;
+  /** Its local ends when attached (its control channel is used), else null. */
+  local: LocalChannels | null;
+  /** Addresses other than the host's loopback the user allowed for this kernel. */
+  allowedAddresses?: readonly string[];
 }
 
 /** shutdown_request on control, then signals if the process does not go. */

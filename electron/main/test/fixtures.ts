@@ -39,6 +39,8 @@ export function kernel(hostId: string, name: string, over: Partial<KernelSummary
     attached: false,
     localConnectionFile: null,
     localPorts: null,
+    localChannels: null,
+    listens: 'loopback',
     state: 'idle',
     stateSince: T0 - 60_000,
     busySince: null,
