@@ -74,6 +74,24 @@ describe('formatKernels', () => {
     expect(lines[2].indexOf('busy 2m')).toBe(col);
   });
 
+  it('warns under the table of live kernels that listen on all interfaces or another address of their host', () => {
+    const text = formatKernels(
+      [
+        kernel({}),
+        kernel({ id: 'gpu1/open', name: 'open', listens: 'all-interfaces' }),
+        kernel({ id: 'gpu1/far', name: 'far', listens: 'other-address' }),
+        kernel({ id: 'gpu1/gone', name: 'gone', listens: 'all-interfaces', alive: false, state: 'dead' }),
+        kernel({ id: 'gpu1/sock', name: 'sock', listens: 'ipc' }),
+      ],
+      NOW,
+    );
+    const warnings = text.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toEqual([
+      "warning: gpu1/open listens on all interfaces of gpu1: anyone on gpu1's network can connect to it and read what it prints (Kernel Tray goes in through gpu1's loopback). Start kernels with --ip=127.0.0.1, or with ktray.",
+      "warning: gpu1/far listens on an address that is not gpu1's loopback; Kernel Tray forwards there only if you allow it (`ktray attach gpu1/far --allow-address ADDR`, the address in its connection file).",
+    ]);
+  });
+
   it('says under the table which kernels could not be watched, and why', () => {
     const text = formatKernels([kernel({ watchError: 'the SSH server refused to forward' })], NOW);
     expect(text.split('\n').pop()).toBe('note: gpu1/abc is not watched: the SSH server refused to forward');

@@ -1,5 +1,5 @@
 // Plain-text tables and lines for the terminal.
-import { formatDuration, hostStateLabel, kernelStateLabel } from '../shared/format';
+import { formatDuration, hostStateLabel, kernelStateLabel, listenWarning } from '../shared/format';
 import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
 
 function table(rows: string[][]): string {
@@ -22,7 +22,8 @@ export function formatKernels(kernels: KernelSummary[], now: number): string {
   }
   const failed = kernels.filter((k) => k.watchError);
   const notes = failed.map((k) => `note: ${k.id} is not watched: ${k.watchError}`);
-  return [table(rows), ...notes].join('\n');
+  const exposed = kernels.filter((k) => k.alive && k.listens !== 'loopback' && k.listens !== 'ipc').map((k) => `warning: ${listenWarning(k)}`);
+  return [table(rows), ...exposed, ...notes].join('\n');
 }
 
 export function formatHosts(hosts: HostSummary[], now = Date.now()): string {

@@ -56,3 +56,15 @@ export function hostStateLabel(h: Pick<HostSummary, 'connection' | 'since'>, now
       return `lost ${formatDuration(now - h.since)} ago`;
   }
 }
+
+/** What a user should know about where a kernel listens on its host; null when only its host's users can reach it. */
+export function listenWarning(k: Pick<KernelSummary, 'id' | 'host' | 'listens'>): string | null {
+  switch (k.listens) {
+    case 'all-interfaces':
+      return `${k.id} listens on all interfaces of ${k.host}: anyone on ${k.host}'s network can connect to it and read what it prints (Kernel Tray goes in through ${k.host}'s loopback). Start kernels with --ip=127.0.0.1, or with ktray.`;
+    case 'other-address':
+      return `${k.id} listens on an address that is not ${k.host}'s loopback; Kernel Tray forwards there only if you allow it (\`ktray attach ${k.id} --allow-address ADDR\`, the address in its connection file).`;
+    default:
+      return null;
+  }
+}

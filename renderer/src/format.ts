@@ -4,7 +4,7 @@ import type { HostSummary } from '../../electron/shared/types';
 
 import { hostStateLabel } from '../../electron/shared/format';
 
-export { formatDuration, hostStateLabel, kernelStateHelp, kernelStateLabel } from '../../electron/shared/format';
+export { formatDuration, hostStateLabel, kernelStateHelp, kernelStateLabel, listenWarning } from '../../electron/shared/format';
 
 /** `user@hostname:port`, leaving out what is default or unknown. */
 export function hostAddress(host: HostSummary): string {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { Frontend, KernelSummary, OpenedFrontend } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
-import { formatDuration, kernelStateHelp, kernelStateLabel, shortKernelName } from '../format';
+import { formatDuration, kernelStateHelp, kernelStateLabel, listenWarning, shortKernelName } from '../format';
 import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
@@ -55,6 +55,11 @@ export function KernelRow({ kernel, now }: Props) {
         {kernel.attached ? <span className="badge">attached</span> : null}
       </div>
       <div className="kernel-meta muted">{meta.join(' · ')}</div>
+      {alive && listenWarning(kernel) ? (
+        <p className="warning" data-testid="listen-warning">
+          {listenWarning(kernel)}
+        </p>
+      ) : null}
       <div className="kernel-actions" role="group" aria-label={`Actions for kernel ${label}`}>
         <div className="kernel-actions-row">
           <button type="button" disabled={busy || !alive} onClick={() => attach('qtconsole')} aria-label={`Attach QtConsole to ${label}`}>
