@@ -106,7 +106,8 @@ describe('ktray against a real remote host', () => {
     expect(path.dirname(localFile)).toBe(world.runtimeDir);
     expect((await stat(localFile)).mode & 0o777).toBe(0o600);
     const info = parseConnectionFile(await readFile(localFile, 'utf8'), localFile);
-    expect(info.ip).toBe('127.0.0.1');
+    // Unix sockets beside the file, in the user's private runtime dir (see e2e/local-security.test.ts).
+    expect(info).toMatchObject({ transport: 'ipc', ip: localFile.replace(/\.json$/, '') });
     const check = await runJupyterCheck(localFile, 'x = 6*7\nx');
     expect(check).toMatchObject({ status: 'ok', result: '42' });
     // `jupyter console --existing` finds it in the runtime dir too.
@@ -258,7 +259,8 @@ describe('kernels on unix sockets (transport ipc)', () => {
     expect(dirMode & 0o777).toBe(0o700);
     const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
     const local = parseConnectionFile(await readFile(localConnectionFile, 'utf8'), localConnectionFile);
-    expect(local).toMatchObject({ transport: 'tcp', ip: '127.0.0.1' });
+    // Unix sockets on both ends: the remote's are forwarded to the user's own here.
+    expect(local).toMatchObject({ transport: 'ipc', ip: localConnectionFile.replace(/\.json$/, '') });
     expect((await runJupyterCheck(localConnectionFile, 'z = 6*7\nz')).result).toBe('42');
     expect((await world.run(['restart', id])).code).toBe(0);
     expect((await runJupyterCheck(localConnectionFile, "'z' in globals()")).result).toBe('False');
