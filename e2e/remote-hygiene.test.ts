@@ -83,7 +83,8 @@ describe('the right process, the right file', () => {
     const pid = await byHand(`-f ${file}`, file);
     const k = (await ls()).find((x) => x.name === 'attach1');
     const { localConnectionFile } = await world.json<any>(['attach', k.id, '--frontend', 'none']);
-    expect((await readdir(world.runtimeDir)).filter((f) => f.startsWith('kernel-ktray-'))).toEqual([path.basename(localConnectionFile)]);
+    // (Beside it, the attachment's unix sockets kernel-ktray-…-1 … -5, which are no connection files.)
+    expect((await readdir(world.runtimeDir)).filter((f) => f.startsWith('kernel-ktray-') && f.endsWith('.json'))).toEqual([path.basename(localConnectionFile)]);
     const local = await world.json<any[]>(['ls', 'local']);
     expect(local.filter((x) => x.connectionFile === localConnectionFile || x.name.startsWith('ktray-'))).toEqual([]);
     await remote.exec(`kill -KILL ${pid}`);
