@@ -27,6 +27,7 @@ export class Watching {
   /** Kernels that should be watched while they live. */
   private readonly wanted = new Map<string, { local: LocalChannels | null }>();
   private readonly monitor: KernelMonitor;
+  private readonly confirming = new Set<string>();
 
   constructor(private readonly opts: WatchingOptions) {
     this.monitor = new KernelMonitor({
@@ -130,11 +131,16 @@ export class Watching {
   }
 
   private async confirmDeath(id: string): Promise<void> {
+    // The monitor says it again every few missed beats; one question to the host at a time.
+    if (this.confirming.has(id)) return;
+    this.confirming.add(id);
     try {
       await this.opts.confirm(id);
     } catch (err) {
       log.debug(`could not confirm the death of ${id}: ${errorText(err)}`);
       return;
+    } finally {
+      this.confirming.delete(id);
     }
     const k = this.opts.table.get(id);
     if (k?.alive && k.state !== 'dead') this.opts.table.observed(id, 'unresponsive');

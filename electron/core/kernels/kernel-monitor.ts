@@ -196,7 +196,10 @@ export class KernelMonitor {
       w.missed = 0;
     } else if (this.opts.isHostUp(w.host.id)) {
       w.missed++;
-      if (w.missed === (this.opts.misses ?? 2)) this.opts.onState(w.id, 'dead', { reason: 'heartbeat stopped' });
+      // Told again every few misses: a confirmation that could not ask the host (its link was
+      // failing too) must not leave a silent kernel shown as it was.
+      const misses = this.opts.misses ?? 2;
+      if (w.missed % misses === 0) this.opts.onState(w.id, 'dead', { reason: 'heartbeat stopped' });
     }
     this.schedule(w);
   }
