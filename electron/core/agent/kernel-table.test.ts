@@ -47,6 +47,16 @@ describe('KernelTable', () => {
     expect(seen.filter((e) => e.type === 'kernels-changed')).toHaveLength(2);
   });
 
+  it('keeps a kernel whose file is briefly gone while it restarts (a listing in between must not lose it)', () => {
+    const { table } = setup();
+    table.listed('h', [found('a')], () => false);
+    table.exitExpected('h/a', true);
+    expect(table.listed('h', [], () => false).removed).toEqual([]);
+    table.restarted('h/a', { pid: 300, startedAt: 2000 });
+    table.exitExpected('h/a', false);
+    expect(table.get('h/a')?.pid).toBe(300);
+  });
+
   it('tells a death once, with its reason, and not when an exit was asked for', () => {
     const { table, seen } = setup();
     table.listed('h', [found('a'), found('b')], () => false);

@@ -133,7 +133,9 @@ export class KernelTable {
     }
     for (const e of [...this.entries.values()]) {
       const id = e.summary.id;
-      if (e.summary.host !== host || seen.has(id)) continue;
+      // A kernel being stopped or restarted may be between files (ipykernel removes the file it
+      // wrote at exit, the relaunch writes it again): the operation settles it, not this listing.
+      if (e.summary.host !== host || seen.has(id) || e.expectingExit) continue;
       // The file is gone: a kernel that shut down cleanly. Attached ones stay visible as dead.
       if (keep(id)) {
         if (this.markDead(e, 'its connection file was removed')) change.died.push(id);
