@@ -1,4 +1,5 @@
 // What remote-host.ts needs from either way of running the fake remote's sshd.
+import type { ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import type { RunResult } from './proc';
 
@@ -21,6 +22,13 @@ export interface Backend {
   namespace: string | null;
   connectUpstream(): net.Socket;
   exec(cmd: string, timeoutMs: number): Promise<RunResult>;
+  /** The remote user's uid where it is a user of its own (isolated), else null. */
+  uid: number | null;
+  /**
+   * Starts argv on the remote as another local user (e.g. `nobody`), in the remote's own
+   * namespaces, stdio piped; null where the remote is not isolated (no other user to be).
+   */
+  spawnAs: ((user: string, argv: string[]) => ChildProcess) | null;
   restartSshd(): Promise<void>;
   /** Recent sshd output, for error messages. */
   logs(): string;

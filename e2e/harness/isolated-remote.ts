@@ -86,6 +86,16 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
       home: u.home,
       isolated: true,
       namespace: ns,
+      uid: u.uid,
+      spawnAs: (other, argv) => {
+        const { uid, gid } = userIds(other);
+        return spawn(
+          'nsenter',
+          ['--target', String(initPid), '--net', '--pid', '--mount', '--uts', '--wd=/', '--',
+            'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--reset-env', '--', ...argv],
+          { env, stdio: ['pipe', 'pipe', 'pipe'] },
+        );
+      },
       connectUpstream: () => net.createConnection(socket),
       logs: () => logs.toString(),
       exec: (cmd, timeoutMs) =>
@@ -129,6 +139,12 @@ async function runUndo(undo: (() => Promise<unknown>)[]): Promise<void> {
     }
   }
   if (errors.length) throw errors[0];
+}
+
+/** uid and gid of a user of this machine (the remote shares its /etc/passwd). */
+export function userIds(user: string): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, user], { env, encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
 }
 
 /** unshare --fork leaves our init as its only child; we need its pid to nsenter. */

@@ -69,6 +69,9 @@ export async function startLoopback(k: BackendKeys): Promise<Backend> {
     home,
     isolated: false,
     namespace: null,
+    uid: null,
+    // Without root there is no second user to be.
+    spawnAs: null,
     connectUpstream: () => net.createConnection({ host: '127.0.0.1', port }),
     logs: () => logs.toString(),
     exec: (cmd, timeoutMs) =>

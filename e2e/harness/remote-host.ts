@@ -2,6 +2,7 @@
 // host key and users' keys, reached only through a TCP bridge we control, running real
 // ipykernels as a separate unix user. As root it lives in namespaces of its own (see
 // isolated-remote.ts); otherwise it falls back to sshd on loopback (loopback-remote.ts).
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -43,6 +44,13 @@ export interface RemoteHost {
   dir: string;
   /** Runs `sh -c cmd` as `user` on the remote, without going through SSH or product code. */
   exec(cmd: string, opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `user`'s uid when it is a user of its own (isolated), else null. */
+  uid: number | null;
+  /**
+   * Starts argv on the remote as another user of this machine (`nobody`: someone else on a
+   * shared host), in the remote's namespaces; null when not isolated (there is no other user).
+   */
+  spawnAs: ((otherUser: string, argv: string[]) => ChildProcess) | null;
   /** Cuts every connection currently through the bridge; new connections still work. */
   dropConnections(): void;
   /** false: new and existing connections are reset at once (host unreachable). */
@@ -132,6 +140,8 @@ export async function startRemoteHost(opts: { latencyMs?: number; loginShell?: s
       python: '/usr/bin/python3',
       dir,
       exec: (cmd, o) => b.exec(cmd, o?.timeoutMs ?? 120_000),
+      uid: b.uid,
+      spawnAs: b.spawnAs,
       dropConnections: () => br.dropConnections(),
       setReachable: (r) => br.setReachable(r),
       setLatency: (ms) => br.setLatency(ms),
