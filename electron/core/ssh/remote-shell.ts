@@ -9,7 +9,8 @@ import type { ExecResult } from '../hosts/host';
 /** Why a command through the shell did not complete; callers branch on `kind`. */
 export class ShellError extends Error {
   constructor(
-    readonly kind: 'timeout' | 'ended' | 'busy',
+    /** unsupported: the host has no `base64 -d`, the script did not run; use `sh -s` on stdin. */
+    readonly kind: 'timeout' | 'ended' | 'busy' | 'unsupported',
     message: string,
   ) {
     super(message);
@@ -60,6 +61,9 @@ export class RemoteShell {
    * touch this shell), between a begin marker and an end marker with its
    * status, on both streams: whatever else reaches the channel (a login
    * shell's greeting, without a newline even) stays outside the result.
+   * The script travels as text on the channel, never in an argv: `echo` is
+   * the shell's builtin, and `base64 -d` and `sh` get it on stdin. Without a
+   * working `base64 -d` the inner sh only reports that, on stderr.
    */
   run(script: string, timeoutMs?: number): Promise<ExecResult> {
     if (!this.idle) return Promise.reject(this.dead ?? new ShellError('busy', 'the shell is busy'));
@@ -72,9 +76,10 @@ export class RemoteShell {
           }, timeoutMs)
         : null;
       this.current = { resolve, reject, timer };
+      const noBase64 = `echo ${this.mark}-nobase64 >&2`;
       this.channel.write(
         `printf '\\n%s\\n' ${this.mark}-b; printf '\\n%s\\n' ${this.mark}-b >&2; ` +
-          `echo ${b64} | base64 -d | sh; printf '\\n%s %s\\n' ${this.mark} $?; printf '\\n%s\\n' ${this.mark} >&2\n`,
+          `{ echo ${b64} | base64 -d 2>/dev/null || echo '${noBase64}'; } | sh; printf '\\n%s %s\\n' ${this.mark} $?; printf '\\n%s\\n' ${this.mark} >&2\n`,
       );
     });
   }
@@ -101,6 +106,10 @@ export class RemoteShell {
     this.stderr = err.slice(errEnd + this.mark.length + 2);
     this.current = null;
     if (p.timer) clearTimeout(p.timer);
+    if (result.stderr.endsWith(`${this.mark}-nobase64\n`)) {
+      p.reject(new ShellError('unsupported', 'the host has no base64 -d'));
+      return;
+    }
     p.resolve(result);
   }
 

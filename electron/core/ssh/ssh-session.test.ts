@@ -3,7 +3,7 @@
 // server runs commands with a real /bin/sh and forwards to real TCP ports.
 import { spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import type { HostStateChange } from '../hosts/host';
 import { fingerprintSha256, knownHostsLine } from './known-hosts';
 import type { HostProfile } from './ssh-profile';
 import { SshSession, type SshSessionOptions } from './ssh-session';
+import { MAX_SHELLS } from './shell-pool';
 import { until } from '../../../e2e/harness/wait';
 
 const { utils } = ssh2;
@@ -47,6 +48,14 @@ interface FakeServer {
   noForwarding: boolean;
   /** Exec requests served so far. */
   execs: number;
+  /** Every exec request's command, in order: what sshd would put in an argv. */
+  commands: string[];
+  /** Session channels open now. */
+  sessions: number;
+  /** When set, session channels beyond this many at once are refused (sshd's MaxSessions). */
+  maxSessions: number | null;
+  /** When set, commands run with this PATH (a host without base64). */
+  path: string | null;
   close(): Promise<void>;
 }
 
@@ -74,13 +83,18 @@ async function startServer(hostPrivate: string, authorized: ParsedKey[]): Promis
     });
     conn.on('ready', () => {
       server.authenticated++;
-      conn.on('session', (accept) => {
+      conn.on('session', (accept, reject) => {
+        if (server.maxSessions !== null && server.sessions >= server.maxSessions) return reject();
         const session = accept();
+        server.sessions++;
+        session.on('close', () => server.sessions--);
         session.on('exec', (acceptExec, _reject, info) => {
           server.execs++;
+          server.commands.push(info.command);
           const stream = acceptExec();
           // Its own process group, so a kill reaches the commands the script started too.
-          const child = spawn('/bin/sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+          const env = server.path === null ? process.env : { ...process.env, PATH: server.path };
+          const child = spawn('/bin/sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env });
           execRunning++;
           children.add(child);
           stream.on('close', () => killGroup(child));
@@ -131,6 +145,10 @@ async function startServer(hostPrivate: string, authorized: ParsedKey[]): Promis
     refuse: false,
     noForwarding: false,
     execs: 0,
+    commands: [],
+    sessions: 0,
+    maxSessions: null,
+    path: null,
     dropAll: () => {
       for (const s of sockets) s.destroy();
     },
@@ -252,6 +270,8 @@ afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
   server.refuse = false;
   server.noForwarding = false;
+  server.maxSessions = null;
+  server.path = null;
   await rm(path.dirname(knownHosts), { recursive: true, force: true });
 });
 
@@ -389,6 +409,77 @@ describe('a connected session', () => {
     const s = session();
     const results = await Promise.all([1, 2, 3].map((n) => s.run(`sleep 0.2; echo ${n}`)));
     expect(results.map((r) => r.stdout)).toEqual(['1\n', '2\n', '3\n']);
+  });
+
+  it('never puts a script in an exec request (sshd would show it in the host\'s process list)', async () => {
+    await trustServer();
+    const s = session();
+    const before = server.commands.length;
+    const secret = 'kernel-key-0f3c9a';
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => s.run(`KEY='${secret}'; sleep 0.2; echo ${n} "$KEY"`)));
+    expect(results.map((r) => r.stdout)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `${n} ${secret}\n`));
+    expect(new Set(server.commands.slice(before))).toEqual(new Set(['sh -s']));
+  });
+
+  it('opens at most a few shells side by side, and queues the rest', async () => {
+    await trustServer();
+    const s = session();
+    await s.connect();
+    const before = server.execs;
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, server.sessions)), 5);
+    try {
+      const results = await Promise.all([...Array(10).keys()].map((n) => s.run(`sleep 0.3; echo ${n}`)));
+      expect(results.map((r) => r.stdout)).toEqual([...Array(10).keys()].map((n) => `${n}\n`));
+    } finally {
+      clearInterval(watch);
+    }
+    expect(server.execs - before).toBe(MAX_SHELLS);
+    expect(most).toBeLessThanOrEqual(MAX_SHELLS);
+  });
+
+  it('makes do with fewer shells when the server allows fewer sessions', async () => {
+    await trustServer();
+    server.maxSessions = 2;
+    const s = session();
+    const results = await Promise.all([...Array(5).keys()].map((n) => s.run(`sleep 0.2; echo ${n}`)));
+    expect(results.map((r) => r.stdout)).toEqual([...Array(5).keys()].map((n) => `${n}\n`));
+  });
+
+  it('says so when the server allows no session at all, for every waiting command', async () => {
+    await trustServer();
+    server.maxSessions = 0;
+    const s = session();
+    const outcomes = await Promise.allSettled([1, 2, 3].map(() => s.run('echo never')));
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'REMOTE_COMMAND_FAILED', host: 'fake', hint: expect.stringContaining('MaxSessions') });
+    }
+  });
+
+  it('counts the wait for a shell in a command\'s time limit', async () => {
+    await trustServer();
+    server.maxSessions = 1;
+    const s = session();
+    const long = s.run('sleep 1; echo done');
+    await expect(s.run('echo late', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'TIMEOUT', host: 'fake' });
+    expect((await long).stdout).toBe('done\n');
+  });
+
+  it('feeds scripts to sh -s on stdin on a host without base64, running each once', async () => {
+    await trustServer();
+    const bin = path.join(dir, 'bin-no-base64');
+    await mkdir(bin, { recursive: true });
+    await symlink('/bin/sh', path.join(bin, 'sh')).catch(() => {});
+    server.path = bin;
+    const s = session();
+    const before = server.commands.length;
+    const marker = path.join(dir, 'ran-once');
+    expect((await s.run(`echo x >> ${marker}; echo first`)).stdout).toBe('first\n');
+    expect((await s.run('echo second')).stdout).toBe('second\n');
+    expect(await readFile(marker, 'utf8')).toBe('x\n');
+    // The shell said it could not, once; from then on stdin only.
+    expect(server.commands.slice(before)).toEqual(['sh -s', 'sh -s', 'sh -s']);
   });
 
   it('gives up on a command that takes too long, and the next one still runs', async () => {

@@ -6,7 +6,8 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { authMethods, type PassphrasePrompt } from './ssh-auth';
 import { eagerWindow } from './ssh2-window';
-import { framed, RemoteShell, SHELL_COMMAND, ShellError } from './remote-shell';
+import { framed, SHELL_COMMAND, ShellError } from './remote-shell';
+import { PoolTimeout, ShellPool } from './shell-pool';
 import { KtrayError } from '../../shared/errors';
 import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
@@ -28,19 +29,6 @@ export interface SshSessionOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
-/** Scripts up to this size travel inside the exec request itself: one round trip less than stdin. */
-const INLINE_MAX = 48 * 1024;
-const NO_BASE64 = 97;
-
-/**
- * The script as one exec command that any login shell (sh, bash, zsh, fish,
- * tcsh) passes on untouched: base64 has no character any of them treats
- * specially, and the single-quoted part holds no quote, backslash or `!`.
- */
-export function inlineCommand(script: string): string {
-  const b64 = Buffer.from(script, 'utf8').toString('base64');
-  return `sh -c 'command -v base64 >/dev/null || exit ${NO_BASE64}; echo ${b64} | base64 -d | sh'`;
-}
 
 export class SshSession implements Host {
   readonly id: string;
@@ -54,11 +42,10 @@ export class SshSession implements Host {
   private closed = false;
   private _state: HostConnection = 'idle';
   private _lastError: KtrayErrorData | null = null;
-  /** Whether this host takes scripts inline (it has base64); learnt on first use. */
-  private inlineScripts = true;
-  /** The standing shell on the host, for one-round-trip commands. */
-  private shell: RemoteShell | null = null;
-  private shellOpening: Promise<void> | null = null;
+  /** Standing shells on the host, for one-round-trip commands. */
+  private readonly shells = new ShellPool(() => this.openShellChannel());
+  /** Whether this host's shells can take scripts (it has `base64 -d`); learnt on first use. */
+  private shellsWork = true;
   /** Passphrases typed this session, so a reconnect does not ask again. */
   private readonly passphrases = new Map<string, string>();
 
@@ -175,54 +162,45 @@ export class SshSession implements Host {
     else await this.startConnect().catch(() => {});
   }
 
+  /**
+   * Never puts script text in an exec request: sshd would hand it to the
+   * login shell as `-c` argument, in the host's process list for every user
+   * to read (scripts carry kernel keys). A standing shell takes it on its
+   * channel; without `base64 -d` there, `sh -s` takes it on stdin.
+   */
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
-    if (this.inlineScripts && script.length <= INLINE_MAX) {
-      // The host's standing shell when it is free (one round trip), else a session of its own.
-      const shell = await this.freeShell();
-      // Checked again here: another command may have taken it while this one waited.
-      const res = shell?.idle ? await this.viaShell(shell, script, options) : await this.exec(inlineCommand(script), '', options);
-      // No base64 there (or one without -d): fall back to stdin, for good on this host.
-      if (res.code !== NO_BASE64 && !(res.stdout === '' && /base64/.test(res.stderr))) return res;
-      this.inlineScripts = false;
+    if (this.shellsWork) {
+      try {
+        return await this.shells.run(script, options.timeoutMs);
+      } catch (err) {
+        if (!(err instanceof ShellError && err.kind === 'unsupported')) throw this.shellFailure(err, options);
+        // The script did not run (the inner sh only said so): stdin it is, for good on this host.
+        this.shellsWork = false;
+      }
     }
     const f = framed(script);
     return f.unframe(await this.exec('sh -s', f.script, options));
   }
 
-  private async freeShell(): Promise<RemoteShell | null> {
-    if (this.shell?.alive) return this.shell.idle ? this.shell : null;
-    this.shell = null;
-    if (!this.shellOpening) {
-      this.shellOpening = (async () => {
-        await this.connect();
-        const client = this.clients[this.clients.length - 1];
-        const channel = await new Promise<ClientChannel>((resolve, reject) =>
-          client.exec(SHELL_COMMAND, (err, s) => (err ? reject(this.channelError('command', err)) : resolve(s))),
-        );
-        this.shell = new RemoteShell(channel);
-      })().finally(() => {
-        this.shellOpening = null;
-      });
-    }
-    await this.shellOpening;
-    const shell = this.shell as RemoteShell | null; // set by the opening above
-    return shell?.idle ? shell : null;
+  private async openShellChannel(): Promise<ClientChannel> {
+    await this.connect();
+    const client = this.clients[this.clients.length - 1];
+    return new Promise<ClientChannel>((resolve, reject) =>
+      client.exec(SHELL_COMMAND, (err, s) => (err ? reject(this.channelError('command', err)) : resolve(s))),
+    );
   }
 
-  private async viaShell(shell: RemoteShell, script: string, options: RunOptions): Promise<ExecResult> {
-    try {
-      return await shell.run(script, options.timeoutMs);
-    } catch (err) {
-      const timedOut = err instanceof ShellError && err.kind === 'timeout';
-      throw new KtrayError({
-        code: timedOut ? 'TIMEOUT' : 'HOST_DOWN',
-        host: this.id,
-        message: timedOut
-          ? `A command on ${this.id} took longer than ${options.timeoutMs} ms.`
-          : `The SSH connection to ${this.id} dropped while a command was running.`,
-        hint: timedOut ? undefined : 'Kernel Tray reconnects by itself; try again.',
-      });
-    }
+  private shellFailure(err: unknown, options: RunOptions): KtrayError {
+    if (err instanceof KtrayError) return err;
+    const timedOut = (err instanceof ShellError && err.kind === 'timeout') || err instanceof PoolTimeout;
+    return new KtrayError({
+      code: timedOut ? 'TIMEOUT' : 'HOST_DOWN',
+      host: this.id,
+      message: timedOut
+        ? `A command on ${this.id} took longer than ${options.timeoutMs} ms.`
+        : `The SSH connection to ${this.id} dropped while a command was running.`,
+      hint: timedOut ? undefined : 'Kernel Tray reconnects by itself; try again.',
+    });
   }
 
   private async exec(command: string, stdin: string, options: RunOptions): Promise<ExecResult> {
@@ -305,7 +283,7 @@ export class SshSession implements Host {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.shell?.close();
+    this.shells.close();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const c of this.clients) c.end();
     this.clients = [];
