@@ -1,35 +1,95 @@
-// Public-key authentication the way ssh does it: ssh-agent first, then each
-// IdentityFile, asking for a passphrase when a key is encrypted.
+// Public-key authentication the way ssh does it (sshconnect2.c pubkey_prepare
+// in OpenSSH 9.2): agent keys that are an IdentityFile first, then the agent's
+// other keys unless IdentitiesOnly, then the IdentityFiles the agent does not
+// hold, asking for a passphrase when a key is encrypted. What happened to each
+// key is kept, so a failure can say exactly what was offered, and what not.
 import { readFile } from 'node:fs/promises';
-import ssh2, { type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
+import { dirname } from 'node:path';
+import ssh2, { type AuthHandlerMiddleware, type BaseAgent, type ParsedKey } from 'ssh2';
+import { KtrayError } from '../../shared/errors';
 import type { HostProfile } from './ssh-profile';
 
 export type PassphrasePrompt = (prompt: { host: string; keyFile: string }) => Promise<string | null>;
+
+type FileOutcome =
+  | { kind: 'missing' }
+  | { kind: 'unreadable'; reason: string }
+  | { kind: 'not-a-key'; reason: string }
+  | { kind: 'no-passphrase' }
+  | { kind: 'wrong-passphrase' }
+  | { kind: 'in-agent' }
+  | { kind: 'offered'; keyType: string };
+
+type AgentOutcome =
+  | { kind: 'none' }
+  | { kind: 'unreachable'; reason: string }
+  | { kind: 'listed'; offered: number; skipped: number };
+
+/** What authentication tried on one connection, for the words of its failure. */
+export class AuthLog {
+  agent: AgentOutcome = { kind: 'none' };
+  readonly files = new Map<string, FileOutcome>();
+  readonly failures: string[] = [];
+
+  get offered(): number {
+    const files = [...this.files.values()].filter((o) => o.kind === 'offered').length;
+    return files + (this.agent.kind === 'listed' ? this.agent.offered : 0);
+  }
+}
 
 interface AuthOptions {
   profile: HostProfile;
   hostId: string;
   /** Filled with what was tried, for the error message. */
-  tried: string[];
+  log: AuthLog;
   /** Passphrases already typed this session, by key file. */
   passphrases: Map<string, string>;
   askPassphrase?: PassphrasePrompt;
 }
 
-type Attempt = () => Promise<Parameters<Parameters<AuthHandlerMiddleware>[2]>[0] | null>;
+type Method = Parameters<Parameters<AuthHandlerMiddleware>[2]>[0];
+type Attempt = () => Promise<Method | null>;
 
 export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
-  const { profile, tried } = opts;
+  const { profile, log } = opts;
   const attempts: Attempt[] = [];
-  const explicitOnly = profile.identitiesOnly && !profile.identityFilesDefault;
-  if (profile.identityAgent && !explicitOnly) {
-    attempts.push(async () => {
-      tried.push(`ssh-agent at ${profile.identityAgent}`);
-      return { type: 'agent', username: profile.user, agent: profile.identityAgent! };
-    });
+  /** IdentityFiles whose key the agent offered: ssh does not offer them again from the file. */
+  const viaAgent = new Set<string>();
+  if (profile.identityAgent) {
+    const socket = profile.identityAgent;
+    attempts.push(async () => ({
+      type: 'agent',
+      username: profile.user,
+      agent: new ChosenKeysAgent(ssh2.createAgent(socket), async (keys) => {
+        const files = await identityPublicKeys(profile.identityFiles);
+        const matching: ParsedKey[] = [];
+        const others: ParsedKey[] = [];
+        for (const key of keys) {
+          const blob = key.getPublicSSH();
+          const file = files.find((f) => f.blob.equals(blob));
+          if (file) {
+            matching.push(key);
+            viaAgent.add(file.file);
+          } else {
+            others.push(key);
+          }
+        }
+        const offer = profile.identitiesOnly ? matching : [...matching, ...others];
+        log.agent = { kind: 'listed', offered: offer.length, skipped: keys.length - offer.length };
+        return offer;
+      }, (err) => {
+        log.agent = { kind: 'unreachable', reason: err.message };
+      }),
+    }));
   }
   for (const file of profile.identityFiles) {
-    attempts.push(() => keyAttempt(file, opts));
+    attempts.push(async () => {
+      if (viaAgent.has(file)) {
+        log.files.set(file, { kind: 'in-agent' });
+        return null;
+      }
+      return keyAttempt(file, opts);
+    });
   }
   let index = 0;
   return (_left, _partial, next) => {
@@ -42,7 +102,7 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
       attempt().then(
         (method) => (method ? next(method) : step()),
         (err: unknown) => {
-          tried.push(`an attempt that failed: ${err instanceof Error ? err.message : String(err)}`);
+          log.failures.push(err instanceof Error ? err.message : String(err));
           step();
         },
       );
@@ -51,12 +111,106 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
   };
 }
 
-async function keyAttempt(file: string, opts: AuthOptions) {
+/**
+ * An agent that offers only the keys `choose` picks, in its order (ssh2's
+ * agent auth offers every key getIdentities returns, ssh2 lib/client.js
+ * tryNextAgentKey). An agent that cannot be reached offers none, as ssh goes
+ * on without it; ssh2 would emit a connection error instead (lib/client.js,
+ * the 'agent' case of doNextAuth, in 1.17.0).
+ */
+class ChosenKeysAgent extends ssh2.BaseAgent<ParsedKey> {
+  constructor(
+    private readonly inner: BaseAgent,
+    private readonly choose: (keys: ParsedKey[]) => Promise<ParsedKey[]>,
+    private readonly unreachable: (err: Error) => void,
+  ) {
+    super();
+  }
+
+  getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
+    this.inner.getIdentities((err, keys) => {
+      if (err || !keys) {
+        this.unreachable(err ?? new Error('no answer'));
+        cb(undefined, []);
+        return;
+      }
+      const parsed = keys.flatMap((k) => {
+        const p = typeof k === 'object' && 'getPublicSSH' in k ? k : ssh2.utils.parseKey(k as Buffer);
+        return p instanceof Error ? [] : [Array.isArray(p) ? p[0] : p];
+      });
+      this.choose(parsed).then(
+        (chosen) => cb(undefined, chosen),
+        (e: Error) => cb(e),
+      );
+    });
+  }
+
+  sign(pubKey: ParsedKey, data: Buffer, options: unknown, cb?: (err: Error | undefined, signature?: Buffer) => void): void {
+    (this.inner.sign as (...a: unknown[]) => void)(pubKey, data, options, cb);
+  }
+}
+
+/**
+ * The public half of each IdentityFile as ssh finds it (authfile.c
+ * sshkey_load_public): the file itself if it is a public key, else FILE.pub,
+ * else the public key an OpenSSH-format private key carries in clear, even
+ * when encrypted, else the key itself when it is not encrypted.
+ */
+async function identityPublicKeys(files: string[]): Promise<{ file: string; blob: Buffer }[]> {
+  const found = await Promise.all(files.map(async (file) => ({ file, blob: await publicKeyOf(file) })));
+  return found.filter((f): f is { file: string; blob: Buffer } => f.blob !== null);
+}
+
+async function publicKeyOf(file: string): Promise<Buffer | null> {
+  const read = (f: string) => readFile(f).catch(() => null);
+  const own = await read(file);
+  const asPublic = (data: Buffer | null) => {
+    if (!data) return null;
+    const k = ssh2.utils.parseKey(data);
+    if (k instanceof Error) return null;
+    const key = Array.isArray(k) ? k[0] : k;
+    return key.isPrivateKey() ? null : key.getPublicSSH();
+  };
+  const pub = asPublic(own) ?? asPublic(await read(`${file}.pub`));
+  if (pub) return pub;
+  if (!own) return null;
+  const fromHeader = openSshPublicKey(own);
+  if (fromHeader) return fromHeader;
+  const k = ssh2.utils.parseKey(own);
+  return k instanceof Error ? null : (Array.isArray(k) ? k[0] : k).getPublicSSH();
+}
+
+/** The first public key of an `openssh-key-v1` private key file (PROTOCOL.key in OpenSSH). */
+export function openSshPublicKey(data: Buffer): Buffer | null {
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(data.toString('latin1'));
+  if (!m) return null;
+  const blob = Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
+  const magic = Buffer.from('openssh-key-v1\0', 'latin1');
+  if (blob.length < magic.length || !blob.subarray(0, magic.length).equals(magic)) return null;
+  let p = magic.length;
+  const string = (): Buffer | null => {
+    if (p + 4 > blob.length) return null;
+    const len = blob.readUInt32BE(p);
+    if (p + 4 + len > blob.length) return null;
+    const s = blob.subarray(p + 4, p + 4 + len);
+    p += 4 + len;
+    return s;
+  };
+  // ciphername, kdfname, kdfoptions, then the number of keys and the first public key.
+  if (!string() || !string() || !string() || p + 4 > blob.length) return null;
+  if (blob.readUInt32BE(p) < 1) return null;
+  p += 4;
+  return string();
+}
+
+async function keyAttempt(file: string, opts: AuthOptions): Promise<Method | null> {
+  const { log } = opts;
   let data: Buffer;
   try {
     data = await readFile(file);
-  } catch {
-    if (!opts.profile.identityFilesDefault) opts.tried.push(`${file} (not found)`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    log.files.set(file, code === 'ENOENT' ? { kind: 'missing' } : { kind: 'unreadable', reason: code ?? (err as Error).message });
     return null;
   }
   let parsed = ssh2.utils.parseKey(data);
@@ -68,22 +222,105 @@ async function keyAttempt(file: string, opts: AuthOptions) {
       passphrase = await opts.askPassphrase({ host: opts.hostId, keyFile: file });
     }
     if (passphrase === null) {
-      opts.tried.push(`${file} (encrypted; no passphrase given: load it into ssh-agent with \`ssh-add ${file}\` or run ktray in a terminal)`);
+      log.files.set(file, { kind: 'no-passphrase' });
       return null;
     }
     parsed = ssh2.utils.parseKey(data, passphrase);
     if (parsed instanceof Error) {
       opts.passphrases.delete(file);
-      opts.tried.push(`${file} (wrong passphrase)`);
+      log.files.set(file, { kind: 'wrong-passphrase' });
       return null;
     }
     opts.passphrases.set(file, passphrase);
   }
   if (parsed instanceof Error) {
-    opts.tried.push(`${file} (unreadable: ${parsed.message})`);
+    log.files.set(file, { kind: 'not-a-key', reason: parsed.message });
     return null;
   }
   const key: ParsedKey = Array.isArray(parsed) ? parsed[0] : parsed;
-  opts.tried.push(`${file} (${key.type}, refused)`);
-  return { type: 'publickey' as const, username: opts.profile.user, key };
+  if (!key.isPrivateKey()) {
+    log.files.set(file, { kind: 'not-a-key', reason: 'it is a public key' });
+    return null;
+  }
+  log.files.set(file, { kind: 'offered', keyType: key.type });
+  return { type: 'publickey', username: opts.profile.user, key };
+}
+
+/** The error for a server that accepted none of what was offered, or for nothing to offer. */
+export function authFailure(profile: HostProfile, hostId: string, via: string, log: AuthLog): KtrayError {
+  const where = `${profile.user}@${profile.hostname}:${profile.port}`;
+  const notes: string[] = [];
+  const todo: string[] = [];
+
+  const a = log.agent;
+  if (!profile.identityAgent) {
+    notes.push(`no ssh-agent (${profile.identityAgentOff === 'none' ? 'IdentityAgent none' : 'SSH_AUTH_SOCK is not set'})`);
+  } else if (a.kind === 'unreachable') {
+    notes.push(`ssh-agent at ${profile.identityAgent} cannot be reached (${a.reason.replace(/\.$/, '')})`);
+    todo.push(`Start ssh-agent, or point IdentityAgent (or SSH_AUTH_SOCK) at a running one`);
+  } else if (a.kind === 'listed') {
+    const total = a.offered + a.skipped;
+    if (total === 0) {
+      notes.push(`ssh-agent at ${profile.identityAgent} holds no keys (\`ssh-add\` adds one)`);
+    } else {
+      const parts: string[] = [];
+      if (a.offered) parts.push(`${a.offered} ${a.offered === 1 ? 'key' : 'keys'} refused`);
+      if (a.skipped) parts.push(`${a.skipped} ${a.skipped === 1 ? 'key' : 'keys'}, not offered (IdentitiesOnly yes)`);
+      notes.push(`ssh-agent at ${profile.identityAgent}: ${parts.join(', ')}`);
+    }
+  }
+
+  const missingDefaults: string[] = [];
+  for (const file of profile.identityFiles) {
+    const o = log.files.get(file);
+    if (!o) continue;
+    switch (o.kind) {
+      case 'missing':
+        if (profile.identityFilesDefault) missingDefaults.push(file);
+        else notes.push(`${file} (not found)`);
+        break;
+      case 'unreadable':
+        notes.push(`${file} (cannot be read: ${o.reason})`);
+        todo.push(`Check that ${file} is a file you can read`);
+        break;
+      case 'not-a-key':
+        notes.push(`${file} (not a key Kernel Tray can read: ${o.reason.replace(/\.$/, '')})`);
+        break;
+      case 'no-passphrase':
+        notes.push(`${file} (encrypted; no passphrase given: load it into ssh-agent with \`ssh-add ${file}\` or run ktray in a terminal)`);
+        break;
+      case 'wrong-passphrase':
+        notes.push(`${file} (wrong passphrase)`);
+        break;
+      case 'in-agent':
+        notes.push(`${file} (its key in ssh-agent, refused)`);
+        break;
+      case 'offered':
+        notes.push(`${file} (${o.keyType}, refused)`);
+        break;
+    }
+  }
+  if (missingDefaults.length && missingDefaults.length === profile.identityFiles.length) {
+    const dir = dirname(missingDefaults[0]);
+    notes.push(`no key file in ${dir} (${missingDefaults.map((f) => f.slice(dir.length + 1)).join(', ')})`);
+  }
+  for (const f of log.failures) notes.push(`an attempt that failed: ${f}`);
+
+  const noKey = log.offered === 0;
+  if (noKey) {
+    const nothingAtAll = [...log.files.values()].every((o) => o.kind === 'missing') && !(a.kind === 'listed' && a.offered + a.skipped > 0);
+    if (nothingAtAll) {
+      todo.push(`Create a key with \`ssh-keygen -t ed25519\` and add its .pub to ~/.ssh/authorized_keys on ${profile.hostname}, or set IdentityFile for ${profile.alias} in your ssh config`);
+    }
+  } else {
+    todo.push(`Add your public key to ~/.ssh/authorized_keys on ${profile.hostname}, or set IdentityFile for ${profile.alias} in your ssh config`);
+  }
+  return new KtrayError({
+    code: 'AUTH_FAILED',
+    host: hostId,
+    message: noKey
+      ? `${profile.alias}${via} (${where}): Kernel Tray had no key to offer.`
+      : `${profile.alias}${via} (${where}) refused every key Kernel Tray offered.`,
+    hint: `${noKey ? 'Looked at' : 'Tried'}: ${notes.join('; ') || 'nothing'}.${todo.length ? ` ${todo.join('. ')}.` : ''}`,
+  });
 }

@@ -27,6 +27,8 @@ export interface HostProfile {
   identitiesOnly: boolean;
   /** Agent socket: IdentityAgent, else SSH_AUTH_SOCK; null for none. */
   identityAgent: string | null;
+  /** Why there is no agent socket: `IdentityAgent none`, or no SSH_AUTH_SOCK (say which to the user). */
+  identityAgentOff?: 'none' | 'unset';
   proxyJump: ProxyHop[];
   userKnownHostsFiles: string[];
   globalKnownHostsFiles: string[];
@@ -355,6 +357,7 @@ export function resolveProfile(alias: string, configText: string, ctx: ProfileCo
     identityFilesDefault: configuredIds === undefined,
     identitiesOnly: one('identitiesonly') === undefined ? false : parseYesNo(one('identitiesonly')!, 'IdentitiesOnly', alias),
     identityAgent,
+    ...(identityAgent === null ? { identityAgentOff: agentRaw?.toLowerCase() === 'none' ? ('none' as const) : ('unset' as const) } : {}),
     proxyJump: jumpRaw === undefined ? [] : parseProxyJump(jumpRaw),
     userKnownHostsFiles: paths('userknownhostsfile', ['known_hosts', 'known_hosts2'].map((f) => join(ctx.homeDir, '.ssh', f))),
     globalKnownHostsFiles: paths('globalknownhostsfile', ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']),

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { authMethods, type PassphrasePrompt } from './ssh-auth';
+import { AuthLog, authFailure, authMethods, type PassphrasePrompt } from './ssh-auth';
 import { eagerWindow } from './ssh2-window';
 import { framed, SHELL_COMMAND, ShellError } from './remote-shell';
 import { PoolTimeout, ShellPool } from './shell-pool';
@@ -338,7 +338,7 @@ export class SshSession implements Host {
   private connectOne(profile: HostProfile, sock: Duplex | undefined, captureKey?: (seen: HostKeySeen) => boolean): Promise<Client> {
     const client = this.opts.createClient?.() ?? new ssh2.Client();
     let keyError: KtrayError | null = null;
-    const tried: string[] = [];
+    const log = new AuthLog();
     const via = profile.alias === this.id ? '' : ` (jump host for ${this.id})`;
     const config: ConnectConfig = {
       host: profile.hostname,
@@ -362,7 +362,7 @@ export class SshSession implements Host {
       authHandler: authMethods({
         profile,
         hostId: this.id,
-        tried,
+        log,
         passphrases: this.passphrases,
         askPassphrase: this.opts.askPassphrase,
       }),
@@ -370,8 +370,10 @@ export class SshSession implements Host {
     return new Promise<Client>((resolve, reject) => {
       const fail = (err: Error & { level?: string; code?: string }) => {
         client.removeAllListeners('ready');
+        // The socket may still report its reset after this; nothing may go unhandled.
+        client.on('error', () => {});
         client.end();
-        reject(keyError ?? translateError(err, profile, this.id, via, tried));
+        reject(keyError ?? translateError(err, profile, this.id, via, log));
       };
       client.once('ready', () => {
         client.removeListener('error', fail);
@@ -424,18 +426,11 @@ function translateError(
   profile: HostProfile,
   hostId: string,
   via: string,
-  tried: string[],
+  log: AuthLog,
 ): KtrayError {
   const where = `${profile.user}@${profile.hostname}:${profile.port}`;
   if (err instanceof KtrayError) return err;
-  if (err.level === 'client-authentication') {
-    return new KtrayError({
-      code: 'AUTH_FAILED',
-      host: hostId,
-      message: `${profile.alias}${via} (${where}) refused every key Kernel Tray offered.`,
-      hint: `Tried: ${tried.length ? tried.join('; ') : 'nothing (no ssh-agent and no key file found)'}. Add your public key to ~/.ssh/authorized_keys on ${profile.hostname}, or set IdentityFile for ${profile.alias} in ~/.ssh/config.`,
-    });
-  }
+  if (err.level === 'client-authentication') return authFailure(profile, hostId, via, log);
   if (err.level === 'client-timeout') {
     return new KtrayError({
       code: 'HOST_UNREACHABLE',
