@@ -21,8 +21,8 @@ export interface CliWorld {
   home: string;
   runtimeDir: string;
   sshConfig: string;
-  /** `env`: variables changed for this one command (undefined removes one). */
-  run(args: string[], opts?: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  /** `env`: variables changed for this one command (undefined removes one); `sshConfig`: pass this --ssh-config instead of the world's own. */
+  run(args: string[], opts?: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; sshConfig?: string }): Promise<CliResult>;
   /** Starts a long-running command (e.g. `events`); the caller kills it. */
   spawn(args: string[]): ChildProcessWithoutNullStreams;
   /** `run` that must succeed; returns parsed --json output. */
@@ -37,9 +37,9 @@ export async function cliWorld(sshConfig: string, opts: { runtimeDir?: string } 
   const home = path.join(base, 'home');
   const runtimeDir = path.join(base, opts.runtimeDir ?? 'runtime');
   const env = { ...process.env, KTRAY_HOME: home, JUPYTER_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '' };
-  const run = (args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  const run = (args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; sshConfig?: string } = {}) =>
     new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', sshConfig], { cwd: ROOT, env: { ...env, ...opts.env } });
+      const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', opts.sshConfig ?? sshConfig], { cwd: ROOT, env: { ...env, ...opts.env } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

@@ -1,9 +1,12 @@
 // What another user, a changed host key or a broken config must not be able to do to Kernel
 // Tray over real SSH: a real sshd, real kernels, the real CLI and agent (issue 14, SSH side).
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from './harness/proc';
 import { argvsHolding, OTHER_USER, watchLocalArgv, watchRemoteArgv } from './harness/argv-watch';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
-import { cliWorld, type CliWorld } from './ktray-cli';
+import { cliWorld, type CliResult, type CliWorld } from './ktray-cli';
 
 let remote: RemoteHost;
 let world: CliWorld;
@@ -71,6 +74,70 @@ describe('kernel keys never reach an argv', () => {
       await Promise.all(ids.map((id) => ok(['stop', id])));
     } finally {
       if (watching) await Promise.all([remoteWatch.stop(), localWatch.stop()]).catch(() => {});
+    }
+  });
+});
+
+/** OpenSSH's own complaint about a config file, `FILE line N: ...` (ssh ends its lines with \r\n). */
+async function sshSays(file: string, alias: string): Promise<string> {
+  const r = await run('ssh', ['-G', '-F', file, alias]);
+  expect(r.code, 'ssh -G accepted the file').not.toBe(0);
+  return r.stderr.split(/\r?\n/)[0];
+}
+
+function failedWith(r: CliResult, words: string): void {
+  expect(r.code, r.stdout + r.stderr).toBe(1);
+  expect(r.stderr).toContain(words);
+}
+
+describe('a malformed ssh config', () => {
+  it('is named by file and line in ssh\'s words, never wedges the agent, and is forgotten once fixed', async () => {
+    const file = path.join(remote.dir, 'ssh_config.broken');
+    const good = await readFile(remote.sshConfigFile, 'utf8');
+    await writeFile(file, good, { mode: 0o600 });
+    const w = await cliWorld(file);
+    try {
+      expect((await w.run(['hosts'])).code).toBe(0);
+      const pid = (await w.json<{ pid: number }>(['agent', 'status'])).pid;
+
+      // The issue's case: an unbalanced quote appended to the file.
+      await appendFile(file, '  HostName "oops\n');
+      const line = good.split('\n').length;
+      const words = await sshSays(file, remote.alias);
+      expect(words).toBe(`${file} line ${line}: invalid quotes`);
+      failedWith(await w.run(['hosts']), words);
+      failedWith(await w.run(['ls', remote.alias]), words);
+
+      // status and stop always answer; status says what is wrong.
+      const status = await w.run(['agent', 'status']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain(words);
+      expect((await w.json<{ pid: number; sshConfigError: { code: string } }>(['agent', 'status'])).sshConfigError).toMatchObject({ code: 'SSH_CONFIG_INVALID' });
+      // A command naming another config hears about that, not about this file's error.
+      const other = await w.run(['hosts'], { sshConfig: remote.sshConfigFile });
+      failedWith(other, `The running agent reads ${file}, not ${remote.sshConfigFile}`);
+      expect(other.stderr).not.toContain('invalid quotes');
+
+      // Fixed: the next command works, same agent, nothing cached.
+      await writeFile(file, good, { mode: 0o600 });
+      expect((await w.run(['hosts'])).code).toBe(0);
+      expect((await w.json<{ id: string }[]>(['ls', remote.alias]))).toEqual([]);
+      expect((await w.json<{ pid: number }>(['agent', 'status'])).pid).toBe(pid);
+
+      // Values ssh rejects are rejected the same way, in its words.
+      for (const bad of ['  Port abc\n', '  StrictHostKeyChecking maybe\n', 'Host\n']) {
+        await writeFile(file, good + bad, { mode: 0o600 });
+        failedWith(await w.run(['hosts']), await sshSays(file, remote.alias));
+      }
+
+      // And stop works with the file still broken: the agent is gone.
+      const stop = await w.run(['agent', 'stop']);
+      expect(stop.code, stop.stderr).toBe(0);
+      expect(stop.stdout).toContain(`Agent ${pid} stopped`);
+      expect((await w.json<{ running: boolean }>(['agent', 'status'])).running).toBe(false);
+    } finally {
+      await writeFile(file, good, { mode: 0o600 });
+      await w.dispose();
     }
   });
 });

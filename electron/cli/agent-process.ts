@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
 import { connectAgent } from '../core/rpc/connect';
-import { KtrayError } from '../shared/errors';
+import { formatError, KtrayError } from '../shared/errors';
 import { defaultHome, ensurePrivateDir, HOME_DIR, socketPath } from '../core/util/paths';
 import type { RpcAgent, RpcClientOptions } from '../core/rpc/rpc';
 import type { AgentStatus } from '../shared/types';
@@ -92,7 +92,11 @@ export async function agentCommand(sub: string, opts: AgentOpts): Promise<{ json
       if (!running) return { json: { running: false, socket: socketPath(home) }, text: `No agent running (socket ${socketPath(home)}).` };
       const s: AgentStatus = await running.status({});
       running.dispose();
-      return { json: { running: true, ...s }, text: `Agent ${s.pid} (${s.mode}) serving ${s.socket}, up ${Math.round((Date.now() - s.startedAt) / 1000)} s, ${s.attached} attached kernel(s).` };
+      const config = s.sshConfigError ? `\nIts ssh config has an error: ${formatError(s.sshConfigError)}` : '';
+      return {
+        json: { running: true, ...s },
+        text: `Agent ${s.pid} (${s.mode}) serving ${s.socket}, up ${Math.round((Date.now() - s.startedAt) / 1000)} s, ${s.attached} attached kernel(s).${config}`,
+      };
     }
     case 'start': {
       if (running) {
@@ -108,10 +112,12 @@ export async function agentCommand(sub: string, opts: AgentOpts): Promise<{ json
     }
     case 'stop': {
       if (!running) return { json: { running: false }, text: 'No agent running.' };
-      const s = await running.status({});
+      // Stopping must work whatever else is wrong: the pid is only for the message.
+      const s = await running.status({}).catch(() => null);
       await running.shutdown({}).catch(() => {});
       running.dispose();
-      return { json: { running: false, stopped: s.pid }, text: `Agent ${s.pid} stopped; remote kernels keep running.` };
+      const who = s ? `Agent ${s.pid}` : 'The agent';
+      return { json: { running: false, stopped: s?.pid ?? null }, text: `${who} stopped; remote kernels keep running.` };
     }
     default:
       throw new KtrayError({ code: 'BAD_INPUT', message: `Unknown agent command ${sub}.`, hint: 'Use ktray agent start|stop|status.' });

@@ -207,6 +207,8 @@ export interface AgentStatus {
   mode: 'electron' | 'headless';
   /** The ssh_config file the agent reads hosts from. */
   sshConfigFile: string;
+  /** What is wrong with that file now (read afresh for every status), if anything. */
+  sshConfigError?: KtrayErrorData | null;
 }
 
 export interface AgentSettings {
@@ -258,6 +260,8 @@ export type KtrayErrorCode =
   | 'FORWARD_FAILED'
   | 'ADDRESS_NOT_ALLOWED'
   | 'BAD_INPUT'
+  /** A line of an ssh config that ssh would reject too; detail: { file, line, problems }. */
+  | 'SSH_CONFIG_INVALID'
   | 'USAGE'
   | 'AGENT_UNAVAILABLE'
   | 'TIMEOUT'

@@ -97,9 +97,7 @@ export class Agent implements AgentConnection {
 
   static async create(opts: AgentOptions): Promise<Agent> {
     const store = new StateStore(opts.home);
-    const agent = new Agent(opts, new Persisted(store, await store.load()));
-    await agent.hostService.reload();
-    return agent;
+    return new Agent(opts, new Persisted(store, await store.load()));
   }
 
   onEvent(listener: AgentEventListener): () => void {
@@ -117,6 +115,7 @@ export class Agent implements AgentConnection {
       attached: this.table.summaries().filter((k) => k.attached).length,
       mode: this.opts.mode,
       sshConfigFile: this.hostService.configFile,
+      sshConfigError: this.hostService.configError(),
     };
   }
 

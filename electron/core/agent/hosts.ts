@@ -1,7 +1,7 @@
 // Hosts as the agent keeps them: the registry's sessions, their connection
 // state as events, saved and used hosts, host keys and trust, offers.
 import { KtrayError } from '../../shared/errors';
-import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostSummary, type SavedHost } from '../../shared/types';
+import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostSummary, type KtrayErrorData, type SavedHost } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
@@ -52,12 +52,18 @@ export class Hosts {
     return this.registry.configFile;
   }
 
+  /** How many hosts there are; never fails (status must answer even with a broken ssh config). */
   count(): number {
-    return this.registry.ids().length;
+    try {
+      return this.registry.ids().length;
+    } catch {
+      return this.registry.knownWithoutConfig().length;
+    }
   }
 
-  reload(): Promise<void> {
-    return this.registry.reload();
+  /** What is wrong with the ssh config right now, read afresh; null when nothing is. */
+  configError(): KtrayErrorData | null {
+    return this.registry.configError()?.toData() ?? null;
   }
 
   /** The host's one session, created (and listened to) on first use. */
@@ -94,7 +100,6 @@ export class Hosts {
   }
 
   async list(): Promise<HostSummary[]> {
-    await this.registry.reload();
     const ids = new Set([...this.registry.ids(), ...this.used()]);
     return [...ids].map((id) => this.summary(id));
   }

@@ -1,5 +1,6 @@
 // Which hosts exist (local, ~/.ssh/config, saved in the app), their resolved
 // profiles, and the one session per host.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { KtrayError } from '../../shared/errors';
 import type { Host } from './host';
@@ -9,8 +10,8 @@ import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import {
   defaultSshConfigFile,
   listHostAliases,
-  readSshConfig,
   resolveProfile,
+  type ConfigSource,
   type HostProfile,
   type ProfileContext,
   type ProxyHop,
@@ -30,7 +31,6 @@ export interface HostRegistryOptions {
 }
 
 export class HostRegistry {
-  private configText = '';
   private readonly sessions = new Map<string, Host>();
   readonly configFile: string;
   private readonly ctx: ProfileContext;
@@ -46,12 +46,46 @@ export class HostRegistry {
     this.configFile = opts.sshConfigFile ?? defaultSshConfigFile(this.ctx.homeDir);
   }
 
-  async reload(): Promise<void> {
-    this.configText = await readSshConfig(this.configFile);
+  /**
+   * The user's ssh config as it is now. Read on every use, never cached: a
+   * file the user just fixed is the one used next (it is small, and ssh
+   * reads it on every connection too).
+   */
+  private config(): ConfigSource {
+    let text = '';
+    try {
+      text = readFileSync(this.configFile, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        throw new KtrayError({
+          code: 'SSH_CONFIG_INVALID',
+          message: `Cannot read the ssh config ${this.configFile}: ${code ?? (err as Error).message}.`,
+          hint: `Check that ${this.configFile} is a file you can read.`,
+          detail: { file: this.configFile },
+        });
+      }
+    }
+    return { text, file: this.configFile };
   }
 
   configAliases(): string[] {
-    return listHostAliases(this.configText, this.ctx).filter((a) => a !== LOCAL_HOST);
+    return listHostAliases([this.config()], this.ctx).filter((a) => a !== LOCAL_HOST);
+  }
+
+  /** What is wrong with the ssh config right now, if anything (for status, which must always answer). */
+  configError(): KtrayError | null {
+    try {
+      this.configAliases();
+      return null;
+    } catch (err) {
+      return KtrayError.from(err);
+    }
+  }
+
+  /** Hosts there are even when the ssh config cannot be read: local and the saved ones. */
+  knownWithoutConfig(): string[] {
+    return [...new Set([LOCAL_HOST, ...this.opts.savedHosts().map((h) => h.id)])];
   }
 
   /** Every host to show: local, the user's ssh_config hosts, saved ones. */
@@ -67,8 +101,8 @@ export class HostRegistry {
 
   profile(id: string): HostProfile {
     const saved = this.opts.savedHosts().find((h) => h.id === id);
-    const text = saved ? savedHostConfig(saved) + '\n' + this.configText : this.configText;
-    return resolveProfile(id, text, this.ctx);
+    const config = this.config();
+    return resolveProfile(id, saved ? [{ text: savedHostConfig(saved), file: `the saved host ${id}` }, config] : [config], this.ctx);
   }
 
   validateId(id: string): void {
@@ -114,7 +148,7 @@ export class HostRegistry {
   }
 
   private hopProfile(hop: ProxyHop): HostProfile {
-    const p = resolveProfile(hop.host, this.configText, this.ctx);
+    const p = resolveProfile(hop.host, [this.config()], this.ctx);
     return { ...p, user: hop.user ?? p.user, port: hop.port ?? p.port, proxyJump: [] };
   }
 

@@ -8,7 +8,6 @@ import {
   defaultSshConfigFile,
   listHostAliases,
   parseProxyJump,
-  readSshConfig,
   resolveProfile,
   type HostProfile,
   type ProfileContext,
@@ -176,23 +175,106 @@ describe('options', () => {
     expect(resolve('h', 'ServerAliveInterval 0\nConnectTimeout 0')).toMatchObject({ serverAliveIntervalSec: 0, connectTimeoutSec: null });
   });
 
-  it.each([
-    ['Port 0', /Port must be a number from 1 to 65535, found "0"/],
-    ['Port ssh', /Port .* found "ssh"/],
-    ['StrictHostKeyChecking maybe', /StrictHostKeyChecking must be yes, no, accept-new or ask, found "maybe"/],
-    ['ConnectTimeout soon', /ConnectTimeout "soon" is not a time/],
-    ['IdentitiesOnly perhaps', /IdentitiesOnly must be yes or no/],
-    ['ProxyJump u@:22', /ProxyJump: cannot use the jump host "u@:22"/],
-  ])('rejects %s with a message naming the alias', (line, pattern) => {
+});
+
+describe('lines ssh rejects, rejected in its words (checked against `ssh -G`)', () => {
+  /** ssh -G's verdict on `text` for `alias`: its first complaint, or the values it settled on. */
+  function sshG(text: string, alias: string, name: string): { error: string | null; values: Map<string, string> } {
+    const file = write(join(dir, 'rej', name), text);
+    const r = spawnSync('ssh', ['-G', '-F', file, alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // ssh ends its log lines with \r\n.
+    const complaints = r.stderr.split(/\r?\n/).filter((l) => l && !/^Pseudo-terminal/.test(l));
+    const values = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const m = /^(\S+) (.*)$/.exec(line);
+      if (m && !values.has(m[1])) values.set(m[1], m[2]);
+    }
+    return { error: r.status === 0 ? null : (complaints[0] ?? `exit ${r.status}`), values };
+  }
+
+  const rejected: [string, string][] = [
+    ['unbalanced quote', 'Host a\n  HostName x\n  HostName "oops\n'],
+    ['quote inside a word', 'Host a\n  HostName x"y\n'],
+    ['single quote', "Host a\n  User 'me\n"],
+    ['quote in a Host line', 'Host "a\n  Port 1\n'],
+    ['quote in an Include line', 'Include "x\n'],
+    ['Port abc', 'Host a\n  Port abc\n'],
+    ['Port 0', 'Host a\n  Port 0\n'],
+    ['Port 70000', 'Host a\n  Port 70000\n'],
+    ['Port==22', 'Host a\n  Port==22\n'],
+    ['Port in another block', 'Host b\n  Port abc\nHost a\n  User u\n'],
+    ['StrictHostKeyChecking maybe', 'Host a\n  StrictHostKeyChecking maybe\n'],
+    ['StrictHostKeyChecking empty', 'Host a\n  StrictHostKeyChecking ""\n'],
+    ['IdentitiesOnly perhaps', 'Host a\n  IdentitiesOnly perhaps\n'],
+    ['Host without a pattern', 'Host\n  Port 22\n'],
+    ['Host with an empty pattern', 'Host ""\n  Port 22\n'],
+    ['Match without a value', 'Match host\n  Port 1\n'],
+    ['Match all and more', 'Match all host a\n  Port 1\n'],
+    ['keyword without a value', 'Host a\n  HostName\n'],
+    ['HostName with two', 'Host a\n  HostName x y\n'],
+    ['empty User', 'Host a\n  User ""\n'],
+    ['ConnectTimeout soon', 'Host a\n  ConnectTimeout soon\n'],
+    ['ServerAliveInterval -5', 'Host a\n  ServerAliveInterval -5\n'],
+    ['ServerAliveCountMax abc', 'Host a\n  ServerAliveCountMax abc\n'],
+    ['ServerAliveCountMax too large', 'Host a\n  ServerAliveCountMax 99999999999\n'],
+    ['UserKnownHostsFile none and more', 'Host a\n  UserKnownHostsFile none /x\n'],
+    ['ProxyJump u@', 'Host a\n  ProxyJump u@\n'],
+    ['ProxyJump port', 'Host a\n  ProxyJump a@b:99999\n'],
+  ];
+
+  it.each(rejected)('%s', (name, text) => {
+    const ssh = sshG(text, 'a', name.replace(/\W+/g, '-'));
+    expect(ssh.error, 'ssh -G accepted it').not.toBeNull();
+    const file = join(dir, 'rej', name.replace(/\W+/g, '-'));
     let err: unknown;
     try {
-      resolve('gpu9', `Host gpu9\n  ${line}`);
+      resolveProfile('a', [{ text, file }], ctx);
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(KtrayError);
-    expect((err as KtrayError).code).toBe('BAD_INPUT');
-    expect((err as KtrayError).message).toMatch(pattern);
+    expect((err as KtrayError).code).toBe('SSH_CONFIG_INVALID');
+    // ssh's first complaint, word for word, with its file and line.
+    expect((err as KtrayError).message).toContain(ssh.error!);
+    expect((err as KtrayError).detail).toMatchObject({ file, line: Number(/line (\d+)/.exec((err as KtrayError).message)![1]) });
+  });
+
+  const accepted: [string, string][] = [
+    ['quoted keyword', 'Host a\n  "Port" 22\n  HostName "a b"\n'],
+    ['quotes inside a word', 'Host a\n  HostName a"b c"d\n'],
+    ['escaped quote', 'Host a\n  HostName "x\\"y"\n'],
+    ['single quotes', "Host a\n  HostName 'x y'\n  User 'me'\n"],
+    ['= and comments', 'Host a # the box\n  Port=2222 # its port\n  User = u\n'],
+    ['service name for a port', 'Host a\n  Port ssh\n'],
+    ['signed numbers', 'Host a\n  Port +2022\n  ServerAliveCountMax +3\n'],
+    ['none for times', 'Host a\n  ServerAliveInterval none\n  ConnectTimeout none\n'],
+    ['unclosed quote where the keyword is (ssh skips the line)', 'Host a\n  "Port 2200\n  User u\n'],
+    ['unknown keyword of a newer ssh', 'Host a\n  SomeFutureOption yes\n  User u\n'],
+  ];
+
+  it.each(accepted)('accepts %s as ssh does', (name, text) => {
+    const ssh = sshG(text, 'a', name.replace(/\W+/g, '-'));
+    // ssh itself rejects unknown keywords; Kernel Tray lets them through (a newer ssh may know them).
+    if (!/SomeFutureOption/.test(text)) expect(ssh.error).toBeNull();
+    const p = resolveProfile('a', [{ text, file: 'cfg' }], ctx);
+    if (ssh.error === null) {
+      expect(p.hostname).toBe(ssh.values.get('hostname'));
+      expect(p.port).toBe(Number(ssh.values.get('port')));
+      expect(p.user).toBe(ssh.values.get('user') === userInfo().username ? 'me' : ssh.values.get('user'));
+    }
+  });
+
+  it('names the included file and its line', () => {
+    const inc = write(join(dir, 'rej', 'inc.conf'), 'Host b\n  User x\n  Port "abc\n');
+    const text = `Host a\n  User u\nHost zzz\n  Include ${inc}\n`;
+    expect(sshG(text, 'a', 'includer').error).toBe(`${inc} line 3: invalid quotes`);
+    expect(() => resolveProfile('a', [{ text, file: 'cfg' }], ctx)).toThrow(`${inc} line 3: invalid quotes`);
+  });
+
+  it('says how many more lines are bad', () => {
+    expect(() => resolveProfile('a', [{ text: 'Host a\n  Port x\n  User "y\n  Port 0\n', file: 'cfg' }], ctx)).toThrow(
+      "cfg line 2: Bad port 'x'. (and 2 more bad lines)",
+    );
   });
 });
 
@@ -274,11 +356,8 @@ describe('listHostAliases', () => {
 });
 
 describe('files', () => {
-  it('reads a config, empty when missing', async () => {
+  it('knows where ssh keeps the user config', () => {
     expect(defaultSshConfigFile('/home/me')).toBe('/home/me/.ssh/config');
-    expect(await readSshConfig(join(dir, 'missing'))).toBe('');
-    const file = write(join(dir, 'cfg'), 'Host a\n');
-    expect(await readSshConfig(file)).toBe('Host a\n');
   });
 });
 

@@ -3,18 +3,16 @@
 // ssh-config parses and applies first-obtained-value-wins; this module adds
 // what it lacks: Include, OpenSSH's exact Host pattern rules, tokens, defaults.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import SSHConfig, { LineType, type Directive, type Line, type Match } from 'ssh-config';
 import { KtrayError } from '../../shared/errors';
 import { matchPattern, matchPatternList } from './known-hosts';
 
-export interface ProxyHop {
-  user?: string;
-  host: string;
-  port?: number;
-}
+import { parseProxyJump, type ProxyHop } from './ssh-proxy-jump';
+import { a2port, configLines, convtime, type ConfigLine } from './ssh-config-lines';
+
+export { parseProxyJump, type ProxyHop };
 
 export interface HostProfile {
   alias: string;
@@ -61,26 +59,53 @@ export function defaultSshConfigFile(homeDir: string): string {
   return join(homeDir, '.ssh', 'config');
 }
 
-/** The text of an ssh config file, '' when it does not exist. */
-export async function readSshConfig(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw badConfig(`Cannot read ssh config ${file}: ${(err as Error).message}`);
-  }
-}
-
 function badConfig(message: string): KtrayError {
   return new KtrayError({ code: 'BAD_INPUT', message, hint: 'Fix the line in your ssh config; `ssh -G <alias>` shows what ssh makes of it.' });
 }
 
-function parseConfig(text: string, source: string): SSHConfig {
-  try {
-    return SSHConfig.parse(text);
-  } catch (err) {
-    throw badConfig(`Cannot parse ssh config ${source}: ${(err as Error).message}`);
+/** ssh-config's directives whose value it keeps as a list (RE_MULTI_VALUE_DIRECTIVE in its parser). */
+const MULTI_VALUE = /^(GlobalKnownHostsFile|Host|IPQoS|SendEnv|UserKnownHostsFile|ProxyCommand|KnownHostsCommand|Match|CanonicalDomains|Include)$/i;
+
+/** A directive for ssh-config, from a line as ssh reads it. */
+function directive(l: ConfigLine): Directive {
+  let value: Directive['value'];
+  if (/^(proxyjump|proxycommand|knownhostscommand)$/i.test(l.keyword)) value = l.rest.replace(/^[ \t=]+/, '');
+  else if (MULTI_VALUE.test(l.keyword) && l.args.length > 1) value = l.args.map((val) => ({ val, separator: ' ', quoted: false }));
+  else value = MULTI_VALUE.test(l.keyword) ? l.args[0] : l.args.join(' ');
+  return { type: LineType.DIRECTIVE, param: l.keyword, separator: ' ', value, before: '', after: '\n' } as Directive;
+}
+
+/** ssh-config's Match criteria (its parser's shape): a keyword, then its value unless all/canonical/final. */
+function criteria(args: string[]): Record<string, string | []> {
+  const out: Record<string, string | []> = {};
+  for (let i = 0; i < args.length; i++) {
+    if (/^(all|canonical|final)$/i.test(args[i])) out[args[i]] = [];
+    else out[args[i]] = args[++i];
   }
+  return out;
+}
+
+/**
+ * The config as ssh-config's structures, built from the lines as OpenSSH reads
+ * them rather than from ssh-config's own parser, which differs from OpenSSH on
+ * quotes (it throws "Unexpected line break" without a line number, and keeps
+ * `'x'` and `x"y` where ssh unquotes or rejects them) and checks no values.
+ */
+function parseConfig(text: string, file: string): SSHConfig {
+  const root = new SSHConfig();
+  let section: SSHConfig = root;
+  for (const l of configLines(text, file)) {
+    const d = directive(l);
+    if (/^(host|match)$/i.test(l.keyword)) {
+      const config = new SSHConfig();
+      if (/^match$/i.test(l.keyword)) Object.assign(d, { criteria: criteria(l.args) });
+      root.push(Object.assign(d, { config }) as Line);
+      section = config;
+    } else {
+      section.push(d);
+    }
+  }
+  return root;
 }
 
 function values(value: Directive['value']): string[] {
@@ -132,7 +157,7 @@ function included(line: Directive, ctx: Pick<ProfileContext, 'homeDir' | 'includ
   });
 }
 
-const isInclude = (line: Line): line is Directive => isDirective(line) && /^include$/i.test(line.param);
+const isInclude = (line: Line): boolean => isDirective(line) && /^include$/i.test(line.param);
 
 /**
  * When a block applies: always (true), never (false), or when a Match line
@@ -174,11 +199,15 @@ function flatten(config: SSHConfig, alias: string, ctx: ProfileContext): SSHConf
   };
 
   const take = (line: Directive, cond: Condition, depth: number): void => {
+    // ssh reads (and checks) included files even in blocks that do not apply ("parse only").
+    if (isInclude(line)) {
+      for (const config of included(line, ctx, depth)) visit(config, cond, depth + 1);
+      return;
+    }
     if (cond === false) return;
     // Spawning nslookup from a tray is not ours to do; ktray uses HostName as written.
     if (/^canonicalizehostname$/i.test(line.param)) return;
-    if (isInclude(line)) for (const config of included(line, ctx, depth)) visit(config, cond, depth + 1);
-    else items.push({ cond, line });
+    items.push({ cond, line });
   };
 
   visit(config, true, 0);
@@ -200,38 +229,23 @@ function flatten(config: SSHConfig, alias: string, ctx: ProfileContext): SSHConf
   return out;
 }
 
-function parseHop(hop: string): ProxyHop {
-  const fail = (why: string) => badConfig(`ProxyJump: cannot use the jump host "${hop}": ${why}`);
-  let rest = hop.startsWith('ssh://') ? hop.slice('ssh://'.length).replace(/\/$/, '') : hop;
-  const at = rest.lastIndexOf('@');
-  const user = at >= 0 ? rest.slice(0, at) : undefined;
-  if (user === '') throw fail('empty user');
-  rest = rest.slice(at + 1);
-  // [v6addr]:port, else host:port split at the first colon as OpenSSH's hpdelim does.
-  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
-  const colon = rest.indexOf(':');
-  const host = bracketed ? bracketed[1] : colon >= 0 ? rest.slice(0, colon) : rest;
-  const portText = bracketed ? bracketed[2] : colon >= 0 ? rest.slice(colon + 1) : undefined;
-  if (host === '' || /[\s/@[\]]/.test(host)) throw fail('no valid host name');
-  const result: ProxyHop = { host };
-  if (user !== undefined) result.user = user;
-  if (portText !== undefined) {
-    const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
-    if (!(port >= 1 && port <= 65535)) throw fail(`port "${portText}" is not 1..65535`);
-    result.port = port;
-  }
-  return result;
+/** Config text and the name its errors give it (its path). */
+export interface ConfigSource {
+  text: string;
+  file: string;
 }
 
-/** `ssh -J` syntax: `[user@]host[:port]` or `ssh://[user@]host[:port]`, comma-separated; `none` for no jump. */
-export function parseProxyJump(value: string): ProxyHop[] {
-  const text = value.trim();
-  if (text === '' || text.toLowerCase() === 'none') return [];
-  return text.split(',').map((hop) => parseHop(hop.trim()));
+const UNNAMED = 'ssh config';
+
+function parseSources(config: string | ConfigSource[]): SSHConfig {
+  const sources = typeof config === 'string' ? [{ text: config, file: UNNAMED }] : config;
+  const out = new SSHConfig();
+  for (const src of sources) out.push(...parseConfig(src.text, src.file));
+  return out;
 }
 
 /** Host names written out in `Host` lines (no patterns, no negations), first appearance first. */
-export function listHostAliases(configText: string, ctx?: Pick<ProfileContext, 'homeDir' | 'includeFiles'>): string[] {
+export function listHostAliases(config: string | ConfigSource[], ctx?: Pick<ProfileContext, 'homeDir' | 'includeFiles'>): string[] {
   const seen = new Set<string>();
   const walk = (lines: readonly Line[], depth: number): void => {
     for (const line of lines) {
@@ -242,22 +256,19 @@ export function listHostAliases(configText: string, ctx?: Pick<ProfileContext, '
       // Without a context, Include lines are not followed.
       if (!ctx) continue;
       for (const sub of hasConfig(line) ? line.config : [line]) {
-        if (isInclude(sub)) for (const config of included(sub, ctx, depth)) walk(config, depth + 1);
+        if (isInclude(sub)) for (const config of included(sub as Directive, ctx, depth)) walk(config, depth + 1);
       }
     }
   };
-  walk(parseConfig(configText, 'text'), 0);
+  walk(parseSources(config), 0);
   return [...seen];
 }
 
-/** sshd_config(5) TIME FORMATS: `90`, `1m30s`, `1h`. */
+/** sshd_config(5) TIME FORMATS: `90`, `1m30s`, `1h` (checked when read: ssh-config-lines.ts). */
 function parseTime(value: string, keyword: string, alias: string): number {
-  const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  const parts = [...value.toLowerCase().matchAll(/(\d+)([smhdw]?)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value.toLowerCase()) {
-    throw badConfig(`ssh config for ${alias}: ${keyword} "${value}" is not a time like 30 or 1m30s`);
-  }
-  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
+  const secs = convtime(value);
+  if (secs < 0) throw badConfig(`ssh config for ${alias}: ${keyword} "${value}" is not a time like 30 or 1m30s`);
+  return secs;
 }
 
 function parseYesNo(value: string, keyword: string, alias: string): boolean {
@@ -276,14 +287,17 @@ function parseStrict(value: string, alias: string): HostProfile['strictHostKeyCh
 }
 
 function parseInteger(value: string, keyword: string, alias: string, min: number, max: number): number {
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  const n = /^[+]?\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= min && n <= max)) throw badConfig(`ssh config for ${alias}: ${keyword} must be a number from ${min} to ${max}, found "${value}"`);
   return n;
 }
 
-/** Resolve `alias` from the text of an ssh config (and the files it includes). */
-export function resolveProfile(alias: string, configText: string, ctx: ProfileContext): HostProfile {
-  const flat = flatten(parseConfig(configText, 'text'), alias, ctx);
+/**
+ * Resolve `alias` from the text of an ssh config (and the files it includes),
+ * or from several in order (a saved host's lines, then the user's file).
+ */
+export function resolveProfile(alias: string, config: string | ConfigSource[], ctx: ProfileContext): HostProfile {
+  const flat = flatten(parseSources(config), alias, ctx);
   // Match exec would run commands from the config at every lookup; ktray skips those blocks.
   const raw = flat.compute(alias, { ignoreCase: true, matchExec: false });
   const one = (key: string): string | undefined => {
@@ -298,7 +312,8 @@ export function resolveProfile(alias: string, configText: string, ctx: ProfileCo
   const hostnameRaw = one('hostname');
   const hostname = (hostnameRaw === undefined ? alias : hostnameRaw.replace(/%([%h])/g, (_m, t: string) => (t === 'h' ? alias : '%'))).toLowerCase();
   const user = one('user') ?? ctx.localUser;
-  const port = one('port') === undefined ? 22 : parseInteger(one('port')!, 'Port', alias, 1, 65535);
+  // Checked when read (ssh-config-lines.ts); a2port also takes a service name, as ssh does.
+  const port = one('port') === undefined ? 22 : (a2port(one('port')!) ?? parseInteger(one('port')!, 'Port', alias, 1, 65535));
   const hostKeyAlias = one('hostkeyalias') ?? null;
   const jumpRaw = one('proxyjump');
   const localHostname = ctx.localHostname ?? osHostname();
@@ -363,8 +378,9 @@ export function resolveProfile(alias: string, configText: string, ctx: ProfileCo
     globalKnownHostsFiles: paths('globalknownhostsfile', ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']),
     strictHostKeyChecking: one('stricthostkeychecking') === undefined ? 'ask' : parseStrict(one('stricthostkeychecking')!, alias),
     hostKeyAlias,
-    serverAliveIntervalSec: alive === undefined ? DEFAULT_SERVER_ALIVE_INTERVAL_SEC : parseTime(alive, 'ServerAliveInterval', alias),
-    serverAliveCountMax: countMax === undefined ? 3 : parseInteger(countMax, 'ServerAliveCountMax', alias, 0, 1_000_000),
+    // `none`, like unset (readconf.c parse_time): ours then, not ssh's 0 that never notices a dead link.
+    serverAliveIntervalSec: alive === undefined || alive === 'none' ? DEFAULT_SERVER_ALIVE_INTERVAL_SEC : parseTime(alive, 'ServerAliveInterval', alias),
+    serverAliveCountMax: countMax === undefined ? 3 : parseInteger(countMax, 'ServerAliveCountMax', alias, 0, 2147483647),
     connectTimeoutSec,
   };
 }
