@@ -1,9 +1,10 @@
 // What another user, a changed host key or a broken config must not be able to do to Kernel
 // Tray over real SSH: a real sshd, real kernels, the real CLI and agent (issue 14, SSH side).
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from './harness/proc';
+import { run, SYSTEM_PATH } from './harness/proc';
 import { argvsHolding, OTHER_USER, watchLocalArgv, watchRemoteArgv } from './harness/argv-watch';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 import { cliWorld, type CliResult, type CliWorld } from './ktray-cli';
@@ -137,6 +138,105 @@ describe('a malformed ssh config', () => {
       expect((await w.json<{ running: boolean }>(['agent', 'status'])).running).toBe(false);
     } finally {
       await writeFile(file, good, { mode: 0o600 });
+      await w.dispose();
+    }
+  });
+});
+
+/** The fingerprint as OpenSSH computes it, independent of the product's own code. */
+async function fingerprintOf(publicKeyLine: string): Promise<string> {
+  const file = path.join(remote.dir, 'fp.pub');
+  await writeFile(file, `${publicKeyLine}\n`);
+  const r = await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', file]);
+  expect(r.code).toBe(0);
+  return r.stdout.split(/\s+/)[1]!;
+}
+
+/** `ktray ...` in a pseudo-terminal (util-linux script), typing `input`: the interactive path. */
+async function inTerminal(w: CliWorld, args: string[], input: string): Promise<CliResult> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const cmd = [process.execPath, '--import', 'tsx', '--import', path.join(root, 'scripts/register-text.mjs'), path.join(root, 'electron/cli/ktray.ts'), ...args, '--ssh-config', w.sshConfig]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
+  const env = { PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}`, HOME: process.env.HOME, KTRAY_HOME: w.home, JUPYTER_RUNTIME_DIR: w.runtimeDir, SSH_AUTH_SOCK: '', TERM: 'dumb' };
+  const r = await run('script', ['-q', '-e', '-c', cmd, '/dev/null'], { env, cwd: root, input, timeoutMs: 120_000 });
+  // The terminal merges the streams; the test reads both as stderr.
+  return { code: r.code, stdout: '', stderr: r.stdout + r.stderr };
+}
+
+describe('trusting over a changed host key', () => {
+  it('refuses loudly, names the old lines, and replaces them only when told to, as ssh-keygen -R + accept would', async () => {
+    const kh = path.join(remote.dir, 'known_hosts.changed');
+    const stale = `[127.0.0.1]:${remote.port} ${remote.otherHostKeyLine}`;
+    const original = [
+      '# my hosts',
+      stale,
+      `unrelated.example ${remote.otherHostKeyLine}`,
+      `[127.0.0.1]:${remote.port},old-name ${remote.otherHostKeyLine}`,
+      `@revoked other.example ${remote.otherHostKeyLine}`,
+      '',
+    ].join('\n');
+    await writeFile(kh, original, { mode: 0o600 });
+    const cfgFile = path.join(remote.dir, 'ssh_config.changed');
+    await writeFile(cfgFile, (await readFile(remote.sshConfigFile, 'utf8')).replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${kh}`), { mode: 0o600 });
+    const w = await cliWorld(cfgFile);
+    const alias = remote.alias;
+    const fresh = await fingerprintOf(remote.hostKeyLine);
+    const old = await fingerprintOf(remote.otherHostKeyLine);
+    const unchanged = async () => expect(await readFile(kh, 'utf8')).toBe(original);
+    try {
+      failedWith(await w.run(['ls', alias]), `${kh}:2`);
+
+      // --fingerprint alone: loud, both lines named, nothing written.
+      const plain = await w.run(['trust', alias, '--fingerprint', fresh]);
+      failedWith(plain, 'HAS CHANGED');
+      for (const words of [`${kh}:2`, `${kh}:4`, old, fresh, '--replace', 'ssh-keygen -R']) expect(plain.stderr).toContain(words);
+      expect(plain.stdout).not.toContain('Trusted');
+      await unchanged();
+      // --replace needs the fingerprint too without a terminal, and the right one.
+      failedWith(await w.run(['trust', alias, '--replace']), `--replace --fingerprint ${fresh}`);
+      await unchanged();
+      failedWith(await w.run(['trust', alias, '--replace', '--fingerprint', old]), 'Nothing was trusted');
+      await unchanged();
+
+      // In a terminal: Enter, or "yes", is no confirmation of a changed key; only the word is.
+      for (const answer of ['\n', 'yes\n', 'y\n']) {
+        const r = await inTerminal(w, ['trust', alias], answer);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toContain('HAS CHANGED');
+        expect(r.stderr).toContain('Type "replace"');
+        expect(r.stderr).toContain('Nothing was trusted');
+        await unchanged();
+      }
+
+      // What ssh-keygen -R would leave, plus the new key: the file Kernel Tray must produce.
+      const reference = path.join(remote.dir, 'known_hosts.reference');
+      await writeFile(reference, original, { mode: 0o600 });
+      const keygen = await run('ssh-keygen', ['-R', `[127.0.0.1]:${remote.port}`, '-f', reference]);
+      expect(keygen.code, keygen.stderr).toBe(0);
+      const expected = `${await readFile(reference, 'utf8')}[127.0.0.1]:${remote.port} ${remote.hostKeyLine}\n`;
+
+      const typed = await inTerminal(w, ['trust', alias], 'replace\n');
+      expect(typed.code, typed.stderr).toBe(0);
+      expect(typed.stderr).toContain(`Removed from ${kh}: line 2 ([127.0.0.1]:${remote.port}), line 4 ([127.0.0.1]:${remote.port},old-name)`);
+      expect(await readFile(kh, 'utf8')).toBe(expected);
+      expect(await readFile(`${kh}.old`, 'utf8')).toBe(original);
+      expect((await w.run(['ls', alias])).code).toBe(0);
+
+      // The flag way, from the same start: the same result.
+      await writeFile(kh, original, { mode: 0o600 });
+      await w.run(['agent', 'stop']);
+      const flagged = await w.run(['trust', alias, '--replace', '--fingerprint', fresh]);
+      expect(flagged.code, flagged.stderr).toBe(0);
+      expect(flagged.stderr).toContain('HAS CHANGED');
+      expect(flagged.stdout).toContain(`the file as it was is kept as ${kh}.old`);
+      expect(flagged.stdout).toContain('A line that named other hosts too went whole');
+      expect(await readFile(kh, 'utf8')).toBe(expected);
+      expect((await stat(kh)).mode & 0o777).toBe(0o600);
+      expect((await w.run(['ls', alias])).code).toBe(0);
+      // Trusted now: nothing more to replace.
+      expect((await w.run(['trust', alias])).stdout).toContain('already trusted');
+    } finally {
       await w.dispose();
     }
   });

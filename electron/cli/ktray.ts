@@ -8,7 +8,7 @@ import type { AgentEvent, AttachOptions, Frontend, FrontendWindow, KtrayErrorDat
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { formatEvent, formatHosts, formatKernels } from './format';
-import { askHidden, confirm } from './prompt';
+import { ask, askHidden, confirm } from './prompt';
 
 const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
 
@@ -37,8 +37,10 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
 
 Hosts (local is this computer; others come from ~/.ssh/config):
   hosts                               list hosts and their connection state
-  trust HOST [--fingerprint SHA256:...]
+  trust HOST [--fingerprint SHA256:...] [--replace]
                                       add HOST's key to known_hosts after you check it
+                                      (--replace: its key CHANGED and you know why; the old
+                                       lines go as with ssh-keygen -R, FILE.old keeps them)
   reconnect [HOST]                    check connections now (after sleep, network change)
 
 Agent:
@@ -63,6 +65,7 @@ const options = {
   tcp: { type: 'boolean' },
   'allow-address': { type: 'string' },
   fingerprint: { type: 'string' },
+  replace: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -201,10 +204,54 @@ async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId
 
 async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<number> {
   const key = await agent.hostKey({ host });
+  if (key.revoked) {
+    throw new KtrayError({
+      code: 'HOST_KEY_CHANGED',
+      host,
+      message: `${host} offers ${key.keyType} key ${key.fingerprint}, which ${key.revoked.file}:${key.revoked.line} marks @revoked. Kernel Tray never trusts a revoked key.`,
+      hint: "Ask the host's administrator which key is current.",
+    });
+  }
   if (key.known && !flags.fingerprint) return out(flags, key, `${host} is already trusted (${key.keyType} ${key.fingerprint}).`);
+  const changed = key.changed ?? [];
+  const interactive = Boolean(process.stdin.isTTY);
   let fingerprint = flags.fingerprint;
-  if (!fingerprint) {
-    if (!process.stdin.isTTY) {
+  let replace = false;
+  if (changed.length) {
+    // As loud as ssh is about it, whatever the flags: the user must see which lines disagree.
+    process.stderr.write(
+      `@@@ WARNING: THE HOST KEY OF ${host.toUpperCase()} HAS CHANGED @@@\n` +
+        `${host} (${key.hostname}:${key.port}) now offers ${key.keyType} key\n  ${key.fingerprint}\n` +
+        changed.map((c) => `but ${c.file}:${c.line} holds ${c.keyType} key\n  ${c.fingerprint}\n`).join('') +
+        'Someone could be intercepting the connection, or the host was reinstalled.\n',
+    );
+    const files = [...new Set(changed.map((c) => c.file))];
+    const what = `remove the lines for ${key.lookupName ?? host} from ${files.join(', ')} as \`ssh-keygen -R\` does (keeping ${files.map((f) => `${f}.old`).join(', ')}) and trust the new key`;
+    if (!flags.replace || !fingerprint) {
+      if (!interactive) {
+        throw new KtrayError({
+          code: 'HOST_KEY_CHANGED',
+          host,
+          message: `The host key of ${host} has CHANGED (${changed.map((c) => `${c.file}:${c.line}`).join(', ')} ${changed.length === 1 ? 'holds' : 'hold'} another key). Nothing was trusted.`,
+          hint: `Only if you know why it changed and ${key.fingerprint} is the key its administrator gives you: \`ktray trust ${host} --replace --fingerprint ${key.fingerprint}\` will ${what}.`,
+          detail: { changed, fingerprint: key.fingerprint },
+        });
+      }
+      if (fingerprint && fingerprint !== key.fingerprint) {
+        process.stderr.write(`That is not the ${fingerprint} you gave. Nothing was trusted.\n`);
+        return 1;
+      }
+      // Never a default: only the word itself replaces.
+      const answer = await ask(`Type "replace" to ${what}: `);
+      if (answer.trim() !== 'replace') {
+        process.stderr.write('Nothing was trusted; known_hosts is unchanged.\n');
+        return 1;
+      }
+      fingerprint = key.fingerprint;
+    }
+    replace = true;
+  } else if (!fingerprint) {
+    if (!interactive) {
       throw new KtrayError({
         code: 'BAD_INPUT',
         host,
@@ -219,8 +266,13 @@ async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<numbe
     }
     fingerprint = key.fingerprint;
   }
-  const trusted = await agent.trust({ host, fingerprint });
-  return out(flags, trusted, `Trusted ${host}: ${trusted.keyType} ${trusted.fingerprint} added to ${trusted.knownHostsFile}.`);
+  const trusted = await agent.trust({ host, fingerprint, replace });
+  const replaced = (trusted.replaced ?? []).filter((r) => r.lines.length);
+  const removed = replaced
+    .map((r) => `Removed from ${r.file}: ${r.lines.map((n, i) => `line ${n} (${r.hosts[i]})`).join(', ')}; the file as it was is kept as ${r.backup}.\n`)
+    .join('');
+  const whole = replaced.some((r) => r.hosts.some((h) => h.includes(','))) ? 'A line that named other hosts too went whole, as with `ssh-keygen -R`.\n' : '';
+  return out(flags, trusted, `${removed}${whole}Trusted ${host}: ${trusted.keyType} ${trusted.fingerprint} added to ${trusted.knownHostsFile}.`);
 }
 
 function streamEvents(agent: RpcAgent, flags: Flags): Promise<number> {

@@ -1,4 +1,4 @@
-// Terminal prompts: a yes/no question, and a passphrase typed without echo.
+// Terminal prompts: a yes/no question, a typed answer, and a passphrase typed without echo.
 import readline from 'node:readline';
 
 export function confirm(question: string): Promise<boolean> {
@@ -7,6 +7,17 @@ export function confirm(question: string): Promise<boolean> {
     rl.question(question, (answer) => {
       rl.close();
       resolve(/^y(es)?$/i.test(answer.trim()));
+    }),
+  );
+}
+
+/** A line typed in answer, as typed. */
+export function ask(question: string): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolve) =>
+    rl.question(question, (answer) => {
+      rl.close();
+      resolve(answer);
     }),
   );
 }

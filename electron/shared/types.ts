@@ -171,6 +171,32 @@ export interface HostKeyInfo {
   knownHostsFile: string;
   /** Already trusted (and matching) in known_hosts. */
   known: boolean;
+  /** The name known_hosts holds it under: `host`, `[host]:port`, or its HostKeyAlias. */
+  lookupName?: string;
+  /** known_hosts lines holding another key of this type for the host: its key has CHANGED. */
+  changed?: KnownHostsLineRef[];
+  /** The @revoked line for this very key: never trusted. */
+  revoked?: KnownHostsLineRef | null;
+  /** After `trust` with `replace`: the old lines removed (as `ssh-keygen -R` does) and the backups kept. */
+  replaced?: ReplacedKnownHosts[];
+}
+
+/** One line of a known_hosts file, and the key on it. */
+export interface KnownHostsLineRef {
+  file: string;
+  line: number;
+  keyType: string;
+  fingerprint: string;
+}
+
+export interface ReplacedKnownHosts {
+  file: string;
+  /** 1-based numbers of the removed lines. */
+  lines: number[];
+  /** Their host fields (a line naming several hosts goes whole, as with `ssh-keygen -R`). */
+  hosts: string[];
+  /** FILE.old, the file as it was. */
+  backup: string | null;
 }
 
 export interface KernelSpecChoice {

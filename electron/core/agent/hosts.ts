@@ -5,7 +5,7 @@ import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostSummary, type Kt
 import type { Host } from '../hosts/host';
 import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
-import { trustHostKey } from '../ssh/host-key-verifier';
+import { trustHostKey, type HostKeySeen } from '../ssh/host-key-verifier';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import { SshSession } from '../ssh/ssh-session';
 import type { EventBus } from './event-bus';
@@ -169,16 +169,17 @@ export class Hosts {
 
   async hostKey(params: { host: string }): Promise<HostKeyInfo> {
     const seen = await this.sshSession(params.host).fetchHostKey();
-    return { host: params.host, hostname: seen.hostname, port: seen.port, keyType: seen.keyType, fingerprint: seen.fingerprint, knownHostsFile: seen.knownHostsFile, known: seen.known };
+    return { ...keyInfo(params.host, seen), known: seen.known, changed: seen.changed, revoked: seen.revoked };
   }
 
+  /** Trusts the key the user confirmed; a changed one only with `replace` (see trustHostKey). */
   async trust(params: { host: string; fingerprint: string; replace?: boolean }): Promise<HostKeyInfo> {
     const session = this.sshSession(params.host);
     const seen = await session.fetchHostKey();
-    await trustHostKey(seen, params.fingerprint, params.host);
+    const { replaced } = await trustHostKey(seen, params.fingerprint, params.host, { replace: params.replace === true });
     // Start afresh so the next connect reads the updated known_hosts.
     if (session.state !== 'connected') await this.registry.drop(params.host);
-    return { host: params.host, hostname: seen.hostname, port: seen.port, keyType: seen.keyType, fingerprint: seen.fingerprint, knownHostsFile: seen.knownHostsFile, known: true };
+    return { ...keyInfo(params.host, seen), known: true, changed: [], revoked: null, replaced };
   }
 
   /** Checks the given host now, or every host in use. */
@@ -214,4 +215,8 @@ export class Hosts {
   closeAll(): Promise<void> {
     return this.registry.closeAll();
   }
+}
+
+function keyInfo(host: string, seen: HostKeySeen): Omit<HostKeyInfo, 'known'> {
+  return { host, hostname: seen.hostname, port: seen.port, keyType: seen.keyType, fingerprint: seen.fingerprint, knownHostsFile: seen.knownHostsFile, lookupName: seen.lookupName };
 }

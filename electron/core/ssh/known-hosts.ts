@@ -31,7 +31,8 @@ export interface KnownHostsProblem {
 export type HostKeyCheck =
   | { status: 'trusted'; entry: KnownHostEntry }
   | { status: 'unknown'; otherTypes: KnownHostEntry[] }
-  | { status: 'changed'; entry: KnownHostEntry }
+  /** `entry` is the first line that disagrees; `conflicts` are all of them, in file order. */
+  | { status: 'changed'; entry: KnownHostEntry; conflicts: KnownHostEntry[] }
   | { status: 'revoked'; entry: KnownHostEntry };
 
 const HASH_MAGIC = '|1|';
@@ -165,8 +166,8 @@ export function checkHostKey(opts: {
   const plain = matching.filter((e) => e.marker === null);
   const trusted = plain.find((e) => e.key.equals(opts.key));
   if (trusted) return { status: 'trusted', entry: trusted };
-  const changed = plain.find((e) => e.keyType === type);
-  if (changed) return { status: 'changed', entry: changed };
+  const conflicts = plain.filter((e) => e.keyType === type);
+  if (conflicts.length) return { status: 'changed', entry: conflicts[0], conflicts };
   return { status: 'unknown', otherTypes: plain };
 }
 
