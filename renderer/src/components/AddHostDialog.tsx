@@ -76,7 +76,7 @@ export function AddHostDialog({ hosts, onClose }: Props) {
 
   if (stage.kind === 'key') {
     return (
-      <Dialog title={`Trust ${stage.host}?`} onClose={onClose}>
+      <Dialog title={stage.offered.changed?.length ? `The host key of ${stage.host} has CHANGED` : `Trust ${stage.host}?`} onClose={onClose}>
         <HostKeyPrompt
           host={stage.host}
           offered={stage.offered}

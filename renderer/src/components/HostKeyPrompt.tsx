@@ -1,8 +1,9 @@
 import { useEffect, useRef } from 'react';
-import type { KtrayErrorData } from '../../../electron/shared/types';
+import type { KnownHostsLineRef, KtrayErrorData } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { useAction } from '../hooks/useAction';
 import { toErrorData } from '../ktray-client';
+import { ChangedKeyPrompt } from './ChangedKeyPrompt';
 import { ErrorNotice } from './ErrorNotice';
 
 export interface OfferedKey {
@@ -11,6 +12,17 @@ export interface OfferedKey {
   hostname?: string;
   port?: number;
   knownHostsFile?: string;
+  /** known_hosts lines holding another key for the host: it has CHANGED, and is never simply trusted. */
+  changed?: KnownHostsLineRef[];
+}
+
+function lineRefs(value: unknown): KnownHostsLineRef[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const refs = value.filter(
+    (v): v is KnownHostsLineRef =>
+      typeof v === 'object' && v !== null && typeof v.file === 'string' && typeof v.line === 'number' && typeof v.fingerprint === 'string',
+  );
+  return refs.length ? refs : undefined;
 }
 
 /** Reads the key facts an unknown-host-key error (or hostKey()) carries. */
@@ -22,6 +34,7 @@ export function offeredKeyOf(detail: Record<string, unknown> | undefined): Offer
     hostname: typeof detail.hostname === 'string' ? detail.hostname : undefined,
     port: typeof detail.port === 'number' ? detail.port : undefined,
     knownHostsFile: typeof detail.knownHostsFile === 'string' ? detail.knownHostsFile : undefined,
+    changed: lineRefs(detail.changed),
   };
 }
 
@@ -46,17 +59,37 @@ interface Props {
 /**
  * The user decides on an unknown host key: the fingerprint is shown whole, and
  * only this fingerprint is trusted (the agent re-checks it before writing known_hosts).
+ * A key that has CHANGED gets no Trust at all, but ChangedKeyPrompt.
  */
-export function HostKeyPrompt({ host, offered, onTrusted, onRefuse, autoFocus = false }: Props) {
+export function HostKeyPrompt(props: Props) {
+  const { host, offered } = props;
+  const address = offered.hostname ? `${offered.hostname}${offered.port && offered.port !== 22 ? `:${offered.port}` : ''}` : null;
+  const where = address && address !== host ? `${host} (${address})` : host;
+  if (offered.changed?.length) {
+    return (
+      <ChangedKeyPrompt
+        host={host}
+        where={where}
+        keyType={offered.keyType}
+        fingerprint={offered.fingerprint}
+        changed={offered.changed}
+        checkCommand={`ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileType(offered.keyType)}_key.pub`}
+        onTrusted={props.onTrusted}
+        onRefuse={props.onRefuse}
+        autoFocus={props.autoFocus}
+      />
+    );
+  }
+  return <UnknownKeyPrompt {...props} where={where} />;
+}
+
+function UnknownKeyPrompt({ host, offered, onTrusted, onRefuse, autoFocus = false, where }: Props & { where: string }) {
   const { client, apply } = useAgent();
   const action = useAction();
   const headingRef = useRef<HTMLParagraphElement>(null);
   useEffect(() => {
     if (autoFocus) headingRef.current?.focus();
   }, [autoFocus]);
-  const address = offered.hostname ? `${offered.hostname}${offered.port && offered.port !== 22 ? `:${offered.port}` : ''}` : null;
-  const where = address && address !== host ? `${host} (${address})` : host;
-
   const trust = () =>
     action.run('Trusting…', async () => {
       await client.hosts.trust({ host, fingerprint: offered.fingerprint });

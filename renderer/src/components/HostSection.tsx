@@ -31,7 +31,9 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
   // The freshest word on this host: what the user just asked, else what the agent last met.
   const error = action.error ?? afterTrust ?? host?.error ?? null;
   const keyUnknown = error?.code === 'HOST_KEY_UNKNOWN';
-  const offered = keyUnknown ? (checkedKey ?? offeredKeyOf(error.detail)) : null;
+  // A changed key (not a revoked one) can be reviewed, and replaced only in ChangedKeyPrompt.
+  const keyChanged = error?.code === 'HOST_KEY_CHANGED' && Array.isArray(error.detail?.changed);
+  const offered = keyUnknown ? (checkedKey ?? offeredKeyOf(error.detail)) : keyChanged && checkedKey?.changed?.length ? checkedKey : null;
 
   // Once the host connects, earlier failures here (an unknown key, a refusal) are history.
   const connected = host?.connection === 'connected';
@@ -119,7 +121,7 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
           {action.pending}
         </p>
       ) : null}
-      {keyUnknown && offered && !refused ? (
+      {(keyUnknown || keyChanged) && offered && !refused ? (
         <HostKeyPrompt
           host={id}
           offered={offered}
@@ -130,10 +132,13 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
             setAfterTrust(reconnectError);
           }}
         />
-      ) : keyUnknown && refused ? (
+      ) : (keyUnknown || keyChanged) && refused ? (
         <div className="error-notice" role="alert">
           <div className="error-body">
-            <p className="error-message">Key refused: {id} stays untrusted and Kernel Tray will not connect to it.</p>
+            <p className="error-message">
+              {keyChanged ? `Key refused: known_hosts keeps the old key of ${id}` : `Key refused: ${id} stays untrusted`} and Kernel Tray will not connect to
+              it.
+            </p>
             <div className="button-row">
               <button type="button" onClick={() => setRefused(false)}>
                 Review the key again
@@ -144,10 +149,10 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
       ) : error ? (
         <>
           <ErrorNotice error={error} onDismiss={action.error ? action.clear : undefined} />
-          {keyUnknown ? (
+          {keyUnknown || keyChanged ? (
             <div className="button-row">
               <button type="button" disabled={busy} onClick={checkKey}>
-                Show the host key
+                {keyChanged ? 'Review the changed key' : 'Show the host key'}
               </button>
             </div>
           ) : null}
