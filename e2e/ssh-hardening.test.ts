@@ -155,7 +155,8 @@ async function fingerprintOf(publicKeyLine: string): Promise<string> {
 /** `ktray ...` in a pseudo-terminal (util-linux script), typing `input`: the interactive path. */
 async function inTerminal(w: CliWorld, args: string[], input: string): Promise<CliResult> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const cmd = [process.execPath, '--import', 'tsx', '--import', path.join(root, 'scripts/register-text.mjs'), path.join(root, 'electron/cli/ktray.ts'), ...args, '--ssh-config', w.sshConfig]
+  // As users run it, and as e2e/ktray-cli.ts does: bin/ktray.js.
+  const cmd = [process.execPath, path.join(root, 'bin/ktray.js'), ...args, '--ssh-config', w.sshConfig]
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
     .join(' ');
   const env = { PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}`, HOME: process.env.HOME, KTRAY_HOME: w.home, JUPYTER_RUNTIME_DIR: w.runtimeDir, SSH_AUTH_SOCK: '', TERM: 'dumb' };
