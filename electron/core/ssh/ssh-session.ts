@@ -370,8 +370,6 @@ export class SshSession implements Host {
     return new Promise<Client>((resolve, reject) => {
       const fail = (err: Error & { level?: string; code?: string }) => {
         client.removeAllListeners('ready');
-        // The socket may still report its reset after this; nothing may go unhandled.
-        client.on('error', () => {});
         client.end();
         reject(keyError ?? translateError(err, profile, this.id, via, log));
       };
