@@ -72,7 +72,10 @@ describe('verdicts', () => {
     r.latency = {};
     r.startup = null;
     expect(verdict(r, 'agent <', 'agent process').pass).toBeNull();
-    expect(verdict(r, 'request latency', 'agent process').pass).toBeNull();
+    expect(verdict(r, 'request latency', 'agent process')).toMatchObject({ pass: null, measured: 'not measured' });
+    r.throughput = {};
+    expect(verdict(r, 'throughput', 'agent process')).toMatchObject({ pass: null, measured: 'not measured' });
+    expect(renderText(r)).not.toContain('NaN');
     expect(verdict(r, '`ktray --version`', 'CLI')).toMatchObject({ pass: null, measured: 'not measured' });
     expect(renderText(r)).not.toContain('CLI start:');
   });

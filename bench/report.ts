@@ -69,17 +69,17 @@ export function verdicts(r: Results): Verdict[] {
         target: `discovery of ${d.count} ≤ 2 RTT + process time`,
         path,
         pass: Number.isFinite(v) ? v <= limit : null,
-        measured: `${Math.round(v)} ms vs limit ${Math.round(limit)} ms (2×${r.settings.rttMs} + ${Math.round(med(d.processMs))} process)`,
+        measured: Number.isFinite(v) ? `${Math.round(v)} ms vs limit ${Math.round(limit)} ms (2×${r.settings.rttMs} + ${Math.round(med(d.processMs))} process)` : 'not measured',
       });
     }
   }
   // Against the better of OpenSSH's two forwards (-N, and -tt with TCP_NODELAY): the stricter test.
   const latBase = Math.min(med(r.latency.a), med(r.latencyTty ?? undefined));
   const lat = med(r.latency.c) / latBase;
-  out.push({ target: 'request latency ≤ 1.2× OpenSSH -L', path: 'agent process', pass: Number.isFinite(lat) ? lat <= 1.2 : null, measured: `${lat.toFixed(2)}× (${med(r.latency.c).toFixed(1)} ms vs ${latBase.toFixed(1)} ms, the faster OpenSSH forward)` });
+  out.push({ target: 'request latency ≤ 1.2× OpenSSH -L', path: 'agent process', pass: Number.isFinite(lat) ? lat <= 1.2 : null, measured: Number.isFinite(lat) ? `${lat.toFixed(2)}× (${med(r.latency.c).toFixed(1)} ms vs ${latBase.toFixed(1)} ms, the faster OpenSSH forward)` : 'not measured' });
   const thrBase = Math.max(med(r.throughput.a), med(r.throughputTty ?? undefined));
   const thr = med(r.throughput.c) / thrBase;
-  out.push({ target: 'throughput ≥ 0.8× OpenSSH -L', path: 'agent process', pass: Number.isFinite(thr) ? thr >= 0.8 : null, measured: `${thr.toFixed(2)}× (${med(r.throughput.c).toFixed(1)} vs ${thrBase.toFixed(1)} MB/s, the faster OpenSSH forward)` });
+  out.push({ target: 'throughput ≥ 0.8× OpenSSH -L', path: 'agent process', pass: Number.isFinite(thr) ? thr >= 0.8 : null, measured: Number.isFinite(thr) ? `${thr.toFixed(2)}× (${med(r.throughput.c).toFixed(1)} vs ${thrBase.toFixed(1)} MB/s, the faster OpenSSH forward)` : 'not measured' });
   const st = r.startup;
   const [ktray, node] = st ? [med(st.ktrayMs), med(st.nodeMs)] : [NaN, NaN];
   out.push({
