@@ -70,6 +70,7 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
   let body: string[] | null = null;
   let onBody: ((text: string) => void) | null = null;
   let fdsOf: Set<string> | null = null;
+  const argvOrder: ProcessDetail[] = [];
   let ended = false;
   const closeBody = () => {
     if (body && onBody) onBody(body.join('\n'));
@@ -97,8 +98,14 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
         const pid = Number(words[0]);
         const detail: ProcessDetail = { pid, start: words[1] ?? '', cwd: decodeName(words.slice(2).join(' ')) || null, argv: [] };
         d.procfs.details.set(pid, detail);
-        body = [];
-        onBody = (text) => (detail.argv = text.replace(/\n$/, '').split('\0').filter((a, i, all) => i < all.length - 1 || a !== ''));
+        argvOrder.push(detail);
+      } else if ((kind === 'argv' || kind === 'next') && d.procfs) {
+        // The argv of each proc above, in their order, one after another.
+        const detail = argvOrder.shift();
+        if (detail) {
+          body = [];
+          onBody = (text) => (detail.argv = text.split('\0').filter((a, i, all) => i < all.length - 1 || a !== ''));
+        }
       } else if (kind === 'end') ended = true;
       continue;
     }

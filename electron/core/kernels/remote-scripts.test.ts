@@ -214,6 +214,43 @@ describe('discovery with live, stale and broken connection files', () => {
     }
   });
 
+  it("reads every candidate's argv exactly, one cat for all or one each where mktemp fails", async () => {
+    const argvs = [
+      ['-c', 'import time; time.sleep(60)', 'kernel-a b.json'],
+      ['-c', 'import time; time.sleep(60)', 'two\nlines', 'kernel-c.json', ''],
+      ['-c', 'import time; time.sleep(60)', '--existing', 'x.json\nnext'],
+    ];
+    const procs = argvs.map((a) => spawn(PY, a, { stdio: 'ignore' }));
+    const execed = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${PY}\0-c`);
+    while (!procs.every((p) => execed(p.pid!))) await new Promise((r) => setTimeout(r, 20));
+    const noMktemp = await mkdtemp(path.join(tmpdir(), 'kt-no-mktemp-'));
+    await writeFile(path.join(noMktemp, 'mktemp'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    try {
+      for (const prefix of ['', `PATH=${noMktemp}:$PATH; `]) {
+        const { script, marker } = discoveryScript([runtime]);
+        const found = parseDiscovery((await host.run(prefix + script, { timeoutMs: 30_000 })).stdout, marker);
+        procs.forEach((p, i) => expect(found.procfs!.details.get(p.pid!)?.argv).toEqual([PY, ...argvs[i]!]));
+        expect(found.procfs!.details.get(kernel.pid!)?.argv).toEqual([PY, '-m', 'ipykernel_launcher', '-f', live]);
+        expect(found.procfs!.details.get(kernel.pid!)?.cwd).toBe(realpathSync(process.cwd()));
+      }
+    } finally {
+      for (const p of procs) p.kill('SIGKILL');
+      await rm(noMktemp, { recursive: true, force: true });
+    }
+  });
+
+  it('copies a file without a final newline as it is', async () => {
+    const bare = path.join(runtime, 'kernel-bare.json');
+    await writeFile(bare, '{"a": "x\\\\y"}\n\n  {');
+    try {
+      const { script, marker } = discoveryScript([runtime]);
+      const found = parseDiscovery((await host.run(script, { timeoutMs: 30_000 })).stdout, marker);
+      expect(found.files.find((x) => x.path === bare)).toMatchObject({ text: '{"a": "x\\\\y"}\n\n  {', size: 18 });
+    } finally {
+      await rm(bare, { force: true });
+    }
+  });
+
   it('reports a file too big to be a connection file by its size, without reading it', async () => {
     const big = path.join(runtime, 'kernel-big.json');
     await writeFile(big, JSON.stringify({ pad: 'x'.repeat(70_000) }));

@@ -7,11 +7,17 @@
 # printed in hex (`hex:...`), others as they are (`raw:...`).
 nl='
 '
+# Prints a name, without a fork unless it holds a newline.
 name() { case "$1" in *"$nl"*) printf 'hex:%s' "$(printf %s "$1" | od -An -v -tx1 | tr -d ' \n')";; *) printf 'raw:%s' "$1";; esac; }
+# Copies a small file without a fork (a fork per file is most of the cost with
+# many kernels). NUL bytes, which no connection file holds, are dropped.
+copy() { l=; { while IFS= read -r l; do printf '%s\n' "$l"; done; printf %s "$l"; } < "$1"; }
 printf '\n%s begin\n' "$m"
 printf '%s now %s\n' "$m" "$(date +%s)"
-printf '%s home %s\n' "$m" "$(name "$HOME")"
+printf '%s home ' "$m"; name "$HOME"; printf '\n'
 seen=
+# GNU stat, else BSD's: modification time and size.
+if stat -c %Y / >/dev/null 2>&1; then st_fmt="-c %Y_%s"; else st_fmt="-f %m_%z"; fi
 for d in "${JUPYTER_RUNTIME_DIR:-}" "${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/jupyter}" "/run/user/$(id -u)/jupyter" \
   "${JUPYTER_DATA_DIR:+$JUPYTER_DATA_DIR/runtime}" "${XDG_DATA_HOME:-$HOME/.local/share}/jupyter/runtime" \
   "$HOME/Library/Jupyter/runtime" "$@"; do
@@ -19,13 +25,22 @@ for d in "${JUPYTER_RUNTIME_DIR:-}" "${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/jupyter
   r=$(cd "$d" 2>/dev/null && pwd -P) || continue
   case "$seen" in *"$nl$r$nl"*) continue;; esac
   seen="$seen$nl$r$nl"
-  for f in "$r"/kernel-*.json; do
+  set -- "$r"/kernel-*.json
+  [ "$#" -gt 1 ] || [ -e "$1" ] || continue
+  # One stat for the folder; should a file go between the glob and stat, the
+  # line-per-file order is lost, and then each file is asked on its own.
+  all=$(stat $st_fmt -- "$@" 2>/dev/null) || all=
+  c=0; rest=$all
+  while [ -n "$rest" ]; do c=$((c + 1)); case "$rest" in *"$nl"*) rest=${rest#*"$nl"};; *) rest=;; esac; done
+  [ "$c" -eq "$#" ] || all=
+  for f; do
+    if [ -n "$all" ]; then ts=${all%%"$nl"*}; all=${all#"$ts"}; all=${all#"$nl"}
+    else ts=$(stat $st_fmt -- "$f" 2>/dev/null || echo 0_0); fi
     [ -f "$f" ] || continue
-    ts=$(stat -c '%Y %s' "$f" 2>/dev/null || stat -f '%m %z' "$f" 2>/dev/null || echo '0 0')
-    printf '%s file %s %s\n' "$m" "$ts" "$(name "$f")"
+    t=${ts%%_*}; sz=${ts#*_}
+    printf '%s file %s %s ' "$m" "$t" "$sz"; name "$f"; printf '\n'
     # A connection file is a few hundred bytes; a bigger one is reported by its size, not read.
-    sz=${ts#* }
-    if [ "$sz" -le 65536 ] 2>/dev/null; then head -c 65536 "$f" 2>/dev/null; fi
+    if [ "$sz" -le 65536 ] 2>/dev/null; then copy "$f" 2>/dev/null; fi
     printf '\n'
   done
 done
@@ -36,16 +51,34 @@ printf '%s ps\n%s\n' "$m" "$ps"
 if [ -r /proc/self/stat ] && [ -d /proc/self/fd ]; then
   printf '%s procfs\n' "$m"
   pids=$(printf '%s\n' "$ps" | grep -E 'kernel|\.json' | while read -r p _; do printf '%s ' "$p"; done)
+  # Every argv in one cat: between two, a file holding a line no argv can
+  # hold (the marker); without a temporary file, one cat each, same output.
+  argv=
   for p in $pids; do
     [ -r "/proc/$p/cmdline" ] || continue
     read -r st < "/proc/$p/stat" 2>/dev/null || continue
     st=${st##*) }
     set -- $st
-    cwd=$(cd "/proc/$p/cwd" 2>/dev/null && pwd -P) || cwd=
-    printf '%s proc %s %s %s\n' "$m" "$p" "${20}" "$(name "$cwd")"
-    cat "/proc/$p/cmdline" 2>/dev/null
-    printf '\n'
+    # cd -P sets PWD to the physical path: the cwd without a fork.
+    if cd -P "/proc/$p/cwd" 2>/dev/null; then cwd=$PWD; cd / || :; else cwd=; fi
+    printf '%s proc %s %s ' "$m" "$p" "${20}"; name "$cwd"; printf '\n'
+    argv="$argv /proc/$p/cmdline"
   done
+  printf '%s argv\n' "$m"
+  if [ -n "$argv" ]; then
+    sep=$(mktemp 2>/dev/null) && printf '\n%s next\n' "$m" > "$sep" || sep=
+    set -- $argv
+    if [ -n "$sep" ]; then
+      first=$1; shift
+      for a; do set -- "$@" "$sep" "$a"; shift; done
+      cat "$first" "$@" 2>/dev/null
+      rm -f "$sep"
+    else
+      first=1
+      for a; do [ -n "$first" ] || printf '\n%s next\n' "$m"; first=; cat "$a" 2>/dev/null; done
+    fi
+    printf '\n'
+  fi
   fds=
   for p in $pids; do fds="$fds /proc/$p/fd"; done
   printf '%s fds\n' "$m"
