@@ -142,6 +142,24 @@ describe('the agent against a fake host', () => {
     expect(await second.kernel(k.id)).toMatchObject({ alive: true, attached: false });
   });
 
+  it('after an agent restart with the host down, shows the kernels it had attached as unknown, and re-attaches them once the host answers', async () => {
+    fake = await FakeHost.create();
+    const first = await agentOn(fake, 'restart-down');
+    const k = await first.agent.start({ host: 'fake', python: PYTHON });
+    await first.agent.attach({ id: k.id });
+    await first.agent.close();
+    fake.setState('lost');
+    const second = await agentOn(fake, 'restart-down');
+    await second.agent.restoreAttachments();
+    const listed = await second.agent.kernels({ host: 'fake', refresh: true });
+    expect(listed.map((x) => [x.id, x.state, x.attached])).toEqual([[k.id, 'unknown', false]]);
+    const notice = second.events.find((e): e is Extract<AgentEvent, { type: 'notice' }> => e.type === 'notice' && e.kernel === k.id);
+    expect(notice?.message).toMatch(/shown as unknown until fake answers; Kernel Tray re-attaches it then/);
+    fake.setState('connected');
+    await second.agent.kernels({ host: 'fake', refresh: true });
+    await until(async () => (await second.kernel(k.id)).attached && (await second.kernel(k.id)).state === 'idle', { what: 're-attached and idle once the host answers', timeoutMs: 20_000 });
+  });
+
   it('lists an unreachable host\'s known kernels as unknown; an agent that knows none of them has only the error', async () => {
     fake = await FakeHost.create();
     const { agent } = await agentOn(fake, 'outage');

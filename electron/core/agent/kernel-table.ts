@@ -158,6 +158,16 @@ export class KernelTable {
     return { ...e.summary };
   }
 
+  /**
+   * A kernel remembered from before an agent restart whose host cannot be
+   * reached now: shown as unknown until a listing says what it is.
+   */
+  remembered(host: string, k: FoundKernel): void {
+    if (this.entries.has(kernelId(host, k.name))) return;
+    this.setState(this.add(host, k), 'unknown', { quiet: true });
+    this.announce(host);
+  }
+
   /** The host cannot be reached: nobody knows the state of its live kernels. */
   hostUnreachable(host: string): void {
     for (const e of this.entries.values()) if (e.summary.host === host && e.summary.alive) this.setState(e, 'unknown');

@@ -40,6 +40,8 @@ export interface KernelsOptions {
 export class Kernels {
   /** Hosts listed at least once by this agent. */
   private readonly listed = new Set<string>();
+  /** Per host, kernels to take up again once a listing reaches it (their host was down when the agent started). */
+  private readonly pendingRestore = new Map<string, string[]>();
 
   constructor(private readonly o: KernelsOptions) {}
 
@@ -82,6 +84,11 @@ export class Kernels {
     for (const id of change.died) watching.dropped(id);
     for (const id of change.removed) watching.unwant(id);
     await this.forget(change.removed);
+    const pending = this.pendingRestore.get(hostId);
+    if (pending) {
+      this.pendingRestore.delete(hostId);
+      void this.reattach(pending);
+    }
   }
 
   /** Pins and launch notes of kernels whose files are gone from the host: nothing to watch or restart. */
@@ -298,24 +305,39 @@ export class Kernels {
           await this.refresh(hostId);
         } catch (err) {
           this.o.table.hostUnreachable(hostId);
-          for (const id of ids) this.o.table.notice(id, `Could not re-attach ${id}: ${errorText(err)}`);
+          // Shown as they were last known, in state unknown, and taken up again by the first listing that reaches the host.
+          for (const id of ids) {
+            const rec = state.attached[id];
+            if (rec) this.o.table.remembered(hostId, { name: parseKernelId(id).name, connectionFile: rec.remoteFile, info: rec.info, pid: null, alive: true, startedAt: null, command: null });
+          }
+          this.pendingRestore.set(hostId, ids);
+          for (const id of ids) {
+            this.o.table.notice(id, `Could not re-attach ${id}: ${errorText(err)}. It is shown as unknown until ${hostId} answers; Kernel Tray re-attaches it then.`);
+          }
           return;
         }
-        for (const id of ids) {
-          const k = this.o.table.get(id);
-          if (!k?.alive) continue;
-          if (state.attached[id]) {
-            try {
-              await this.attach({ id });
-            } catch (err) {
-              log.warn(`re-attaching ${id} failed: ${errorText(err)}`);
-              this.o.table.notice(id, `Could not re-attach ${id}: ${errorText(err)}`);
-            }
-          } else {
-            this.o.watching.want(id, null);
-          }
-        }
+        await this.reattach(ids);
       }),
     );
   }
+
+  /** After a listing: attach again what was attached before the agent restarted, watch what was pinned. */
+  private async reattach(ids: string[]): Promise<void> {
+    const { state } = this.o.persisted;
+    for (const id of ids) {
+      const k = this.o.table.get(id);
+      if (!k?.alive || k.attached) continue;
+      if (state.attached[id]) {
+        try {
+          await this.attach({ id });
+        } catch (err) {
+          log.warn(`re-attaching ${id} failed: ${errorText(err)}`);
+          this.o.table.notice(id, `Could not re-attach ${id}: ${errorText(err)}`);
+        }
+      } else {
+        this.o.watching.want(id, null);
+      }
+    }
+  }
+
 }
