@@ -1,6 +1,7 @@
 // The ktray command line end to end: a real sshd as a separate remote host, real
 // ipykernels there, and real Jupyter clients executing code through the tunnels.
-import { stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KernelClient } from '../electron/core/jupyter/kernel-client';
@@ -9,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 import { runJupyterCheck } from './harness/jupyter';
 import { cliWorld, type CliWorld } from './ktray-cli';
-import { tryConnect } from './harness/net';
+import { tryConnect, tryConnectUnix } from './harness/net';
+import { eventually, until } from './harness/wait';
 
 let remote: RemoteHost;
 let world: CliWorld;
@@ -184,6 +186,46 @@ describe('ktray against a real remote host', () => {
     expect((await world.run(['agent', 'stop'])).code).toBe(0);
     expect(await remoteAlive(pid)).toBe(true);
     expect(await listed(id)).toMatchObject({ alive: true, pid });
+  });
+
+  it('an agent killed with SIGKILL: the next one re-attaches on the same sockets and removes the dead ones it left', async () => {
+    // A runtime dir of this world's own, so the private socket folder ($XDG_RUNTIME_DIR/ktray) is this test's alone.
+    const w = await cliWorld(remote.sshConfigFile, { env: (base) => ({ XDG_RUNTIME_DIR: path.join(base, 'xdg') }) });
+    extraWorlds.push(w);
+    const xdg = path.join(path.dirname(w.runtimeDir), 'xdg');
+    await mkdir(xdg, { mode: 0o700 });
+    const env = {};
+    const started = await w.run(['start', remote.alias, '--python', remote.python, '--attach', '--frontend', 'none'], { env });
+    expect(started.code, started.stderr).toBe(0);
+    const id = started.stdout.trim().split('\n')[0]!;
+    // A second kernel, pinned: watched through tunnels of the agent's own, in the private folder.
+    const pinned = (await w.run(['start', remote.alias, '--python', remote.python], { env })).stdout.trim();
+    expect((await w.run(['pin', pinned], { env })).code).toBe(0);
+    await eventually(async () => (await w.json<any[]>(['ls', remote.alias])).find((x) => x.id === pinned && x.watched && x.state === 'idle'), { what: 'the pinned kernel watched' });
+    const status = JSON.parse((await w.run(['agent', 'status', '--json'], { env })).stdout);
+    process.kill(status.pid, 'SIGKILL');
+    await until(() => { try { process.kill(status.pid, 0); return false; } catch { return true; } }, { what: 'the agent gone' });
+    const sockets = async (dir: string) => {
+      const out: string[] = [];
+      for (const n of await readdir(dir).catch(() => [] as string[])) if ((await lstat(path.join(dir, n))).isSocket()) out.push(path.join(dir, n));
+      return out;
+    };
+    const left = [...(await sockets(w.runtimeDir)), ...(await sockets(path.join(xdg, 'ktray')))];
+    for (const f of left) expect(await tryConnectUnix(f), f).toBe('ECONNREFUSED');
+    const private_ = left.filter((f) => f.startsWith(path.join(xdg, 'ktray')));
+    expect(private_.length, 'the killed agent had watch sockets in the private folder').toBeGreaterThan(0);
+
+    expect((await w.run(['ls', remote.alias], { env })).code).toBe(0);
+    const k = await eventually(async () => (await w.json<any[]>(['ls', remote.alias])).find((x) => x.id === id && x.attached), { what: 're-attached' });
+    expect(k.localConnectionFile).toBe(started.stdout.trim().split('\n')[1]);
+    for (const f of left) {
+      // Each socket the killed agent left is either in use again (the re-attached kernel's) or gone: none is left dead.
+      if (existsSync(f)) expect(await tryConnectUnix(f), f).toBe('connected');
+    }
+    expect(private_.some((f) => !existsSync(f)), 'a dead watch socket was removed').toBe(true);
+    await w.run(['stop', id], { env });
+    await w.run(['stop', pinned], { env });
+    await w.run(['agent', 'stop'], { env });
   });
 
   it('shows stale connection files as dead without deleting them, and skips malformed ones', async () => {

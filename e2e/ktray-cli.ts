@@ -31,12 +31,15 @@ export interface CliWorld {
   dispose(): Promise<void>;
 }
 
-/** `runtimeDir`: the local Jupyter runtime dir's name under the world's folder (default `runtime`). */
-export async function cliWorld(sshConfig: string, opts: { runtimeDir?: string } = {}): Promise<CliWorld> {
+/**
+ * `runtimeDir`: the local Jupyter runtime dir's name under the world's folder (default `runtime`);
+ * `env`: variables of every command of this world, `(base) => ({...})` given the world's folder.
+ */
+export async function cliWorld(sshConfig: string, opts: { runtimeDir?: string; env?: (base: string) => NodeJS.ProcessEnv } = {}): Promise<CliWorld> {
   const base = await mkdtemp(path.join(tmpdir(), 'kt-cli-'));
   const home = path.join(base, 'home');
   const runtimeDir = path.join(base, opts.runtimeDir ?? 'runtime');
-  const env = { ...process.env, KTRAY_HOME: home, JUPYTER_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '' };
+  const env = { ...process.env, KTRAY_HOME: home, JUPYTER_RUNTIME_DIR: runtimeDir, SSH_AUTH_SOCK: '', ...opts.env?.(base) };
   const run = (args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; sshConfig?: string } = {}) =>
     new Promise<CliResult>((resolve, reject) => {
       const child = spawn(process.execPath, [...NODE_ARGS, ENTRY, ...args, '--ssh-config', opts.sshConfig ?? sshConfig], { cwd: ROOT, env: { ...env, ...opts.env } });

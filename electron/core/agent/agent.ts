@@ -17,7 +17,9 @@ import type {
 import { VERSION } from '../../shared/version';
 import type { Host } from '../hosts/host';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
-import { socketPath } from '../util/paths';
+import { logger } from '../util/logger';
+import { privateSocketDir, socketPath, unixSocketsHere } from '../util/paths';
+import { sweepDeadSockets } from '../util/socket-sweep';
 import { AddressAllowances } from './address-allowances';
 import { Attachments } from './attachments';
 import { EventBus } from './event-bus';
@@ -28,6 +30,8 @@ import { Persisted } from './persisted';
 import { Settings } from './settings';
 import { StateStore } from './state-store';
 import { Watching, type WatchingOptions } from './watching';
+
+const log = logger('agent');
 
 export interface AgentOptions {
   home: string;
@@ -58,7 +62,7 @@ export class Agent implements AgentConnection {
 
   private constructor(
     private readonly opts: AgentOptions,
-    persisted: Persisted,
+    private readonly persisted: Persisted,
   ) {
     const events = this.events;
     this.settings = new Settings(persisted);
@@ -140,8 +144,18 @@ export class Agent implements AgentConnection {
   setSettings = (p: Partial<AgentSettings>): Promise<AgentSettings> => this.settings.set(p);
 
   /** After an agent restart: tunnels again for kernels attached before, on the same ports. */
-  restoreAttachments(): Promise<void> {
-    return this.kernelService.restore();
+  async restoreAttachments(): Promise<void> {
+    await this.sweepSockets();
+    await this.kernelService.restore();
+  }
+
+  /** Sockets a killed agent left in our folders, except those re-attaching will take again. */
+  private async sweepSockets(): Promise<void> {
+    const keep = Object.values(this.persisted.state.attached).flatMap((r) => (r.localTransport === 'ipc' && r.localIp ? [r.localIp] : []));
+    const dirs = [this.opts.runtimeDir];
+    if (unixSocketsHere()) dirs.push(await privateSocketDir().catch(() => this.opts.runtimeDir));
+    const removed = await sweepDeadSockets(dirs, keep).catch(() => []);
+    if (removed.length) log.info(`removed ${removed.length} socket(s) nobody listened on, left by an agent that ended without closing them: ${removed.join(', ')}`);
   }
 
   async shutdown(): Promise<void> {
