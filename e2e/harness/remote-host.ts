@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend } from './backend';
+import type { Backend, BackendKeys } from './backend';
 import { startIsolated } from './isolated-remote';
 import { startLoopback } from './loopback-remote';
 import { sleep } from './proc';
@@ -86,7 +86,15 @@ function installExitHook(): void {
   });
 }
 
-export async function startRemoteHost(opts: { latencyMs?: number; loginShell?: string; reapOrphans?: boolean } = {}): Promise<RemoteHost> {
+export interface RemoteHostOptions {
+  latencyMs?: number;
+  loginShell?: string;
+  reapOrphans?: boolean;
+  /** A remote of another kind behind the same keys and bridge (the Slurm harness's login node). */
+  backend?: (keys: BackendKeys) => Promise<Backend>;
+}
+
+export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<RemoteHost> {
   const id = randomBytes(4).toString('hex');
   const dir = await mkdtemp(join(tmpdir(), `kt-remote-${id}-`));
   const alias = `kt-remote-${id}`;
@@ -105,7 +113,7 @@ export async function startRemoteHost(opts: { latencyMs?: number; loginShell?: s
     ]);
     const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell, reapOrphans: opts.reapOrphans };
     const mode = process.getuid?.() === 0 && process.env.KT_REMOTE_HOST_MODE !== 'loopback' ? 'isolated' : 'loopback';
-    backend = mode === 'isolated' ? await startIsolated(keys) : await startLoopback(keys);
+    backend = opts.backend ? await opts.backend(keys) : mode === 'isolated' ? await startIsolated(keys) : await startLoopback(keys);
     installExitHook();
     live.set(backend, dir);
     const b = backend;

@@ -5,16 +5,23 @@ reaper they linger as zombies and `kill -0 PID` still succeeds on them, which wo
 the product's "is this kernel alive" checks. As PID 1 we also own the lifetime of every
 process of the remote: when we exit, the kernel kills the whole namespace.
 
-argv[1] is JSON: {"hostname": str, "sshd": [argv], "bridge": [argv], "reap": "all"|"own"}
+argv[1] is JSON: {"hostname": str, "sshd": [argv], "bridge": [argv], "reap": "all"|"own",
+                  "mounts": [[src, dst]], "daemons": [{"name": str, "argv": [argv], "ready": str}]}
 ("own": reap only the processes we started, like the PID 1 of a container that
-is no init, so tests can see what a launcher leaves behind as zombies)
+is no init, so tests can see what a launcher leaves behind as zombies). sshd and
+bridge are optional (a compute node of the Slurm harness has neither); mounts are
+bind mounts made first, in our own mount namespace (a node's /etc/slurm, /etc/hosts,
+/run/munge and the shared home); daemons start in order, each told ready by a
+line of its stderr that contains `ready`.
 stdin commands (one per line): "restart-sshd". EOF on stdin (the harness exited or crashed)
-ends the remote. stdout line for the harness: "sshd-ready" (after every start of sshd).
+ends the remote. stdout lines for the harness: "sshd-ready" (after every start of sshd),
+"NAME-ready" for each daemon.
 """
 import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -90,6 +97,25 @@ def start_sshd(argv):
     return pid
 
 
+def start_daemon(d):
+    r, w = os.pipe()
+    pid = spawn(d["argv"], w)
+    os.close(w)
+
+    def follow():
+        told = False
+        with os.fdopen(r, "r", errors="replace") as log:
+            for line in log:
+                sys.stderr.write("[%s] %s" % (d["name"], line))
+                sys.stderr.flush()
+                if not told and d["ready"] in line:
+                    told = True
+                    say(d["name"] + "-ready")
+
+    threading.Thread(target=follow, daemon=True).start()
+    return pid
+
+
 def wait_exit(pid, timeout):
     deadline = time.monotonic() + timeout
     with cond:
@@ -105,12 +131,18 @@ def wait_exit(pid, timeout):
 def main():
     cfg = json.loads(sys.argv[1])
     socket.sethostname(cfg["hostname"])
+    # Before the reaper runs: it would take mount's exit status from subprocess.
+    for src, dst in cfg.get("mounts", []):
+        subprocess.run(["mount", "--bind", src, dst], check=True)
     reaper = reap_own_forever if cfg.get("reap") == "own" else reap_forever
     threading.Thread(target=reaper, daemon=True).start()
-    spawn(cfg["bridge"], 2)
-    sshd = start_sshd(cfg["sshd"])
+    for d in cfg.get("daemons", []):
+        start_daemon(d)
+    if cfg.get("bridge"):
+        spawn(cfg["bridge"], 2)
+    sshd = start_sshd(cfg["sshd"]) if cfg.get("sshd") else None
     for line in sys.stdin:
-        if line.strip() == "restart-sshd":
+        if line.strip() == "restart-sshd" and sshd is not None:
             os.kill(sshd, signal.SIGTERM)
             if not wait_exit(sshd, 10):
                 os.kill(sshd, signal.SIGKILL)
