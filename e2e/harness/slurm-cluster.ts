@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { LogTail, waitForLine, type Backend, type BackendKeys } from './backend';
 import { claimUser, ensureUser, killUserProcesses, releaseUser } from './host-state';
 import { isAlive, processStartTime, run, runOk, SYSTEM_PATH, sleep, tryKill, type RunResult } from './proc';
+import { userIds } from './isolated-remote';
 import { startRemoteHost, type RemoteHost } from './remote-host';
 import { SSHD, sshdConfig, writeSshdConfig } from './ssh-files';
 import { hostsFile, slurmConf, type ClusterNames } from './slurm-files';
@@ -211,6 +212,14 @@ async function startSlurmBackend(k: BackendKeys): Promise<SlurmBackend> {
       home: u.home,
       isolated: true,
       namespace: nsLogin,
+      uid: u.uid,
+      // Another local user on the login node (the process list as they see it).
+      spawnAs: (other, argv) => {
+        const ids = userIds(other);
+        return spawn('nsenter', ['--target', String(login.initPid), '--net', '--pid', '--mount', '--uts', '--wd=/', '--',
+          'setpriv', `--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups', '--reset-env', '--', ...argv],
+        { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      },
       names,
       connectUpstream: () => net.createConnection(socket),
       logs,

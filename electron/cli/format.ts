@@ -1,5 +1,5 @@
 // Plain-text tables and lines for the terminal.
-import { formatDuration, hostStateLabel, kernelStateLabel, listenWarning } from '../shared/format';
+import { formatDuration, hostStateLabel, kernelStateLabel, listenWarning, timeLeftLabel } from '../shared/format';
 import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
 
 function table(rows: string[][]): string {
@@ -9,8 +9,11 @@ function table(rows: string[][]): string {
 
 export function formatKernels(kernels: KernelSummary[], now: number): string {
   if (!kernels.length) return 'No kernels. Start one with `ktray start HOST` (HOST may be `local`).';
-  const rows = [['ID', 'STATE', 'PID', 'AGE', 'ATTACHED', 'KERNEL']];
+  // Batch jobs' columns only where a kernel is one: most hosts have none.
+  const jobs = kernels.some((k) => k.job);
+  const rows = [['ID', 'STATE', 'PID', 'AGE', 'ATTACHED', 'KERNEL', ...(jobs ? ['JOB', 'NODE', 'PARTITION', 'LEFT'] : [])]];
   for (const k of kernels) {
+    const j = k.job;
     rows.push([
       k.id,
       kernelStateLabel(k, now),
@@ -18,11 +21,14 @@ export function formatKernels(kernels: KernelSummary[], now: number): string {
       k.startedAt ? formatDuration(now - k.startedAt) : '-',
       k.attached ? 'yes' : 'no',
       k.kernelName,
+      ...(jobs ? [j?.jobId ?? '-', j?.node ?? '-', j?.partition ?? '-', j && k.alive && !j.ended ? timeLeftLabel(j, now).replace(/ left$/, '') : '-'] : []),
     ]);
   }
   const failed = kernels.filter((k) => k.watchError);
   const notes = failed.map((k) => `note: ${k.id} is not watched: ${k.watchError}`);
-  const exposed = kernels.filter((k) => k.alive && k.listens !== 'loopback' && k.listens !== 'ipc').map((k) => `warning: ${listenWarning(k)}`);
+  for (const k of kernels) if (k.state === 'dead' && k.job?.ended) notes.push(`note: ${k.id}: its job ${k.job.jobId} ended: ${k.job.ended} (${k.job.state}); its output: ${k.job.logFile}`);
+  // A batch job's kernel listens on its node's address, which Kernel Tray itself allowed: no warning.
+  const exposed = kernels.filter((k) => k.alive && !k.job && k.listens !== 'loopback' && k.listens !== 'ipc').map((k) => `warning: ${listenWarning(k)}`);
   return [table(rows), ...exposed, ...notes].join('\n');
 }
 
@@ -47,6 +53,10 @@ export function formatEvent(e: AgentEvent): string {
       return `${t} state     ${e.kernel.id} ${e.kernel.state}`;
     case 'run-finished':
       return `${t} finished  ${e.kernel.id} after ${formatDuration(e.seconds * 1000)}`;
+    case 'job-started':
+      return `${t} job runs  ${e.kernel.id}: job ${e.kernel.job?.jobId ?? '?'}${e.kernel.job?.node ? ` on ${e.kernel.job.node}` : ''}`;
+    case 'job-time-warning':
+      return `${t} time      ${e.kernel.id}: job ${e.kernel.job?.jobId ?? '?'} reaches its time limit in ${e.minutesLeft} min`;
     case 'host-lost':
       return `${t} host lost ${e.host.id}: ${e.reason}`;
     case 'host-back':

@@ -8,6 +8,7 @@ import type { AgentEvent, AttachOptions, Frontend, FrontendWindow, KtrayErrorDat
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { formatEvent, formatHosts, formatKernels } from './format';
+import { jobLabel, kernelStateLabel } from '../shared/format';
 import { ask, askHidden, confirm } from './prompt';
 
 const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
@@ -23,6 +24,11 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
                                       (--attach: and attach it, taking attach's options)
                                       (ipc: its channels are unix sockets in your private
                                        runtime dir, not TCP ports other users can reach)
+  start HOST --slurm "SBATCH ARGS" [--wait SEC] [--login-node]
+                                      on a Slurm cluster's login node: a batch job whose
+                                      kernel runs on a compute node (after HOST's default
+                                      args; --wait: how long to wait for it to run, 60 s;
+                                      --login-node: a plain kernel on the login node)
   attach ID [--frontend qtconsole|console|none] [--new-terminal] [--tcp]
           [--allow-address ADDR]      tunnel the kernel here and open a frontend
                                       (its local end: unix sockets only you can reach;
@@ -42,6 +48,10 @@ Hosts (local is this computer; others come from ~/.ssh/config):
                                       (--replace: its key CHANGED and you know why; the old
                                        lines go as with ssh-keygen -R, FILE.old keeps them)
   reconnect [HOST]                    check connections now (after sleep, network change)
+  slurm HOST ["SBATCH ARGS"] | slurm HOST --off
+                                      HOST is a Slurm cluster: kernels started there (here,
+                                      or from the tray) are batch jobs with these default
+                                      args; without args, shows them; --off: plain kernels
 
 Agent:
   events                              stream events (kernel died, host lost/back, ...)
@@ -59,6 +69,11 @@ const options = {
   kernel: { type: 'string' },
   cwd: { type: 'string' },
   transport: { type: 'string' },
+  slurm: { type: 'string' },
+  'login-node': { type: 'boolean' },
+  wait: { type: 'string' },
+  off: { type: 'boolean' },
+  'sbatch-args': { type: 'string' },
   attach: { type: 'boolean' },
   frontend: { type: 'string' },
   'new-terminal': { type: 'boolean' },
@@ -72,12 +87,33 @@ const options = {
 } as const;
 
 type Flags = ReturnType<typeof parse>['values'];
+const ownFlags = Object.fromEntries(Object.keys(options).map((k) => [`--${k}`, true]));
 
 /** `ls`: listed, but a host could not be asked, so some kernels are shown as last seen (unknown). */
 const EXIT_PARTIAL = 3;
 
 function parse(argv: string[]) {
-  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  return parseArgs({ args: withArgStrings(argv), options, allowPositionals: true, strict: true });
+}
+
+/**
+ * sbatch arguments are one string that starts with a dash (`--slurm
+ * "--partition=gpu"`, `ktray slurm HOST "--time=4:00:00"`), which parseArgs
+ * would take for an option of ours: joined to their option here.
+ */
+function withArgStrings(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--slurm' && i + 1 < argv.length) {
+      out.push(`--slurm=${argv[++i]}`);
+    } else if (argv[0] === 'slurm' && i === 2 && a.startsWith('-') && !(a in ownFlags)) {
+      out.push(`--sbatch-args=${a}`);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 function usageError(message: string): never {
@@ -144,12 +180,38 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
     }
     case 'start': {
       const transport = flags.transport as 'tcp' | 'ipc' | undefined;
-      const k = await agent.start({ host: arg(rest, 0, 'HOST'), python: flags.python, kernel: flags.kernel, cwd: flags.cwd, transport });
+      const waitSec = flags.wait === undefined ? undefined : Number(flags.wait);
+      if (waitSec !== undefined && !(Number.isFinite(waitSec) && waitSec >= 0)) usageError(`--wait takes a number of seconds, not ${flags.wait}.`);
+      if (flags.slurm !== undefined && flags['login-node']) usageError('Give either --slurm or --login-node, not both.');
+      const k = await agent.start({
+        host: arg(rest, 0, 'HOST'),
+        python: flags.python,
+        kernel: flags.kernel,
+        cwd: flags.cwd,
+        transport,
+        slurm: flags.slurm,
+        loginNode: flags['login-node'],
+        waitSec,
+      });
       // Nothing asked for: say what Kernel Tray chose (stdout stays the id alone, for scripts).
       if (!flags.python && !flags.kernel && k.launchedWith && !flags.json) process.stderr.write(`Started with ${k.launchedWith}.\n`);
+      if (k.state === 'queued' || (k.job && !k.alive)) {
+        // Still waiting: say so where a person reads it, keep stdout to the id.
+        if (!flags.json) process.stderr.write(`${k.id}: ${kernelStateLabel(k, Date.now())}, ${jobLabel(k, Date.now())}. \`ktray ls ${k.host}\` shows when it runs.\n`);
+        if (flags.attach) {
+          throw new KtrayError({
+            code: 'KERNEL_QUEUED',
+            host: k.host,
+            message: `${k.id} is not running yet (${kernelStateLabel(k, Date.now())}), so it cannot be attached now; the job stays queued.`,
+            hint: `\`ktray attach ${k.id}\` once it runs (\`ktray events\` tells you), or \`ktray stop ${k.id}\` to cancel it.`,
+          });
+        }
+      }
       if (flags.attach) return attach(agent, k.id, flags, { printId: true });
       return out(flags, k, k.id);
     }
+    case 'slurm':
+      return slurmHost(agent, arg(rest, 0, 'HOST'), flags['sbatch-args'] ?? rest[1], flags);
     case 'attach':
       return attach(agent, arg(rest, 0, 'ID'), flags);
     case 'detach':
@@ -200,6 +262,17 @@ async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId
   const { terminal } = await agent.getSettings({});
   const res = await attachAndOpen(agent, { ...params, frontend: frontend as FrontendWindow }, { terminal });
   return out(flags, res, `${prefix}${res.localConnectionFile}\n(${res.launched} opened)`);
+}
+
+async function slurmHost(agent: RpcAgent, host: string, args: string | undefined, flags: Flags): Promise<number> {
+  if (flags.off && args !== undefined) usageError('Give either sbatch arguments or --off, not both.');
+  if (flags.off || args !== undefined) {
+    const h = await agent.setScheduler({ host, scheduler: flags.off ? null : { kind: 'slurm', args: args ?? '' } });
+    return out(flags, h, h.scheduler ? `${host} is a Slurm cluster; kernels started there are batch jobs with: ${h.scheduler.args || '(no default sbatch arguments)'}` : `${host}: kernels started there run on the host itself.`);
+  }
+  const h = (await agent.hosts({})).find((x) => x.id === host);
+  const s = h?.scheduler ?? null;
+  return out(flags, s, s ? `${host} is a Slurm cluster; default sbatch arguments: ${s.args || '(none)'}` : `${host} is not set up as a Slurm cluster (\`ktray slurm ${host} "--partition=..."\` makes it one).`);
 }
 
 async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<number> {

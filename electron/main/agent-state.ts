@@ -35,6 +35,8 @@ export function applyEvent(s: AgentSnapshot, e: AgentEvent): AgentSnapshot {
     case 'kernel-state':
     case 'kernel-died':
     case 'run-finished':
+    case 'job-started':
+    case 'job-time-warning':
       return { ...s, kernels: upsertKernel(s.kernels, e.kernel) };
     case 'kernels-changed':
       return { ...s, kernels: [...s.kernels.filter((k) => k.host !== e.host), ...e.kernels] };

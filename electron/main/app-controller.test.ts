@@ -82,7 +82,7 @@ describe('AppController', () => {
     await c.start();
     expect(find(menuOf(tray), 'local — connected')).toBeTruthy();
     expect(find(menuOf(tray), /^train \(python3\) — idle/)).toBeTruthy();
-    expect(agent.calls.find((x) => x.method === 'setSettings')?.params).toEqual({ longRunSeconds: 60, terminal: '' });
+    expect(agent.calls.find((x) => x.method === 'setSettings')?.params).toEqual({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 });
     expect(ipcMain.handlers.size).toBeGreaterThan(10);
     await c.shutdown();
   });

@@ -53,6 +53,12 @@ const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent
   ['ktray:hosts.offer', { host: 'gpu' }, { method: 'offer', params: { host: 'gpu' } }, 'agent'],
   ['ktray:hosts.save', { id: 'new', hostname: 'new.example' }, { method: 'saveHost', params: { id: 'new', hostname: 'new.example' } }, 'agent'],
   ['ktray:hosts.remove', { id: 'new' }, { method: 'removeHost', params: { id: 'new' } }, 'agent'],
+  [
+    'ktray:hosts.setScheduler',
+    { host: 'hpc', scheduler: { kind: 'slurm', args: '-p gpu' } },
+    { method: 'setScheduler', params: { host: 'hpc', scheduler: { kind: 'slurm', args: '-p gpu' } } },
+    'agent',
+  ],
   ['ktray:kernels.list', { host: 'gpu', refresh: true }, { method: 'kernels', params: { host: 'gpu', refresh: true } }, 'agent'],
   ['ktray:kernels.start', { host: 'gpu', python: '/opt/py' }, { method: 'start', params: { host: 'gpu', python: '/opt/py' } }, 'agent'],
   ['ktray:kernels.attach', { id: 'gpu/a' }, { method: 'attach', params: { id: 'gpu/a' } }, 'agent'],

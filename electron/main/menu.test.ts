@@ -150,6 +150,9 @@ describe('buildMenuTemplate', () => {
       ['Host connection lost', true],
       ['Host connection back', false],
       ['Long run finished', true],
+      ['Batch job started', true],
+      ['Batch job near its time limit', true],
+      ['Batch job ended', true],
     ]);
     click(byLabel(notes, 'Host connection back'));
     click(byLabel(notes, 'Kernel died'));

@@ -41,6 +41,9 @@ const NOTIFICATION_LABELS: Record<NotificationKind, string> = {
   hostLost: 'Host connection lost',
   hostBack: 'Host connection back',
   runFinished: 'Long run finished',
+  jobStarted: 'Batch job started',
+  jobTimeWarning: 'Batch job near its time limit',
+  jobEnded: 'Batch job ended',
 };
 
 /** A kernel can take commands when its process runs and its host answers. */

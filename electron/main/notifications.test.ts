@@ -8,6 +8,18 @@ const died: AgentEvent = { type: 'kernel-died', at: T0, kernel: kernel('gpu', 't
 const lost: AgentEvent = { type: 'host-lost', at: T0, host: host('gpu', { connection: 'lost' }), reason: 'keepalive timeout' };
 const back: AgentEvent = { type: 'host-back', at: T0, host: host('gpu'), downSeconds: 125 };
 const finished: AgentEvent = { type: 'run-finished', at: T0, kernel: kernel('gpu', 'train'), seconds: 3720 };
+const job = (over: Record<string, unknown> = {}) => ({
+  scheduler: 'slurm' as const, jobId: '812', state: 'RUNNING', reason: null, node: 'gpu07', partition: 'gpu', endsAt: T0 + 600_000,
+  timeLimit: '4:00:00', logFile: '/home/ada/.cache/ktray/slurm-j.log', ended: null, ...over,
+});
+const jobStarted: AgentEvent = { type: 'job-started', at: T0, kernel: kernel('cluster', 'j', { pid: null, job: job() }) };
+const jobWarning: AgentEvent = { type: 'job-time-warning', at: T0, kernel: kernel('cluster', 'j', { pid: null, job: job() }), minutesLeft: 10 };
+const jobEnded: AgentEvent = {
+  type: 'kernel-died',
+  at: T0,
+  kernel: kernel('cluster', 'j', { pid: null, alive: false, state: 'dead', job: job({ state: 'TIMEOUT', ended: 'time limit' }) }),
+  reason: 'Slurm job 812 ended: time limit (TIMEOUT)',
+};
 
 describe('notificationFor', () => {
   it('words each kind and points at the kernel or host concerned', () => {
@@ -32,13 +44,29 @@ describe('notificationFor', () => {
     });
   });
 
+  it("words a batch job's start, its time warning and its end (by the scheduler's reason, not as a death)", () => {
+    expect(notificationFor(jobStarted, ALL_NOTIFICATIONS_ON)).toEqual({
+      kind: 'jobStarted',
+      title: 'Kernel j is running',
+      body: 'Its job 812 on cluster left the queue and runs on gpu07.',
+      target: { kernelId: 'cluster/j', host: 'cluster' },
+    });
+    expect(notificationFor(jobWarning, ALL_NOTIFICATIONS_ON)).toMatchObject({
+      kind: 'jobTimeWarning',
+      title: 'Kernel j: 10 min left',
+      body: 'Its job 812 on cluster reaches its time limit (4:00:00) in 10 min; the kernel ends with it. Save your work.',
+    });
+    expect(notificationFor(jobEnded, ALL_NOTIFICATIONS_ON)).toMatchObject({ kind: 'jobEnded', title: 'Job 812 of kernel j ended', body: 'On cluster: time limit.' });
+    expect(notificationFor(jobEnded, { ...ALL_NOTIFICATIONS_ON, kernelDied: false })?.kind).toBe('jobEnded');
+  });
+
   it('does not double the full stop of a reason that has one', () => {
     const e: AgentEvent = { ...lost, reason: 'Connection reset.' } as AgentEvent;
     expect(notificationFor(e, ALL_NOTIFICATIONS_ON)?.body.startsWith('Connection reset. Remote')).toBe(true);
   });
 
   it('stays quiet for a kind that is switched off, and only for that kind', () => {
-    const events = { kernelDied: died, hostLost: lost, hostBack: back, runFinished: finished };
+    const events = { kernelDied: died, hostLost: lost, hostBack: back, runFinished: finished, jobStarted, jobTimeWarning: jobWarning, jobEnded };
     for (const off of NOTIFICATION_KINDS) {
       const switches = { ...ALL_NOTIFICATIONS_ON, [off]: false };
       for (const kind of NOTIFICATION_KINDS) {

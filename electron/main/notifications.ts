@@ -4,11 +4,19 @@ import { Notification } from 'electron';
 import type { AgentEvent } from '../shared/types';
 import { formatDuration } from './labels';
 
-export const NOTIFICATION_KINDS = ['kernelDied', 'hostLost', 'hostBack', 'runFinished'] as const;
+export const NOTIFICATION_KINDS = ['kernelDied', 'hostLost', 'hostBack', 'runFinished', 'jobStarted', 'jobTimeWarning', 'jobEnded'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export type NotificationSwitches = Record<NotificationKind, boolean>;
 
-export const ALL_NOTIFICATIONS_ON: NotificationSwitches = { kernelDied: true, hostLost: true, hostBack: true, runFinished: true };
+export const ALL_NOTIFICATIONS_ON: NotificationSwitches = {
+  kernelDied: true,
+  hostLost: true,
+  hostBack: true,
+  runFinished: true,
+  jobStarted: true,
+  jobTimeWarning: true,
+  jobEnded: true,
+};
 
 /** What a click on the notification opens the window on. */
 export type FocusTarget = { kernelId: string; host: string } | { host: string };
@@ -26,6 +34,16 @@ const sentence = (s: string) => (/[.!?]$/.test(s.trim()) ? s.trim() : `${s.trim(
 export function notificationFor(e: AgentEvent, on: NotificationSwitches): NotificationSpec | null {
   switch (e.type) {
     case 'kernel-died':
+      if (e.kernel.job) {
+        // A batch job's end, with the scheduler's reason (time limit, preempted, cancelled...).
+        if (!on.jobEnded) return null;
+        return {
+          kind: 'jobEnded',
+          title: `Job ${e.kernel.job.jobId} of kernel ${e.kernel.name} ended`,
+          body: `On ${e.kernel.host}: ${e.kernel.job.ended ?? e.reason.split('\n')[0]}.`,
+          target: { kernelId: e.kernel.id, host: e.kernel.host },
+        };
+      }
       if (!on.kernelDied) return null;
       return {
         kind: 'kernelDied',
@@ -55,6 +73,22 @@ export function notificationFor(e: AgentEvent, on: NotificationSwitches): Notifi
         kind: 'runFinished',
         title: `Run finished on ${e.kernel.name}`,
         body: `${e.kernel.host}: busy for ${formatDuration(e.seconds * 1000)}, now ${e.kernel.state}.`,
+        target: { kernelId: e.kernel.id, host: e.kernel.host },
+      };
+    case 'job-started':
+      if (!on.jobStarted) return null;
+      return {
+        kind: 'jobStarted',
+        title: `Kernel ${e.kernel.name} is running`,
+        body: `Its job ${e.kernel.job?.jobId ?? ''} on ${e.kernel.host} left the queue${e.kernel.job?.node ? ` and runs on ${e.kernel.job.node}` : ''}.`,
+        target: { kernelId: e.kernel.id, host: e.kernel.host },
+      };
+    case 'job-time-warning':
+      if (!on.jobTimeWarning) return null;
+      return {
+        kind: 'jobTimeWarning',
+        title: `Kernel ${e.kernel.name}: ${e.minutesLeft} min left`,
+        body: `Its job ${e.kernel.job?.jobId ?? ''} on ${e.kernel.host} reaches its time limit${e.kernel.job?.timeLimit ? ` (${e.kernel.job.timeLimit})` : ''} in ${e.minutesLeft} min; the kernel ends with it. Save your work.`,
         target: { kernelId: e.kernel.id, host: e.kernel.host },
       };
     default:

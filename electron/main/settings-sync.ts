@@ -46,7 +46,7 @@ export function createSettingsSync(agent: AgentConnection, settings: Settings, o
     onEvent: (listener) => agent.onEvent(listener),
     setSettings: async (patch: Partial<AgentSettings>) => {
       const next = await agent.setSettings(patch);
-      saveFromAgent({ longRunSeconds: next.longRunSeconds, terminal: next.terminal });
+      saveFromAgent({ longRunSeconds: next.longRunSeconds, terminal: next.terminal, jobWarningMinutes: next.jobWarningMinutes, jobPollSeconds: next.jobPollSeconds });
       return next;
     },
     saveHost: async (host: SavedHost) => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KtrayError } from '../shared/errors';
+import { ALL_NOTIFICATIONS_ON } from './notifications';
 import { DEFAULT_SETTINGS, SETTINGS_VERSION, Settings, settingsStoreOptions, type AppSettings } from './settings';
 
 // electron-store is conf plus Electron's userData as `cwd`; conf with a temp cwd is the same engine.
@@ -24,7 +25,7 @@ describe('Settings', () => {
   it('starts from the defaults: notifications on, 60 s long runs, no autostart', () => {
     const s = open(dir);
     expect(s.all).toEqual(DEFAULT_SETTINGS);
-    expect(s.agentSettings()).toEqual({ longRunSeconds: 60, terminal: '' });
+    expect(s.agentSettings()).toEqual({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 });
     expect(onDisk().__internal__.migrations.version).toBe(SETTINGS_VERSION);
   });
 
@@ -85,14 +86,26 @@ describe('Settings', () => {
       ...DEFAULT_SETTINGS,
       preferredFrontend: 'console',
       longRunSeconds: 120,
-      notifications: { kernelDied: false, hostLost: true, hostBack: false, runFinished: true },
+      notifications: { ...ALL_NOTIFICATIONS_ON, kernelDied: false, hostLost: true, hostBack: false, runFinished: true },
       terminal: 'xterm -e',
     });
     const raw = onDisk();
     expect(raw).not.toHaveProperty('frontend');
     expect(raw).not.toHaveProperty('longRunThreshold');
     expect(raw).not.toHaveProperty('notify');
-    expect(raw.__internal__.migrations.version).toBe('0.1.0');
+    expect(raw.__internal__.migrations.version).toBe(SETTINGS_VERSION);
+  });
+
+  it('migrates a 0.1.0 file: the batch job notifications are added, on; the switches it had stay', () => {
+    fs.writeFileSync(
+      file(),
+      JSON.stringify({
+        notifications: { kernelDied: false, hostLost: true, hostBack: true, runFinished: false },
+        __internal__: { migrations: { version: '0.1.0' } },
+      }),
+    );
+    expect(open(dir).get('notifications')).toEqual({ kernelDied: false, hostLost: true, hostBack: true, runFinished: false, jobStarted: true, jobTimeWarning: true, jobEnded: true });
+    expect(open(dir).get('jobWarningMinutes')).toBe(10);
   });
 
   it('runs a migration once: a current file with the same keys is left as it is', () => {

@@ -16,6 +16,10 @@ export type AppSettings = {
   terminal: string;
   notifications: NotificationSwitches;
   longRunSeconds: number;
+  /** A batch job's kernel is announced this many minutes before its time limit. */
+  jobWarningMinutes: number;
+  /** How often a cluster's queue is asked while Kernel Tray's jobs wait or run there (s). */
+  jobPollSeconds: number;
   startAtLogin: boolean;
 };
 
@@ -24,7 +28,7 @@ export type AppSettings = {
  * that a release without layout changes runs no migration. Bump it together
  * with a new entry in SETTINGS_MIGRATIONS.
  */
-export const SETTINGS_VERSION = '0.1.0';
+export const SETTINGS_VERSION = '0.2.0';
 
 export const DEFAULT_SETTINGS: AppSettings = {
   savedHosts: [],
@@ -32,6 +36,8 @@ export const DEFAULT_SETTINGS: AppSettings = {
   terminal: '',
   notifications: { ...ALL_NOTIFICATIONS_ON },
   longRunSeconds: 60,
+  jobWarningMinutes: 10,
+  jobPollSeconds: 15,
   startAtLogin: false,
 };
 
@@ -63,6 +69,8 @@ export const SETTINGS_SCHEMA = {
     properties: Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, { type: 'boolean' }])),
   },
   longRunSeconds: { type: 'integer', minimum: 1, maximum: 7 * 24 * 3600 },
+  jobWarningMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 7 * 24 * 60 },
+  jobPollSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
   startAtLogin: { type: 'boolean' },
 } as const;
 
@@ -98,6 +106,12 @@ export const SETTINGS_MIGRATIONS: Record<string, (store: Store) => void> = {
       });
       raw.delete('notify');
     }
+  },
+  // 0.2.0 adds the batch job notifications (on, like the others), which the schema requires.
+  '0.2.0': (store) => {
+    const raw = store as unknown as Conf<Record<string, unknown>>;
+    const now = raw.get('notifications') as Partial<NotificationSwitches> | undefined;
+    store.set('notifications', { ...ALL_NOTIFICATIONS_ON, ...(now ?? {}) });
   },
 };
 
@@ -158,7 +172,12 @@ export class Settings {
 
   /** The part of the settings the agent acts on. */
   agentSettings(): AgentSettings {
-    return { longRunSeconds: this.get('longRunSeconds'), terminal: this.get('terminal') };
+    return {
+      longRunSeconds: this.get('longRunSeconds'),
+      terminal: this.get('terminal'),
+      jobWarningMinutes: this.get('jobWarningMinutes'),
+      jobPollSeconds: this.get('jobPollSeconds'),
+    };
   }
 
   get path(): string {
@@ -166,4 +185,4 @@ export class Settings {
   }
 }
 
-export const AGENT_SETTING_KEYS: readonly (keyof AgentSettings & keyof AppSettings)[] = ['longRunSeconds', 'terminal'];
+export const AGENT_SETTING_KEYS: readonly (keyof AgentSettings & keyof AppSettings)[] = ['longRunSeconds', 'terminal', 'jobWarningMinutes', 'jobPollSeconds'];

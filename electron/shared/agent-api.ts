@@ -11,6 +11,7 @@ import type {
   AttachResult,
   HostKeyInfo,
   HostOffer,
+  HostScheduler,
   HostSummary,
   KernelSummary,
   SavedHost,
@@ -36,6 +37,11 @@ export interface AgentApi {
   offer(params: { host: string }): Promise<HostOffer>;
   saveHost(params: SavedHost): Promise<HostSummary>;
   removeHost(params: { id: string }): Promise<void>;
+  /**
+   * Makes the host a cluster whose kernels are batch jobs of this scheduler,
+   * submitted from it with these default arguments (null: plain kernels again).
+   */
+  setScheduler(params: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary>;
 
   /** Kernels of one host or all; `refresh` asks the host(s) now (one round trip each). */
   kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]>;
@@ -76,6 +82,7 @@ export const AGENT_METHODS = {
   offer: ['hosts', 'offer'],
   saveHost: ['hosts', 'save'],
   removeHost: ['hosts', 'remove'],
+  setScheduler: ['hosts', 'setScheduler'],
   kernels: ['kernels', 'list'],
   start: ['kernels', 'start'],
   attach: ['kernels', 'attach'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, hostStateLabel, kernelStateHelp, kernelStateLabel } from './format';
+import { formatDuration, hostStateLabel, jobLabel, kernelStateHelp, kernelStateLabel, timeLeftLabel } from './format';
+import type { SchedulerJob } from './types';
 
 describe('formatDuration', () => {
   it.each([
@@ -46,5 +47,25 @@ describe('hostStateLabel', () => {
     expect(hostStateLabel({ connection: 'idle', since: 0 }, 1)).toBe('not connected');
     expect(hostStateLabel({ connection: 'connected', since: 0 }, 1)).toBe('connected');
     expect(hostStateLabel({ connection: 'connecting', since: 0 }, 1)).toBe('connecting…');
+  });
+});
+
+describe('batch jobs', () => {
+  const job = (over: Partial<SchedulerJob> = {}): SchedulerJob => ({
+    scheduler: 'slurm', jobId: '12', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', endsAt: 100_000 + 54 * 60_000,
+    timeLimit: '1:00:00', logFile: '/h/.cache/ktray/slurm-x.log', ended: null, ...over,
+  });
+  it('says why a queued kernel waits', () => {
+    expect(kernelStateLabel({ state: 'queued', stateSince: 0, busySince: null, job: job({ state: 'PENDING', reason: 'Priority', node: null }) }, 1)).toBe('queued (Priority)');
+    expect(kernelStateLabel({ state: 'queued', stateSince: 0, busySince: null }, 1)).toBe('queued');
+  });
+  it('says where a job runs and how long it has left', () => {
+    expect(jobLabel({ alive: true, job: job() }, 100_000)).toBe('job 12 on c1 (gpu), 54m left');
+    expect(jobLabel({ alive: false, job: job({ state: 'PENDING', node: null, endsAt: null }) }, 100_000)).toBe('job 12 (gpu)');
+    expect(timeLeftLabel({ endsAt: null }, 0)).toBe('no limit');
+    expect(timeLeftLabel({ endsAt: 5 }, 10)).toBe('time up');
+  });
+  it('gives a dead job kernel the way its job ended', () => {
+    expect(kernelStateHelp({ state: 'dead', watchError: null, job: job({ ended: 'time limit' }) })).toBe('Its batch job ended: time limit.');
   });
 });

@@ -1,6 +1,6 @@
 // Words for durations and states, the same in the CLI, the tray menu, the
 // notifications and the window.
-import type { HostSummary, KernelSummary } from './types';
+import type { HostSummary, KernelSummary, SchedulerJob } from './types';
 
 /** `45s`, `3m`, `1h 5m`, `2h`, `2d 3h`: short enough for a menu line or a table cell. */
 export function formatDuration(ms: number): string {
@@ -14,16 +14,19 @@ export function formatDuration(ms: number): string {
   return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
 }
 
-/** `busy 3m`, `unresponsive 20s`, `idle`, `dead`, ...: the state, and for how long where that matters. */
-export function kernelStateLabel(k: Pick<KernelSummary, 'state' | 'stateSince' | 'busySince'>, now: number): string {
+/** `busy 3m`, `unresponsive 20s`, `idle`, `queued (Priority)`, `dead`, ...: the state, and for how long where that matters. */
+export function kernelStateLabel(k: Pick<KernelSummary, 'state' | 'stateSince' | 'busySince' | 'job'>, now: number): string {
+  if (k.state === 'queued') return k.job?.reason ? `queued (${k.job.reason})` : 'queued';
   if (k.state === 'busy') return `busy ${formatDuration(now - (k.busySince ?? k.stateSince))}`;
   if (k.state === 'unresponsive') return `unresponsive ${formatDuration(now - k.stateSince)}`;
   return k.state;
 }
 
 /** Why a kernel shows its state, for a tooltip or a hint. */
-export function kernelStateHelp(k: Pick<KernelSummary, 'state' | 'watchError'>): string {
+export function kernelStateHelp(k: Pick<KernelSummary, 'state' | 'watchError' | 'job'>): string {
   switch (k.state) {
+    case 'queued':
+      return `Its batch job waits for the scheduler${k.job?.reason ? ` (${k.job.reason})` : ''}.`;
     case 'starting':
       return 'Launched, not answering yet.';
     case 'running':
@@ -37,7 +40,7 @@ export function kernelStateHelp(k: Pick<KernelSummary, 'state' | 'watchError'>):
     case 'unresponsive':
       return 'The process is alive but its heartbeat stopped answering.';
     case 'dead':
-      return 'The kernel process is gone.';
+      return k.job?.ended ? `Its batch job ended: ${k.job.ended}.` : 'The kernel process is gone.';
     case 'unknown':
       return 'The host cannot be reached right now.';
   }
@@ -67,4 +70,19 @@ export function listenWarning(k: Pick<KernelSummary, 'id' | 'host' | 'listens'>)
     default:
       return null;
   }
+}
+
+/** `54m left`, `unlimited`, `over` (its end is due): from the scheduler's time left at the last look. */
+export function timeLeftLabel(job: Pick<SchedulerJob, 'endsAt'>, now: number): string {
+  if (job.endsAt === null) return 'no limit';
+  const left = job.endsAt - now;
+  return left > 0 ? `${formatDuration(left)} left` : 'time up';
+}
+
+/** `job 12 on c1 (gpu), 54m left`, `job 13 (gpu)`: where a batch job's kernel runs, for a menu line or a row. */
+export function jobLabel(k: Pick<KernelSummary, 'job' | 'alive'>, now: number): string {
+  const j = k.job;
+  if (!j) return '';
+  const where = `${j.node ? ` on ${j.node}` : ''}${j.partition ? ` (${j.partition})` : ''}`;
+  return `job ${j.jobId}${where}${k.alive && !j.ended ? `, ${timeLeftLabel(j, now)}` : ''}`;
 }

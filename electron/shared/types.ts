@@ -43,12 +43,44 @@ export interface LocalChannels {
 export type ListenScope = 'loopback' | 'ipc' | 'all-interfaces' | 'other-address';
 
 /**
- * starting: launched, not yet answering; running: the process is alive but not
- * watched, so idle/busy is not known; idle/busy: from iopub status;
- * unresponsive: heartbeat lost while the process is alive; dead: process gone;
- * unknown: the host cannot be reached, so nobody knows.
+ * queued: its batch job waits for the scheduler (a cluster host); starting:
+ * launched, not yet answering; running: the process is alive but not watched,
+ * so idle/busy is not known; idle/busy: from iopub status; unresponsive:
+ * heartbeat lost while the process is alive; dead: process gone (or its job
+ * ended); unknown: the host cannot be reached, so nobody knows.
  */
-export type KernelState = 'starting' | 'running' | 'idle' | 'busy' | 'unresponsive' | 'dead' | 'unknown';
+export type KernelState = 'queued' | 'starting' | 'running' | 'idle' | 'busy' | 'unresponsive' | 'dead' | 'unknown';
+
+/** Batch schedulers Kernel Tray submits kernels to (PBS, LSF would sit beside Slurm). */
+export type SchedulerKind = 'slurm';
+
+/** A host whose kernels run as batch jobs on its compute nodes, submitted from it (the login node). */
+export interface HostScheduler {
+  kind: SchedulerKind;
+  /** Default arguments for each submission, e.g. `--partition=gpu --time=04:00:00` (sbatch's own words). */
+  args: string;
+}
+
+/** The batch job a kernel runs in, as the scheduler last said. */
+export interface SchedulerJob {
+  scheduler: SchedulerKind;
+  jobId: string;
+  /** The scheduler's own state word: PENDING, RUNNING, COMPLETING, TIMEOUT, CANCELLED, FAILED, ... */
+  state: string;
+  /** Why it waits (Priority, Resources, ...) or why it ended (TimeLimit, NonZeroExitCode), in its words; null: none given. */
+  reason: string | null;
+  /** The compute node it runs on, once it runs. */
+  node: string | null;
+  partition: string | null;
+  /** Epoch ms when its time limit is reached (from squeue's time left at the last look); null: no limit. */
+  endsAt: number | null;
+  /** Its time limit as the scheduler prints it (`1:00:00`, `UNLIMITED`). */
+  timeLimit: string | null;
+  /** The job's output file on the login node: its tail says why a job failed. */
+  logFile: string;
+  /** How it ended, in words (`time limit`, `cancelled (scancel)`, ...); null while it waits or runs. */
+  ended: string | null;
+}
 
 export interface KernelSummary {
   /** `HOST/KERNEL`, KERNEL being the connection file's name without `kernel-` and `.json`. */
@@ -85,6 +117,8 @@ export interface KernelSummary {
   watchError: string | null;
   /** How Kernel Tray started it, in words (`kernelspec python3 (...) with /usr/bin/python3`), when it did. */
   launchedWith?: string;
+  /** The batch job it runs in, on a cluster host (absent for kernels that are plain processes). */
+  job?: SchedulerJob;
 }
 
 export type HostConnection = 'idle' | 'connecting' | 'connected' | 'lost';
@@ -107,6 +141,8 @@ export interface HostSummary {
   kernelCount: number;
   /** Problems met at the last listing, e.g. a malformed connection file (skipped). */
   warnings: string[];
+  /** Kernels started here run as batch jobs of this scheduler; null: as processes on the host. */
+  scheduler?: HostScheduler | null;
 }
 
 /** A host the user saved in the app, beside those of ~/.ssh/config. */
@@ -129,6 +165,16 @@ export interface StartOptions {
   cwd?: string;
   /** 'ipc': unix sockets in the user's private runtime dir instead of TCP ports (shared hosts). */
   transport?: 'tcp' | 'ipc';
+  /**
+   * Submit the kernel as a Slurm batch job with these sbatch arguments, added
+   * after the host's defaults (a later option wins, as in sbatch). Makes the
+   * host a Slurm cluster if it was not one yet, with these as its defaults.
+   */
+  slurm?: string;
+  /** On a cluster host: run the kernel on the login node itself, not as a job. */
+  loginNode?: boolean;
+  /** On a cluster host: how long to wait for the job to run before returning it queued (s, default 60). */
+  waitSec?: number;
 }
 
 export type Frontend = 'qtconsole' | 'console' | 'none';
@@ -242,6 +288,10 @@ export interface AgentSettings {
   longRunSeconds: number;
   /** Terminal emulator command for `console`, e.g. `gnome-terminal --`; empty = detect. */
   terminal: string;
+  /** A batch job's kernel is announced this many minutes before its time limit (`job-time-warning`). */
+  jobWarningMinutes: number;
+  /** How often a cluster host's queue is asked while Kernel Tray's jobs wait or run there (s). */
+  jobPollSeconds: number;
 }
 
 export type AgentEvent =
@@ -250,6 +300,10 @@ export type AgentEvent =
   | { type: 'kernel-state'; at: number; kernel: KernelSummary }
   | { type: 'kernels-changed'; at: number; host: string; kernels: KernelSummary[] }
   | { type: 'run-finished'; at: number; kernel: KernelSummary; seconds: number }
+  /** A queued batch job began to run (its kernel starts on `kernel.job.node`). */
+  | { type: 'job-started'; at: number; kernel: KernelSummary }
+  /** A batch job's time limit is this close (from the scheduler's time left). Its end is a `kernel-died`. */
+  | { type: 'job-time-warning'; at: number; kernel: KernelSummary; minutesLeft: number }
   | { type: 'host-lost'; at: number; host: HostSummary; reason: string }
   | { type: 'host-back'; at: number; host: HostSummary; downSeconds: number }
   | { type: 'host-state'; at: number; host: HostSummary }
@@ -280,6 +334,10 @@ export type KtrayErrorCode =
   | 'KERNEL_DEAD'
   | 'KERNEL_START_FAILED'
   | 'IPYKERNEL_MISSING'
+  | 'SCHEDULER_MISSING'
+  | 'JOB_REFUSED'
+  | 'JOB_FAILED'
+  | 'KERNEL_QUEUED'
   | 'REMOTE_COMMAND_FAILED'
   | 'FRONTEND_FAILED'
   | 'FORWARD_REFUSED'

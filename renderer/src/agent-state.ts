@@ -94,6 +94,15 @@ function applyEvent(state: AgentState, event: AgentEvent): AgentState {
       const took = formatDuration(event.seconds * 1000);
       return withNotice(next, event.at, event.kernel.host, `${kernelLabel(event.kernel)} finished a run of ${took}.`);
     }
+    case 'job-started': {
+      const next = { ...state, kernels: upsert(state.kernels, event.kernel) };
+      const where = event.kernel.job?.node ? ` on ${event.kernel.job.node}` : '';
+      return withNotice(next, event.at, event.kernel.host, `${kernelLabel(event.kernel)}: its job ${event.kernel.job?.jobId ?? ''} runs${where}.`);
+    }
+    case 'job-time-warning': {
+      const next = { ...state, kernels: upsert(state.kernels, event.kernel) };
+      return withNotice(next, event.at, event.kernel.host, `${kernelLabel(event.kernel)}: its job reaches its time limit in ${event.minutesLeft} min; save your work.`);
+    }
     case 'kernels-changed':
       return reduceAgentState(state, { type: 'kernels', host: event.host, kernels: event.kernels });
     case 'host-lost':

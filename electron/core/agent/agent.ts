@@ -9,6 +9,7 @@ import type {
   AttachResult,
   HostKeyInfo,
   HostOffer,
+  HostScheduler,
   HostSummary,
   KernelSummary,
   SavedHost,
@@ -24,6 +25,7 @@ import { AddressAllowances } from './address-allowances';
 import { Attachments } from './attachments';
 import { EventBus } from './event-bus';
 import { Hosts } from './hosts';
+import { Jobs } from './jobs';
 import { KernelTable } from './kernel-table';
 import { Kernels } from './kernels';
 import { Persisted } from './persisted';
@@ -56,6 +58,7 @@ export class Agent implements AgentConnection {
   private readonly attachments: Attachments;
   private readonly watching: Watching;
   private readonly kernelService: Kernels;
+  private readonly jobs: Jobs;
   private readonly settings: Settings;
   /** Addresses other than a host's loopback that kernels may be forwarded to (granted by the user or by agent code). */
   readonly allowances: AddressAllowances;
@@ -77,6 +80,7 @@ export class Agent implements AgentConnection {
       askPassphrase: opts.askPassphrase,
       wanted: (host) => this.attachments.wantsHost(host) || table.ids(host).some((id) => this.watching.isWanted(id) && table.get(id)?.alive),
       kernelCount: (host) => table.summaries(host).filter((k) => k.alive).length,
+      scheduler: (host) => this.jobs.config(host),
       rtt: (host) => this.watching.rtt(host),
       onLost: (host) => table.hostUnreachable(host),
       createHost: opts.createHost,
@@ -96,7 +100,15 @@ export class Agent implements AgentConnection {
       allowed: (id) => allowances.of(id),
       monitor: opts.monitor,
     });
-    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances });
+    this.jobs = new Jobs({
+      table,
+      hosts: this.hostService,
+      persisted,
+      allowances,
+      settings: () => this.settings.current,
+      refresh: (host) => this.kernelService.refresh(host),
+    });
+    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances, jobs: this.jobs });
   }
 
   static async create(opts: AgentOptions): Promise<Agent> {
@@ -130,6 +142,10 @@ export class Agent implements AgentConnection {
   offer = (p: { host: string }): Promise<HostOffer> => this.hostService.offer(p);
   saveHost = (p: SavedHost): Promise<HostSummary> => this.hostService.save(p);
   removeHost = (p: { id: string }): Promise<void> => this.hostService.remove(p);
+  setScheduler = async (p: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary> => {
+    await this.jobs.setScheduler(p.host, p.scheduler);
+    return this.hostService.summary(p.host);
+  };
 
   kernels = (p: { host?: string; refresh?: boolean }): Promise<KernelSummary[]> => this.kernelService.list(p);
   start = (p: StartOptions): Promise<KernelSummary> => this.kernelService.start(p);
@@ -167,6 +183,7 @@ export class Agent implements AgentConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.jobs.close();
     this.watching.close();
     await this.attachments.closeAll();
     await this.hostService.closeAll();

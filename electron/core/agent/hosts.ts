@@ -1,7 +1,7 @@
 // Hosts as the agent keeps them: the registry's sessions, their connection
 // state as events, saved and used hosts, host keys and trust, offers.
 import { KtrayError } from '../../shared/errors';
-import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostSummary, type KtrayErrorData, type SavedHost } from '../../shared/types';
+import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostScheduler, type HostSummary, type KtrayErrorData, type SavedHost } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
@@ -21,6 +21,8 @@ export interface HostsOptions {
   /** Live kernels the host has, for its summary. */
   kernelCount: (hostId: string) => number;
   rtt: (hostId: string) => number | null;
+  /** The host's batch scheduler, if its kernels are jobs. */
+  scheduler: (hostId: string) => HostScheduler | null;
   /** The host dropped (its kernels' state is unknown now). */
   onLost: (hostId: string) => void;
   /** The host answers again after it was lost. */
@@ -135,6 +137,7 @@ export class Hosts {
       rttMs: this.opts.rtt(id),
       kernelCount: this.opts.kernelCount(id),
       warnings: this.warnings.get(id) ?? [],
+      scheduler: this.opts.scheduler(id),
     };
   }
 

@@ -41,7 +41,7 @@ describe('KernelTable', () => {
       ['h/b', 'dead'],
     ]);
     const change = table.listed('h', [found('a', { pid: 200 })], () => false);
-    expect(change).toEqual({ died: [], removed: ['h/b'] });
+    expect(change).toEqual({ died: [], removed: ['h/b'], started: [] });
     expect(table.get('h/a')?.pid).toBe(200);
     expect(table.has('h/b')).toBe(false);
     expect(seen.filter((e) => e.type === 'kernels-changed')).toHaveLength(2);

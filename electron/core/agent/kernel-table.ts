@@ -4,13 +4,14 @@
 import { KtrayError } from '../../shared/errors';
 import { hostOfKernel, kernelId } from '../../shared/kernel-id';
 import type { ConnectionInfo, KernelState, KernelSummary, LocalChannels } from '../../shared/types';
-import type { FoundKernel } from '../kernels/kernel-ops';
+import type { FoundKernel, ListedKernel } from '../kernels/kernel-ops';
 import { listenScope } from '../tunnels/forward-policy';
 import type { EventBus } from './event-bus';
 
 interface Entry {
   summary: KernelSummary;
-  info: ConnectionInfo;
+  /** null while a batch job's kernel has not written its connection file (queued, starting). */
+  info: ConnectionInfo | null;
   /** The kernel process's start time where the host tells it (Linux), to guard signals against a reused pid. */
   processStart: string | null;
   /** A stop or restart asked by the user is under way: its exit is not a death. */
@@ -29,7 +30,12 @@ export interface ListingChange {
   died: string[];
   /** Kernels whose files are gone, dropped from the table. */
   removed: string[];
+  /** Batch jobs' kernels that came alive (their job runs and their file is there): watch them now. */
+  started: string[];
 }
+
+/** The monitor's states: a live kernel's, which a listing leaves as they are. */
+const LIVE_STATES: ReadonlySet<KernelState> = new Set(['starting', 'running', 'idle', 'busy', 'unresponsive']);
 
 /** States the monitor observes; `dead` is never observed, only confirmed (`died`). */
 export type ObservedState = Extract<KernelState, 'starting' | 'idle' | 'busy' | 'unresponsive'>;
@@ -66,9 +72,22 @@ export class KernelTable {
     return s;
   }
 
+  /** Its connection info; KERNEL_QUEUED while a batch job's kernel has none yet. */
   info(id: string): ConnectionInfo {
     const e = this.entries.get(id);
     if (!e) this.require(id);
+    if (!e!.info) {
+      const s = e!.summary;
+      const job = s.job;
+      throw new KtrayError({
+        code: 'KERNEL_QUEUED',
+        host: s.host,
+        message: job
+          ? `${id} has no connection file yet: its job ${job.jobId} is ${job.state.toLowerCase()}${job.reason ? ` (${job.reason})` : ''}.`
+          : `${id} has no connection file yet.`,
+        hint: '`ktray ls` shows when it runs; `ktray events` tells you.',
+      });
+    }
     return e!.info;
   }
 
@@ -104,27 +123,33 @@ export class KernelTable {
    * Merges one host's listing: new kernels added, known ones updated, vanished
    * ones dropped, except those `keep` asks for, which stay visible as dead.
    */
-  listed(host: string, kernels: FoundKernel[], keep: (id: string) => boolean): ListingChange {
-    const change: ListingChange = { died: [], removed: [] };
+  listed(host: string, kernels: ListedKernel[], keep: (id: string) => boolean): ListingChange {
+    const change: ListingChange = { died: [], removed: [], started: [] };
     const seen = new Set<string>();
     for (const k of kernels) {
       const id = kernelId(host, k.name);
       seen.add(id);
-      const e = this.entries.get(id);
+      let e = this.entries.get(id);
       if (!e) {
-        this.add(host, k);
+        e = this.add(host, k);
+        if (k.job) this.jobListed(e, k, change, { fresh: true });
         continue;
       }
       const s = e.summary;
       const restarted = k.alive && s.pid !== null && k.pid !== null && k.pid !== s.pid;
-      e.info = k.info;
+      if (k.info) e.info = k.info;
       if (k.pid !== null) e.processStart = k.processStart ?? null;
-      s.listens = listenScope(k.info);
-      s.connectionFile = k.connectionFile;
+      if (k.info) s.listens = listenScope(k.info);
+      if (k.connectionFile) s.connectionFile = k.connectionFile;
+      if (k.info?.kernel_name) s.kernelName = k.info.kernel_name;
       s.pid = k.pid ?? s.pid;
       s.command = k.command ?? s.command;
-      s.alive = k.alive;
       if (restarted || (k.startedAt && !s.startedAt)) s.startedAt = k.startedAt;
+      if (k.job || s.job) {
+        this.jobListed(e, k, change, { fresh: false });
+        continue;
+      }
+      s.alive = k.alive;
       if (!k.alive && s.state !== 'dead') {
         if (this.markDead(e, 'its process is gone')) change.died.push(id);
       } else if (k.alive && (s.state === 'dead' || s.state === 'unknown')) {
@@ -148,6 +173,74 @@ export class KernelTable {
     return change;
   }
 
+  /**
+   * A batch job's kernel as the queue tells it: queued while the job waits,
+   * starting until it runs with its connection file there, then live (the
+   * monitor's states from then on), dead with the scheduler's reason once the
+   * job ends; unknown when the queue could not be read.
+   */
+  private jobListed(e: Entry, k: ListedKernel, change: ListingChange, opts: { fresh: boolean }): void {
+    const s = e.summary;
+    const id = s.id;
+    if (k.unknown) {
+      s.alive = false;
+      if (s.state !== 'dead') this.setState(e, 'unknown', { quiet: opts.fresh });
+      return;
+    }
+    const wasQueued = s.state === 'queued' || (s.job !== undefined && s.job.state === 'PENDING' && !opts.fresh);
+    const wasAlive = s.alive;
+    const before = s.job;
+    const stateBefore = s.state;
+    if (k.job) s.job = { ...k.job };
+    const news = !opts.fresh && jobNews(before, s.job);
+    const told = () => {
+      // Same state, new facts (a reason, a node, a longer limit): faces hear it.
+      if (news && s.state === stateBefore) this.changed(e);
+    };
+    if (k.endReason !== undefined) {
+      s.alive = false;
+      if (s.state !== 'dead' && this.markDead(e, k.endReason)) change.died.push(id);
+      else told();
+      return;
+    }
+    if (k.waiting) {
+      s.alive = false;
+      this.setState(e, 'queued', { quiet: opts.fresh });
+      told();
+      return;
+    }
+    if (!k.alive || !e.info) {
+      s.alive = false;
+      this.setState(e, 'starting', { quiet: opts.fresh });
+      if (wasQueued && !opts.fresh) this.opts.events.emit({ type: 'job-started', at: Date.now(), kernel: { ...s } });
+      told();
+      return;
+    }
+    s.alive = true;
+    if (!wasAlive || !LIVE_STATES.has(s.state)) {
+      this.setState(e, 'running', { quiet: opts.fresh });
+      change.started.push(id);
+      if (wasQueued && !opts.fresh) this.opts.events.emit({ type: 'job-started', at: Date.now(), kernel: { ...s } });
+    }
+    told();
+  }
+
+  /** A batch job this agent just submitted for a kernel (it waits in the queue). */
+  submitted(host: string, k: ListedKernel): KernelSummary {
+    const e = this.add(host, k);
+    this.setState(e, 'queued', { quiet: true });
+    this.opts.events.emit({ type: 'kernel-started', at: Date.now(), kernel: { ...e.summary } });
+    this.announce(host);
+    return { ...e.summary };
+  }
+
+  /** A batch job's time limit is near: said once per job by the jobs service. */
+  timeWarning(id: string, minutesLeft: number): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.opts.events.emit({ type: 'job-time-warning', at: Date.now(), kernel: { ...e.summary }, minutesLeft });
+  }
+
   /** A kernel this agent just launched. */
   started(host: string, k: FoundKernel, launchedWith?: string): KernelSummary {
     const e = this.add(host, k);
@@ -168,9 +261,12 @@ export class KernelTable {
     this.announce(host);
   }
 
-  /** The host cannot be reached: nobody knows the state of its live kernels. */
+  /** The host cannot be reached: nobody knows the state of its live kernels (nor of its queued jobs). */
   hostUnreachable(host: string): void {
-    for (const e of this.entries.values()) if (e.summary.host === host && e.summary.alive) this.setState(e, 'unknown');
+    for (const e of this.entries.values()) {
+      const s = e.summary;
+      if (s.host === host && (s.alive || (s.job && s.state !== 'dead'))) this.setState(e, 'unknown');
+    }
   }
 
   // ---- what the agent did --------------------------------------------------------
@@ -283,7 +379,7 @@ export class KernelTable {
     return e!;
   }
 
-  private add(host: string, k: FoundKernel): Entry {
+  private add(host: string, k: ListedKernel): Entry {
     const id = kernelId(host, k.name);
     const e: Entry = {
       info: k.info,
@@ -294,7 +390,7 @@ export class KernelTable {
         host,
         name: k.name,
         connectionFile: k.connectionFile,
-        kernelName: k.info.kernel_name || 'python3',
+        kernelName: k.info?.kernel_name || 'python3',
         pid: k.pid,
         alive: k.alive,
         startedAt: k.startedAt,
@@ -303,12 +399,13 @@ export class KernelTable {
         localConnectionFile: this.opts.rememberedFile?.(id) ?? null,
         localPorts: null,
         localChannels: null,
-        listens: listenScope(k.info),
+        listens: k.info ? listenScope(k.info) : 'other-address',
         state: k.alive ? 'running' : 'dead',
         stateSince: Date.now(),
         busySince: null,
         watched: false,
         watchError: null,
+        ...(k.job ? { job: { ...k.job } } : {}),
       },
     };
     this.entries.set(id, e);
@@ -345,4 +442,11 @@ export class KernelTable {
   private announce(host: string): void {
     this.opts.events.emit({ type: 'kernels-changed', at: Date.now(), host, kernels: this.summaries(host) });
   }
+}
+
+/** A job's facts changed enough to tell: anything but the end time drifting with each look. */
+function jobNews(a: KernelSummary['job'], b: KernelSummary['job']): boolean {
+  if (!a || !b) return a !== b;
+  const drift = a.endsAt !== null && b.endsAt !== null ? Math.abs(a.endsAt - b.endsAt) : a.endsAt === b.endsAt ? 0 : Infinity;
+  return a.state !== b.state || a.reason !== b.reason || a.node !== b.node || a.partition !== b.partition || a.timeLimit !== b.timeLimit || drift > 60_000;
 }

@@ -12,13 +12,16 @@ import {
   startKernel,
   stopKernel,
   type KernelRef,
+  type ListedKernel,
 } from '../kernels/kernel-ops';
+import { withJobs } from '../kernels/schedulers/job-kernels';
 import { listenScope } from '../tunnels/forward-policy';
 import { quote } from '../util/shell-quote';
 import { errorText, logger } from '../util/logger';
 import type { AddressAllowances } from './address-allowances';
 import type { Attachments } from './attachments';
 import type { Hosts } from './hosts';
+import type { Jobs } from './jobs';
 import type { KernelTable } from './kernel-table';
 import type { Persisted } from './persisted';
 import type { Watching } from './watching';
@@ -35,6 +38,7 @@ export interface KernelsOptions {
   watching: Watching;
   persisted: Persisted;
   allowances: AddressAllowances;
+  jobs: Jobs;
 }
 
 export class Kernels {
@@ -67,23 +71,39 @@ export class Kernels {
     return table.summaries();
   }
 
-  /** One round trip: every connection file and process on the host, merged into the table. */
+  /**
+   * One round trip: every connection file and process on the host, merged
+   * into the table; on a cluster host its queue too, in the same script.
+   */
   async refresh(hostId: string): Promise<void> {
-    const { table, watching } = this.o;
+    const { table, watching, jobs } = this.o;
     const host = this.o.hosts.get(hostId);
+    const scheduler = jobs.schedulerOf(hostId);
     let listing;
     try {
-      listing = await listKernels(host);
+      listing = await listKernels(host, [], scheduler ?? undefined);
     } catch (err) {
       table.hostUnreachable(hostId);
       throw err;
     }
     this.listed.add(hostId);
-    this.o.hosts.setWarnings(hostId, listing.warnings);
-    const change = table.listed(hostId, listing.kernels, (id) => this.o.attachments.has(id));
+    let kernels: ListedKernel[] = listing.kernels;
+    const warnings = [...listing.warnings];
+    let present: Set<string> | null = null;
+    if (scheduler) {
+      kernels = withJobs(listing.kernels, listing.queue, jobs.remembered(hostId), scheduler, { home: listing.home });
+      if (listing.queue && !listing.queue.ok) warnings.push(`${scheduler.label}: ${listing.queue.error}; the state of its jobs is unknown.`);
+      if (listing.queue?.ok) present = new Set([...listing.kernels.map((k) => k.name), ...listing.queue.jobs.map((j) => j.name)]);
+      await jobs.allowNodes(hostId, kernels);
+    }
+    this.o.hosts.setWarnings(hostId, warnings);
+    const change = table.listed(hostId, kernels, (id) => this.o.attachments.has(id));
     for (const id of change.died) watching.dropped(id);
     for (const id of change.removed) watching.unwant(id);
+    // A batch job's kernel that came alive: the watch it was promised at submit begins now.
+    for (const id of change.started) watching.renew(id);
     await this.forget(change.removed);
+    if (scheduler) await jobs.afterListing(hostId, kernels, present);
     const pending = this.pendingRestore.get(hostId);
     if (pending) {
       this.pendingRestore.delete(hostId);
@@ -124,6 +144,23 @@ export class Kernels {
   }
 
   private requireAlive(k: KernelSummary, action: string): void {
+    if (!k.alive && k.job && (k.state === 'queued' || k.state === 'starting')) {
+      const j = k.job;
+      throw new KtrayError({
+        code: 'KERNEL_QUEUED',
+        host: k.host,
+        message: `Cannot ${action} ${k.id} yet: its job ${j.jobId} is ${k.state === 'queued' ? `queued${j.reason ? ` (${j.reason})` : ''}` : `starting${j.node ? ` on ${j.node}` : ''}`}.`,
+        hint: `\`ktray ls ${k.host}\` shows when it runs (\`ktray events\` says so too).`,
+      });
+    }
+    if (!k.alive && k.job) {
+      throw new KtrayError({
+        code: 'KERNEL_DEAD',
+        host: k.host,
+        message: `Cannot ${action} ${k.id}: its job ${k.job.jobId} has ${k.job.ended ? `ended (${k.job.ended})` : k.state === 'unknown' ? 'an unknown state (the queue could not be read)' : 'ended'}${action === 'restart' ? ', and its allocation with it' : ''}.`,
+        hint: `\`ktray start ${k.host}\` submits a new job; \`ktray stop ${k.id}\` clears this one.`,
+      });
+    }
     if (!k.alive) {
       throw new KtrayError({
         code: 'KERNEL_DEAD',
@@ -155,6 +192,12 @@ export class Kernels {
     this.o.hosts.validateId(params.host);
     if (params.transport !== undefined && params.transport !== 'tcp' && params.transport !== 'ipc') {
       throw new KtrayError({ code: 'BAD_INPUT', host: params.host, message: `The transport must be tcp or ipc, not ${params.transport}.` });
+    }
+    if (this.o.jobs.submits(params)) {
+      if (params.transport === 'ipc') {
+        throw new KtrayError({ code: 'BAD_INPUT', host: params.host, message: 'A batch job\'s kernel listens on its node\'s address, reached from the login node: --transport ipc cannot reach it.', hint: 'Leave out --transport, or pass --login-node to run the kernel on the login node itself.' });
+      }
+      return this.o.jobs.submit(params, (id) => this.o.watching.want(id, null));
     }
     const host = this.o.hosts.get(params.host);
     const started = await startKernel(host, { python: params.python, kernel: params.kernel, cwd: params.cwd, transport: params.transport });
@@ -226,7 +269,12 @@ export class Kernels {
     const host = this.o.hosts.get(k.host);
     table.exitExpected(k.id, true);
     try {
-      if (k.alive) {
+      if (k.job) {
+        // A clean shutdown first, through the login node to the kernel on its node; then scancel,
+        // whatever the kernel did, and wait until the queue lets the job go.
+        if (k.alive) await stopKernel(host, this.ref(k), { removeFile: false }).catch(() => {});
+        await this.o.jobs.cancel(k);
+      } else if (k.alive) {
         await stopKernel(host, this.ref(k), { removeFile: true });
       } else {
         // Stopping a dead kernel means clearing its stale file: the user asked.
@@ -240,6 +288,7 @@ export class Kernels {
     const { state } = this.o.persisted;
     delete state.launches[k.id];
     state.pinned = state.pinned.filter((p) => p !== k.id);
+    if (k.job) await this.o.jobs.dismiss(k.id);
     await this.o.persisted.save();
     return table.stopped(k.id);
   }
@@ -247,6 +296,8 @@ export class Kernels {
   async interrupt(params: { id: string }): Promise<KernelSummary> {
     const k = await this.lookup(params.id);
     this.requireAlive(k, 'interrupt');
+    // A batch job's kernel: SIGINT through the scheduler to its supervisor, else interrupt_request.
+    if (k.job && (await this.o.jobs.interrupt(k))) return this.o.table.require(k.id);
     await interruptKernel(this.o.hosts.get(k.host), this.ref(k));
     return this.o.table.require(k.id);
   }
@@ -254,6 +305,7 @@ export class Kernels {
   async restart(params: { id: string }): Promise<KernelSummary> {
     const k = await this.lookup(params.id);
     this.requireAlive(k, 'restart');
+    if (k.job) return this.restartJob(k);
     const launch = this.o.persisted.state.launches[k.id] ?? launchFromCommand(k.command);
     if (!launch) {
       throw new KtrayError({
@@ -278,6 +330,22 @@ export class Kernels {
     return table.require(k.id);
   }
 
+  /** Inside the job's allocation, on the same connection file: frontends carry on with a fresh namespace. */
+  private async restartJob(k: KernelSummary): Promise<KernelSummary> {
+    const { table, watching } = this.o;
+    table.exitExpected(k.id, true);
+    watching.pause(k.id);
+    try {
+      await this.o.jobs.restart(k);
+      table.restarted(k.id, { pid: null, startedAt: Date.now() });
+    } finally {
+      table.exitExpected(k.id, false);
+      watching.resume(k.id);
+    }
+    watching.renew(k.id);
+    return table.require(k.id);
+  }
+
   async pin(params: { id: string; pinned: boolean }): Promise<KernelSummary> {
     const k = await this.lookup(params.id);
     const { state } = this.o.persisted;
@@ -295,6 +363,8 @@ export class Kernels {
   async restore(): Promise<void> {
     const { state } = this.o.persisted;
     const byHost = new Map<string, string[]>();
+    // Hosts with jobs remembered: listed now, so their queue is watched again (warnings, ends).
+    for (const id of Object.keys(state.jobs)) byHost.set(parseKernelId(id).host, byHost.get(parseKernelId(id).host) ?? []);
     for (const id of new Set([...this.o.attachments.remembered(), ...state.pinned])) {
       const { host } = parseKernelId(id);
       byHost.set(host, [...(byHost.get(host) ?? []), id]);

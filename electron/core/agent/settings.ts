@@ -21,6 +21,15 @@ export class Settings {
     if (patch.terminal !== undefined && typeof patch.terminal !== 'string') {
       throw new KtrayError({ code: 'BAD_INPUT', message: 'The terminal must be a command line, e.g. `xterm -e`.' });
     }
+    for (const key of ['jobWarningMinutes', 'jobPollSeconds'] as const) {
+      const v = patch[key];
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+        throw new KtrayError({
+          code: 'BAD_INPUT',
+          message: key === 'jobWarningMinutes' ? 'The job warning must be a positive number of minutes before the time limit.' : 'The queue poll interval must be a positive number of seconds.',
+        });
+      }
+    }
     this.persisted.state.settings = { ...this.current, ...patch };
     await this.persisted.save();
     return { ...this.current };

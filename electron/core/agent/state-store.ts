@@ -4,7 +4,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensurePrivateDir } from '../util/paths';
-import type { AgentSettings, ChannelPorts, ConnectionInfo, SavedHost } from '../../shared/types';
+import type { AgentSettings, ChannelPorts, ConnectionInfo, HostScheduler, SavedHost, SchedulerKind } from '../../shared/types';
 
 export interface AttachedRecord {
   ports: ChannelPorts;
@@ -23,6 +23,21 @@ export interface LaunchRecord {
   cwd?: string;
 }
 
+/** A batch job Kernel Tray submitted for a kernel (found again by its name in the queue, too). */
+export interface JobRecord {
+  scheduler: SchedulerKind;
+  jobId: string;
+  /** Its output file on the login node. */
+  logFile: string;
+  /** Where its kernel writes its connection file (the shared home). */
+  connectionFile: string;
+  submittedAt: number;
+  /** The time-limit warning was given (once per job, across agent restarts). */
+  warned?: boolean;
+  /** Stopped, or its failed start told: not listed again while the queue still shows it. */
+  dismissed?: boolean;
+}
+
 export interface AgentState {
   version: 1;
   attached: Record<string, AttachedRecord>;
@@ -34,12 +49,16 @@ export interface AgentState {
   settings: AgentSettings;
   /** Per kernel id, addresses other than its host's loopback its channels may be forwarded to. */
   allowedAddresses: Record<string, string[]>;
+  /** Per host id: its kernels are batch jobs of this scheduler, with these default arguments. */
+  schedulers: Record<string, HostScheduler>;
+  /** Per kernel id: the batch job it runs in. */
+  jobs: Record<string, JobRecord>;
 }
 
-export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '' };
+export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 };
 
 export function emptyState(): AgentState {
-  return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {} };
+  return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };
 }
 
 export class StateStore {

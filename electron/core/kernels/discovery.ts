@@ -48,6 +48,16 @@ export interface Discovery {
   processes: DiscoveredProcess[];
   /** null on hosts without /proc (macOS): matching falls back to argv. */
   procfs: ProcFacts | null;
+  /** A scheduler's queue, when the listing asked for it (cluster hosts): its raw lines, or its error. */
+  queue: QueueSection | null;
+}
+
+export interface QueueSection {
+  /** null when the queue was read; else why not (an exit code, `no-squeue`), its words in `lines`. */
+  error: string | null;
+  lines: string[];
+  /** The end of the output file of each job that failed, by kernel name. */
+  tails: Map<string, string>;
 }
 
 export const MAX_CONNECTION_FILE_BYTES = 65536;
@@ -65,7 +75,7 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
   const begin = stdout.indexOf(`\n${marker} begin\n`);
   if (begin < 0) throw new Error('the listing never began (no output from the discovery script)');
   const lines = stdout.slice(begin + 1).split('\n');
-  const d: Discovery = { now: Date.now(), home: '', files: [], processes: [], procfs: null };
+  const d: Discovery = { now: Date.now(), home: '', files: [], processes: [], procfs: null, queue: null };
   let section = '';
   let body: string[] | null = null;
   let onBody: ((text: string) => void) | null = null;
@@ -106,6 +116,16 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
           body = [];
           onBody = (text) => (detail.argv = text.split('\0').filter((a, i, all) => i < all.length - 1 || a !== ''));
         }
+      } else if (kind === 'queue' || kind === 'queue-error') {
+        const q: QueueSection = { error: kind === 'queue' ? null : words.join(' '), lines: [], tails: new Map() };
+        d.queue = q;
+        body = [];
+        onBody = (text) => (q.lines = text.split('\n').filter((l) => l !== ''));
+      } else if (kind === 'tail' && d.queue) {
+        const q = d.queue;
+        const name = words.join(' ');
+        body = [];
+        onBody = (text) => q.tails.set(name, text.replace(/\n$/, ''));
       } else if (kind === 'end') ended = true;
       continue;
     }

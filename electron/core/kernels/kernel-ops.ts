@@ -11,7 +11,8 @@ import path from 'node:path';
 import { MAX_CONNECTION_FILE_BYTES, matchKernel, parseDiscovery } from './discovery';
 import { discoveryScript, launchScript, offerScript, parseLaunch, signalScript, stopScript, type LaunchSpec } from './remote-scripts';
 import { PrivateChannels } from '../tunnels/channel-tunnel';
-import type { ConnectionInfo, HostOffer, KernelSpecChoice, LocalChannels, PythonChoice } from '../../shared/types';
+import type { ConnectionInfo, HostOffer, KernelSpecChoice, LocalChannels, PythonChoice, SchedulerJob } from '../../shared/types';
+import type { QueueListing, Scheduler } from './schedulers/scheduler';
 
 export interface FoundKernel {
   /** Unique on its host: the file's name, `@TAG`-qualified when another runtime dir has a file of that name. */
@@ -26,16 +27,32 @@ export interface FoundKernel {
   command: string | null;
 }
 
+/** A kernel as a host's listing gives it to the kernel table: a file's kernel, or a batch job's. */
+export interface ListedKernel extends Omit<FoundKernel, 'info'> {
+  /** null for a batch job's kernel that has not written its connection file yet (queued, starting). */
+  info: ConnectionInfo | null;
+  /** The batch job it runs in (cluster hosts). */
+  job?: SchedulerJob;
+  /** Whether it lives is not known (a cluster's queue could not be read): unknown, not dead. */
+  unknown?: boolean;
+  /** Its job waits in the queue. */
+  waiting?: boolean;
+  /** Its job has ended: why, in words for a `kernel-died` (with the tail of its output when it failed). */
+  endReason?: string;
+}
+
 export interface Listing {
   kernels: FoundKernel[];
   warnings: string[];
   home: string;
+  /** The scheduler's queue, when asked for (null otherwise). */
+  queue: QueueListing | null;
 }
 
 const LIST_TIMEOUT_MS = 30_000;
 
-export async function listKernels(host: Host, extraDirs: string[] = []): Promise<Listing> {
-  const { script, marker } = discoveryScript(extraDirs);
+export async function listKernels(host: Host, extraDirs: string[] = [], scheduler?: Scheduler): Promise<Listing> {
+  const { script, marker } = discoveryScript(extraDirs, scheduler?.queueScript());
   const res = await host.run(script, { timeoutMs: LIST_TIMEOUT_MS });
   let found;
   try {
@@ -78,7 +95,7 @@ export async function listKernels(host: Host, extraDirs: string[] = []): Promise
       command: proc?.args ?? null,
     });
   }
-  return { kernels, warnings, home: found.home };
+  return { kernels, warnings, home: found.home, queue: scheduler ? scheduler.parseQueue(found.queue) : null };
 }
 
 /** Kernel Tray's own local attachment files (`kernel-ktray-HOST-NAME.json`) describe tunnels, not kernels. */

@@ -268,7 +268,7 @@ describe('discovery with live, stale and broken connection files', () => {
 
 describe('matching kernels to processes without /proc (argv only)', () => {
   const info = { ip: '127.0.0.1', transport: 'tcp', shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, key: '', signature_scheme: 'hmac-sha256' } as const;
-  const discovery = (args: string[]): Discovery => ({ now: 0, home: '/h', files: [], procfs: null, processes: args.map((a, i) => ({ pid: 100 + i, elapsedSec: 1, args: a })) });
+  const discovery = (args: string[]): Discovery => ({ now: 0, home: '/h', files: [], procfs: null, queue: null, processes: args.map((a, i) => ({ pid: 100 + i, elapsedSec: 1, args: a })) });
 
   it('takes a kernel process that names the file, never `tail -f` or a frontend on it', () => {
     const d = discovery(['tail -f /rt/kernel-a.json', 'jupyter-console --existing /rt/kernel-a.json', 'python3 -m ipykernel_launcher -f /rt/kernel-a.json']);

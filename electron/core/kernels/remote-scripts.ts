@@ -17,11 +17,15 @@ export function assignments(vars: Record<string, string>): string {
     .join('');
 }
 
-/** Lists every connection file and every process of the user, in one go. */
-export function discoveryScript(extraDirs: string[] = []): { script: string; marker: string } {
+/**
+ * Lists every connection file and every process of the user, in one go; on a
+ * cluster host the scheduler's queue too (`queue`: its section's sh), in the
+ * same round trip.
+ */
+export function discoveryScript(extraDirs: string[] = [], queue?: string): { script: string; marker: string } {
   const marker = `@@KT${randomBytes(6).toString('hex')}`;
   const args = extraDirs.length ? `set -- ${extraDirs.map(quote).join(' ')}\n` : 'set --\n';
-  return { script: assignments({ m: marker }) + args + DISCOVER_SH, marker };
+  return { script: assignments({ m: marker }) + args + DISCOVER_SH + (queue ?? '') + `printf '%s end\\n' "$m"\n`, marker };
 }
 
 export interface LaunchSpec {

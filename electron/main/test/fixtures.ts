@@ -3,7 +3,7 @@
 // the right partner here; the agent itself is tested against real hosts.
 import type { AgentConnection, AgentEventListener } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
-import type { AgentEvent, AgentSettings, HostSummary, KernelSummary } from '../../shared/types';
+import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary } from '../../shared/types';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -59,7 +59,7 @@ export class FakeAgent implements AgentConnection {
   calls: Call[] = [];
   hostList: HostSummary[] = [host('local')];
   kernelList: KernelSummary[] = [];
-  settings: AgentSettings = { longRunSeconds: 60, terminal: '' };
+  settings: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 };
   failWith: Partial<Record<string, KtrayError>> = {};
   private listeners = new Set<AgentEventListener>();
 
@@ -147,6 +147,12 @@ export class FakeAgent implements AgentConnection {
   removeHost = (p: { id: string }) =>
     this.rec('removeHost', p, () => {
       this.hostList = this.hostList.filter((x) => x.id !== p.id);
+    });
+  setScheduler = (p: { host: string; scheduler: HostScheduler | null }) =>
+    this.rec('setScheduler', p, () => {
+      const h = { ...(this.hostList.find((x) => x.id === p.host) ?? host(p.host)), scheduler: p.scheduler };
+      this.hostList = [...this.hostList.filter((x) => x.id !== p.host), h];
+      return h;
     });
   getSettings = (p: Record<string, never>) => this.rec('getSettings', p, () => this.settings);
   setSettings = (p: Partial<AgentSettings>) =>

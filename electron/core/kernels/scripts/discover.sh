@@ -2,6 +2,8 @@
 # that may serve them, in one go. Set before this text:
 #   m           a marker no file or process can print by chance
 #   "$@"        extra folders to look in
+# A scheduler's queue section (slurm-queue.sh) may follow in the same script,
+# then the end line (remote-scripts.ts puts both after this text).
 # Every line of ours starts with "$m " at the start of a line; a file's text
 # and a process's argv follow their header line raw. Names with a newline are
 # printed in hex (`hex:...`), others as they are (`raw:...`).
@@ -88,4 +90,3 @@ if [ -r /proc/self/stat ] && [ -d /proc/self/fd ]; then
   printf '%s unix\n' "$m"
   grep -E -- '-[0-9]+$' /proc/net/unix 2>/dev/null
 fi
-printf '%s end\n' "$m"
