@@ -19,12 +19,32 @@ beforeAll(async () => {
   if (unavailable) return;
   cluster = await startSlurmCluster();
   world = await cliWorld(cluster.sshConfigFile);
+  // The queue asked every 2 s while jobs wait or run (15 s by default), so tests see changes soon.
+  await world.json(['settings', 'jobPollSeconds=2']);
 });
 
 afterAll(async () => {
   await world?.dispose();
   await cluster?.stop();
 });
+
+/** `ktray events --json` running; `seen()` parses what it printed so far. */
+async function events(w: CliWorld = world) {
+  const child = w.spawn(['events', '--json']);
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise((r) => setTimeout(r, 1500));
+  const seen = (): any[] => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return { seen, stop: () => child.kill('SIGINT') };
+}
+
+/** What a process list on either node holds that contains `needle` (a kernel key must never be there). */
+async function inArgv(needle: string): Promise<string[]> {
+  const scan = `for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$f" 2>/dev/null; echo; done | grep -F -- ${JSON.stringify(needle)} || true`;
+  const found = [];
+  for (const r of [await cluster.execAdmin(scan), await cluster.execCompute(scan)]) found.push(...r.stdout.split('\n').filter((l) => l.trim() && !l.includes('grep -F')));
+  return found;
+}
 
 async function listed(id: string): Promise<any> {
   return (await world.json<any[]>(['ls', cluster.alias])).find((k) => k.id === id);
@@ -53,9 +73,15 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
     const remote = JSON.parse((await cluster.exec(`cat ${k.connectionFile}`)).stdout);
     expect(remote.ip).toBe(cluster.compute.address);
 
+    const log = await cluster.exec(`stat -c '%a' ${k.job.logFile} && stat -c '%a' "$(dirname ${k.job.logFile})"`);
+    expect(log.stdout.trim().split('\n').map((m) => (parseInt(m, 8) & 0o777).toString(8))).toEqual(['600', '700']);
+
     const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
     const check = await runJupyterCheck(localConnectionFile, 'import socket\nsocket.gethostname()');
     expect(check).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });
+    // The kernel's key was made on the node and is in no process's argv on either node.
+    expect(remote.key.length).toBeGreaterThan(20);
+    expect(await inArgv(remote.key)).toEqual([]);
 
     const stopped = await world.run(['stop', id]);
     expect(stopped.stderr).toBe('');
@@ -64,5 +90,164 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
     expect((await cluster.exec(`test -e ${k.connectionFile} && echo left || echo gone`)).stdout.trim()).toBe('gone');
     expect(await listed(id)).toBeUndefined();
     await expect(readFile(localConnectionFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('waits queued with Slurm\'s reason while the node is full, then runs: started event, attach, code on the node', async () => {
+    const filler = (await cluster.exec(`sbatch --parsable --exclusive -J filler -o /dev/null --wrap 'sleep 600'`)).stdout.trim();
+    const ev = await events();
+    try {
+      await until(async () => (await cluster.queue()).some((l) => l.startsWith(`${filler} RUNNING`)), { timeoutMs: 30_000, what: 'the filler job to run' });
+      const r = await world.run(['start', cluster.alias, '--slurm', '--time=00:10:00', '--wait', '3']);
+      expect(r.code).toBe(0);
+      const id = r.stdout.trim();
+      expect(r.stderr).toMatch(/queued \((Resources|Priority)\)/);
+      const q = await listed(id);
+      expect(q).toMatchObject({ state: 'queued', alive: false, job: { state: 'PENDING', node: null } });
+      expect(['Resources', 'Priority']).toContain(q.job.reason);
+      const early = await world.run(['attach', id, '--frontend', 'none']);
+      expect(early.code).toBe(1);
+      expect(early.stderr).toMatch(new RegExp(`Cannot attach ${id} yet: its job ${q.job.jobId} is queued`));
+
+      expect((await cluster.exec(`scancel ${filler}`)).code).toBe(0);
+      const running = await eventually(async () => {
+        const k = await listed(id);
+        return k?.alive ? k : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 500, what: 'the queued kernel to run' });
+      expect(running.job).toMatchObject({ state: 'RUNNING', node: cluster.compute.hostname });
+      await until(() => ev.seen().some((e) => e.type === 'job-started' && e.kernel.id === id), { timeoutMs: 30_000, what: 'a job-started event' });
+      const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
+      expect(await runJupyterCheck(localConnectionFile, 'import socket\nsocket.gethostname()')).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });
+      expect((await world.run(['stop', id])).code).toBe(0);
+      expect(await cluster.queue()).toEqual([]);
+    } finally {
+      ev.stop();
+      await cluster.exec(`scancel ${filler}`);
+    }
+  });
+
+  it('survives a dropped SSH connection: the job keeps running and the same local file carries on', async () => {
+    const id = await submit('--time=00:10:00');
+    const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
+    expect(await runJupyterCheck(localConnectionFile, 'x = 41\nx')).toMatchObject({ status: 'ok', result: '41' });
+    const before = cluster.acceptedCount();
+    cluster.dropConnections();
+    await until(() => cluster.acceptedCount() > before, { timeoutMs: 30_000, what: 'the agent to reconnect' });
+    expect(await runJupyterCheck(localConnectionFile, 'x + 1', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: '42' });
+    expect(await listed(id)).toMatchObject({ alive: true, job: { state: 'RUNNING' } });
+    expect((await world.run(['stop', id])).code).toBe(0);
+    expect(await cluster.queue()).toEqual([]);
+  });
+
+  it('interrupts a running cell, and restarts the kernel inside the same allocation', async () => {
+    const id = await submit('--time=00:10:00');
+    const k = await listed(id);
+    const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
+    expect(await runJupyterCheck(localConnectionFile, 'x = 1\nx')).toMatchObject({ status: 'ok', result: '1' });
+    const running = runJupyterCheck(localConnectionFile, 'import time\ntime.sleep(60)', { timeoutSec: 60 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await world.run(['interrupt', id])).code).toBe(0);
+    expect((await running).ename).toBe('KeyboardInterrupt');
+
+    const restarted = await world.run(['restart', id]);
+    expect(restarted.stderr).toBe('');
+    expect(restarted.code).toBe(0);
+    // Same job, same node, same file: a fresh namespace.
+    expect(await runJupyterCheck(localConnectionFile, 'x', { timeoutSec: 60 })).toMatchObject({ status: 'error', ename: 'NameError' });
+    expect(await runJupyterCheck(localConnectionFile, 'import socket\nsocket.gethostname()')).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });
+    expect(await listed(id)).toMatchObject({ alive: true, job: { jobId: k.job.jobId, state: 'RUNNING', node: cluster.compute.hostname } });
+    expect((await world.run(['stop', id])).code).toBe(0);
+    expect(await cluster.queue()).toEqual([]);
+  });
+
+  it('warns before the time limit, then reports the kernel dead with "time limit"', async () => {
+    await world.json(['settings', 'jobWarningMinutes=1']);
+    const ev = await events();
+    try {
+      const id = await submit('--time=00:01:00');
+      await world.json<any>(['attach', id, '--frontend', 'none']);
+      const died = await eventually(() => ev.seen().find((e) => e.type === 'kernel-died' && e.kernel.id === id), { timeoutMs: 150_000, intervalMs: 500, what: 'the job to end at its time limit' });
+      expect(died.reason).toMatch(/^Slurm job \d+ ended: time limit \(TIMEOUT\)/);
+      const all = ev.seen();
+      const warned = all.findIndex((e) => e.type === 'job-time-warning' && e.kernel.id === id);
+      expect(warned).toBeGreaterThanOrEqual(0);
+      expect(all[warned].minutesLeft).toBeLessThanOrEqual(1);
+      expect(warned).toBeLessThan(all.findIndex((e) => e.type === 'kernel-died' && e.kernel.id === id));
+      const k = await listed(id);
+      expect(k).toMatchObject({ state: 'dead', alive: false, job: { state: 'TIMEOUT', ended: 'time limit' } });
+      const ls = await world.run(['ls', cluster.alias]);
+      expect(ls.stdout).toContain(`${id}: its job ${k.job.jobId} ended: time limit (TIMEOUT)`);
+      expect((await world.run(['stop', id])).code).toBe(0);
+      expect(await listed(id)).toBeUndefined();
+    } finally {
+      ev.stop();
+      await world.json(['settings', 'jobWarningMinutes=10']);
+    }
+  });
+
+  it('reports a job cancelled from outside (scancel on the login node) as cancelled', async () => {
+    const ev = await events();
+    try {
+      const id = await submit('--time=00:10:00');
+      const k = await listed(id);
+      await world.json<any>(['attach', id, '--frontend', 'none']);
+      expect((await cluster.exec(`scancel ${k.job.jobId}`)).code).toBe(0);
+      const died = await eventually(() => ev.seen().find((e) => e.type === 'kernel-died' && e.kernel.id === id), { timeoutMs: 60_000, intervalMs: 250, what: 'the cancelled job to be reported' });
+      expect(died.reason).toBe(`Slurm job ${k.job.jobId} ended: cancelled (scancel, by you or an administrator) (CANCELLED)`);
+      expect(await listed(id)).toMatchObject({ state: 'dead', job: { state: 'CANCELLED' } });
+      expect((await world.run(['stop', id])).code).toBe(0);
+    } finally {
+      ev.stop();
+    }
+  });
+
+  it("refuses a bad partition with sbatch's own words, and sbatch arguments it cannot pass before submitting anything", async () => {
+    const r = await world.run(['start', cluster.alias, '--slurm', '--partition=nosuch']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`sbatch on ${cluster.alias} refused the job: sbatch: error: invalid partition specified: nosuch`);
+    const json = await world.run(['start', cluster.alias, '--slurm', '--partition=nosuch', '--json']);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'JOB_REFUSED', host: cluster.alias });
+    for (const [args, words] of [
+      ['--job-name=mine', /cannot pass --job-name to sbatch/],
+      ['-o out.txt', /cannot pass -o \(--output\)/],
+      ['train.sh', /"train.sh" in the sbatch arguments is not an option/],
+      ['--comment="unclosed', /unclosed double quote/],
+    ] as const) {
+      const bad = await world.run(['start', cluster.alias, '--slurm', args]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(words);
+    }
+    expect(await cluster.queue()).toEqual([]);
+  });
+
+  it("shows the tail of a failed job's output (no ipykernel for the given --python) and leaves nothing queued", async () => {
+    await cluster.exec('python3 -m venv --without-pip ~/bare');
+    const python = `${cluster.home}/bare/bin/python`;
+    expect((await cluster.execCompute(`${python} -c 'import ipykernel' 2>&1`)).stdout).toContain('No module named');
+    const before = (await world.json<any[]>(['ls', cluster.alias])).length;
+    const r = await world.run(['start', cluster.alias, '--slurm', '--time=00:05:00', '--python', python]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The kernel's job on .* ended before the kernel ran: Slurm job \d+ ended: failed/);
+    expect(r.stderr).toContain(`ktray: ipykernel is not installed for ${python} on ${cluster.compute.hostname} (the compute node)`);
+    expect(await cluster.queue()).toEqual([]);
+    expect((await world.json<any[]>(['ls', cluster.alias])).length).toBe(before);
+  });
+
+  it('finds its jobs again after an agent restart, and from a new agent that only knows the host is a cluster', async () => {
+    const id = await submit('--time=00:10:00');
+    const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
+    expect((await world.run(['agent', 'stop'])).code).toBe(0);
+    expect(await listed(id)).toMatchObject({ alive: true, attached: true, job: { state: 'RUNNING' } });
+    expect(await runJupyterCheck(localConnectionFile, '6*7', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: '42' });
+
+    const other = await cliWorld(cluster.sshConfigFile);
+    try {
+      await other.json(['slurm', cluster.alias, '--time=00:10:00']);
+      const found = (await other.json<any[]>(['ls', cluster.alias])).find((k) => k.id === id);
+      expect(found).toMatchObject({ alive: true, job: { state: 'RUNNING', node: cluster.compute.hostname } });
+    } finally {
+      await other.dispose();
+    }
+    expect((await world.run(['stop', id])).code).toBe(0);
+    expect(await cluster.queue()).toEqual([]);
   });
 });

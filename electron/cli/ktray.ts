@@ -55,6 +55,8 @@ Hosts (local is this computer; others come from ~/.ssh/config):
 
 Agent:
   events                              stream events (kernel died, host lost/back, ...)
+  settings [KEY=VALUE ...]            show or change the agent's settings (longRunSeconds,
+                                      terminal, jobWarningMinutes, jobPollSeconds)
   agent start|stop|status             the background agent holding connections and tunnels
 
 Options:
@@ -236,6 +238,8 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
     }
     case 'events':
       return streamEvents(agent, flags);
+    case 'settings':
+      return settings(agent, rest, flags);
     default:
       usageError(`Unknown command ${command}.`);
   }
@@ -262,6 +266,21 @@ async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId
   const { terminal } = await agent.getSettings({});
   const res = await attachAndOpen(agent, { ...params, frontend: frontend as FrontendWindow }, { terminal });
   return out(flags, res, `${prefix}${res.localConnectionFile}\n(${res.launched} opened)`);
+}
+
+async function settings(agent: RpcAgent, pairs: string[], flags: Flags): Promise<number> {
+  const now = await agent.getSettings({});
+  if (!pairs.length) return out(flags, now, Object.entries(now).map(([k, v]) => `${k}=${v}`).join('\n'));
+  const patch: Record<string, string | number> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq) : '';
+    if (!(key in now)) usageError(`${pair} is not KEY=VALUE with one of: ${Object.keys(now).join(', ')}.`);
+    const value = pair.slice(eq + 1);
+    patch[key] = typeof now[key as keyof typeof now] === 'number' ? Number(value) : value;
+  }
+  const next = await agent.setSettings(patch);
+  return out(flags, next, Object.entries(next).map(([k, v]) => `${k}=${v}`).join('\n'));
 }
 
 async function slurmHost(agent: RpcAgent, host: string, args: string | undefined, flags: Flags): Promise<number> {
