@@ -1,8 +1,8 @@
 // The kernel table alone: what each intent does to the summaries and which
 // events it emits (it is the only emitter of kernel events).
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent, ConnectionInfo } from '../../shared/types';
-import type { FoundKernel } from '../kernels/kernel-ops';
+import type { AgentEvent, ConnectionInfo, SchedulerJob } from '../../shared/types';
+import type { FoundKernel, ListedKernel } from '../kernels/kernel-ops';
 import { EventBus } from './event-bus';
 import { KernelTable } from './kernel-table';
 
@@ -152,5 +152,63 @@ describe('KernelTable', () => {
     const { table, seen } = setup();
     table.notice('h/a', 'a tunnel was refused');
     expect(seen).toEqual([expect.objectContaining({ type: 'notice', host: 'h', kernel: 'h/a', message: 'a tunnel was refused' })]);
+  });
+
+  describe("a batch job's kernel", () => {
+    const job = (over: Partial<SchedulerJob> = {}): SchedulerJob => ({
+      scheduler: 'slurm', jobId: '7', state: 'PENDING', reason: 'Priority', node: null, partition: 'gpu', endsAt: null,
+      timeLimit: '1:00:00', logFile: '/h/.cache/ktray/slurm-j.log', ended: null, ...over,
+    });
+    const listedJob = (over: Partial<ListedKernel>): ListedKernel => ({
+      name: 'j', connectionFile: '/rt/kernel-j.json', info: null, pid: null, alive: false, startedAt: null, command: null, ...over,
+    });
+
+    it('is queued with its reason, then starting on its node, then running once its file is there: one job-started', () => {
+      const { table, seen, types } = setup();
+      table.submitted('h', listedJob({ job: job() }));
+      expect(table.get('h/j')).toMatchObject({ state: 'queued', alive: false, job: { reason: 'Priority' } });
+      expect(() => table.info('h/j')).toThrow(expect.objectContaining({ code: 'KERNEL_QUEUED', message: 'h/j has no connection file yet: its job 7 is pending (Priority).' }));
+      table.listed('h', [listedJob({ waiting: true, job: job({ reason: 'Resources' }) })], () => false);
+      expect(table.get('h/j')!.job!.reason).toBe('Resources');
+      table.listed('h', [listedJob({ job: job({ state: 'RUNNING', reason: null, node: 'c1' }) })], () => false);
+      expect(table.get('h/j')).toMatchObject({ state: 'starting', alive: false, job: { node: 'c1' } });
+      const change = table.listed('h', [listedJob({ info: INFO, alive: true, job: job({ state: 'RUNNING', reason: null, node: 'c1', endsAt: 99 }) })], () => false);
+      expect(change.started).toEqual(['h/j']);
+      expect(table.get('h/j')).toMatchObject({ state: 'running', alive: true });
+      expect(table.info('h/j')).toEqual(INFO);
+      expect(types().filter((t) => t === 'job-started')).toHaveLength(1);
+      expect(seen.find((e) => e.type === 'job-started')).toMatchObject({ kernel: { id: 'h/j', job: { node: 'c1' } } });
+      // The monitor's states stay: a later listing does not reset idle to running.
+      table.observed('h/j', 'idle');
+      table.listed('h', [listedJob({ info: INFO, alive: true, job: job({ state: 'RUNNING', reason: null, node: 'c1', endsAt: 99 }) })], () => false);
+      expect(table.get('h/j')!.state).toBe('idle');
+    });
+
+    it("dies once with the scheduler's reason; a job that ended before this agent saw it is dead without news", () => {
+      const { table, seen } = setup();
+      table.listed('h', [listedJob({ info: INFO, alive: true, job: job({ state: 'RUNNING' }) })], () => false);
+      const change = table.listed('h', [listedJob({ info: INFO, job: job({ state: 'TIMEOUT', ended: 'time limit' }), endReason: 'Slurm job 7 ended: time limit (TIMEOUT)' })], () => false);
+      expect(change.died).toEqual(['h/j']);
+      table.listed('h', [listedJob({ info: INFO, job: job({ state: 'TIMEOUT', ended: 'time limit' }), endReason: 'Slurm job 7 ended: time limit (TIMEOUT)' })], () => false);
+      expect(seen.filter((e) => e.type === 'kernel-died')).toEqual([expect.objectContaining({ reason: 'Slurm job 7 ended: time limit (TIMEOUT)', kernel: expect.objectContaining({ state: 'dead', job: expect.objectContaining({ ended: 'time limit' }) }) })]);
+
+      const fresh = setup();
+      fresh.table.listed('h', [listedJob({ name: 'old', job: job({ state: 'CANCELLED', ended: 'cancelled' }), endReason: 'x' })], () => false);
+      expect(fresh.table.get('h/old')!.state).toBe('dead');
+      expect(fresh.types()).not.toContain('kernel-died');
+    });
+
+    it('is unknown, not dead, while its queue cannot be read or its host is lost; the time warning is an event of its own', () => {
+      const { table, seen } = setup();
+      table.submitted('h', listedJob({ job: job() }));
+      table.hostUnreachable('h');
+      expect(table.get('h/j')!.state).toBe('unknown');
+      table.listed('h', [listedJob({ waiting: true, job: job() })], () => false);
+      expect(table.get('h/j')!.state).toBe('queued');
+      table.listed('h', [listedJob({ unknown: true })], () => false);
+      expect(table.get('h/j')).toMatchObject({ state: 'unknown', job: { state: 'PENDING' } });
+      table.timeWarning('h/j', 9);
+      expect(seen.at(-1)).toMatchObject({ type: 'job-time-warning', minutesLeft: 9, kernel: { id: 'h/j' } });
+    });
   });
 });

@@ -1,0 +1,93 @@
+// Slurm's words, without a cluster: which sbatch arguments Kernel Tray can
+// pass, squeue's lines read back, states and reasons. (Slurm itself is tested
+// in e2e/slurm.test.ts against a real slurmctld and slurmd.)
+import { describe, expect, it } from 'vitest';
+import { KtrayError } from '../../../shared/errors';
+import { slurm } from './slurm';
+
+function refusal(args: string): KtrayError {
+  try {
+    slurm.parseArgs(args, 'hpc');
+  } catch (err) {
+    return err as KtrayError;
+  }
+  throw new Error(`${args} was accepted`);
+}
+
+describe('Slurm.parseArgs', () => {
+  it('takes options as sbatch does, values joined or as the next word', () => {
+    expect(slurm.parseArgs('--partition=gpu --gres=gpu:1 --time=04:00:00', 'hpc')).toEqual(['--partition=gpu', '--gres=gpu:1', '--time=04:00:00']);
+    expect(slurm.parseArgs('-p gpu -t 10 --mem 4G -c4 --exclusive -N 1', 'hpc')).toEqual(['-p', 'gpu', '-t', '10', '--mem', '4G', '-c4', '--exclusive', '-N', '1']);
+    expect(slurm.parseArgs(`--comment="my run" -A 'proj x'`, 'hpc')).toEqual(['--comment=my run', '-A', 'proj x']);
+    expect(slurm.parseArgs('', 'hpc')).toEqual([]);
+  });
+
+  it('refuses what Kernel Tray sets itself or what would replace its job script, saying why', () => {
+    expect(refusal('--job-name=mine')).toMatchObject({ code: 'BAD_INPUT', host: 'hpc', message: expect.stringContaining('cannot pass --job-name') });
+    expect(refusal('-J mine').message).toContain('-J (--job-name)');
+    expect(refusal('--out=x.log').message).toContain('--output'); // sbatch takes unambiguous prefixes
+    expect(refusal('-Hp gpu -o x').message).toContain('-o (--output)');
+    expect(refusal('--chdir=/x').message).toMatch(/--cwd/);
+    expect(refusal('--wrap="python x.py"').message).toMatch(/job script itself/);
+    expect(refusal('--wait').message).toMatch(/would not return/);
+    expect(refusal('--array=1-4').message).toMatch(/one kernel/);
+  });
+
+  it('refuses a word that sbatch would run as the job script', () => {
+    expect(refusal('--exclusive train.sh').message).toContain('"train.sh" in the sbatch arguments is not an option');
+    expect(refusal('gpu').code).toBe('BAD_INPUT');
+  });
+
+  it('says where the quoting is wrong', () => {
+    expect(refusal(`--comment='x`).message).toMatch(/unclosed single quote/);
+  });
+});
+
+describe('Slurm.parseQueue', () => {
+  const lines = [
+    '12|RUNNING|None|c1|gpu|1:23:45|4:00:00|2:36:15|ktray-aaaa-1',
+    '13|PENDING|Priority||gpu|4:00:00|4:00:00|0:00|ktray-bbbb-2',
+    '14|TIMEOUT|TimeLimit|c2|gpu|INVALID|1:00|1:00|ktray-cccc-3',
+    '15|RUNNING|None|c1|gpu|UNLIMITED|UNLIMITED|1-02:00:00|ktray-dd|with|bars',
+  ];
+
+  it("reads Kernel Tray's jobs: id, state, reason, node, partition, time left", () => {
+    const q = slurm.parseQueue({ error: null, lines, tails: new Map([['cccc-3', 'Traceback...']]) });
+    expect(q).toEqual({
+      ok: true,
+      jobs: [
+        { jobId: '12', name: 'aaaa-1', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', timeLeftSec: 5025, timeLimit: '4:00:00', elapsedSec: 9375, logTail: null },
+        { jobId: '13', name: 'bbbb-2', state: 'PENDING', reason: 'Priority', node: null, partition: 'gpu', timeLeftSec: 14400, timeLimit: '4:00:00', elapsedSec: 0, logTail: null },
+        { jobId: '14', name: 'cccc-3', state: 'TIMEOUT', reason: 'TimeLimit', node: 'c2', partition: 'gpu', timeLeftSec: null, timeLimit: '1:00', elapsedSec: 60, logTail: 'Traceback...' },
+        { jobId: '15', name: 'dd|with|bars', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', timeLeftSec: null, timeLimit: 'UNLIMITED', elapsedSec: 93600, logTail: null },
+      ],
+    });
+  });
+
+  it("says why the queue could not be read, in squeue's words", () => {
+    expect(slurm.parseQueue({ error: '1', lines: ['squeue: error: Unable to contact slurm controller (connect failure)'], tails: new Map() })).toEqual({
+      ok: false,
+      error: 'squeue failed (exit 1): squeue: error: Unable to contact slurm controller (connect failure)',
+    });
+    expect(slurm.parseQueue({ error: 'no-squeue', lines: [], tails: new Map() })).toEqual({ ok: false, error: 'there is no squeue command on the host' });
+    expect(slurm.parseQueue(null)).toBeNull();
+  });
+});
+
+describe('Slurm states and reasons', () => {
+  it('puts each state in a phase', () => {
+    expect(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'TIMEOUT', 'CANCELLED', 'SUSPENDED'].map((s) => slurm.phase(s))).toEqual([
+      'waiting', 'starting', 'running', 'ending', 'ended', 'ended', 'waiting',
+    ]);
+  });
+
+  it('words how a job ended', () => {
+    expect(slurm.endedWords('TIMEOUT', 'TimeLimit')).toBe('time limit');
+    expect(slurm.endedWords('PREEMPTED', null)).toBe('preempted');
+    expect(slurm.endedWords('NODE_FAIL', 'NodeDown')).toBe('node failure');
+    expect(slurm.endedWords('CANCELLED', null)).toBe('cancelled (scancel, by you or an administrator)');
+    expect(slurm.endedWords('FAILED', 'NonZeroExitCode')).toBe('failed (its batch step exited with an error)');
+    expect(slurm.endedWords('FAILED', 'RaisedSignal:9_Killed')).toBe('failed (RaisedSignal:9_Killed)');
+    expect(slurm.endedWords('SPECIAL_EXIT', null)).toBe('special exit');
+  });
+});
