@@ -236,7 +236,9 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
     const id = await submit('--time=00:10:00');
     const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
     expect((await world.run(['agent', 'stop'])).code).toBe(0);
-    expect(await listed(id)).toMatchObject({ alive: true, attached: true, job: { state: 'RUNNING' } });
+    // The next agent (started by this ls) lists the job from the queue, and re-attaches it as it comes up.
+    expect(await listed(id)).toMatchObject({ alive: true, job: { state: 'RUNNING' } });
+    await until(async () => (await listed(id))?.attached === true, { timeoutMs: 30_000, intervalMs: 250, what: 'the new agent to re-attach the kernel' });
     expect(await runJupyterCheck(localConnectionFile, '6*7', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: '42' });
 
     const other = await cliWorld(cluster.sshConfigFile);

@@ -188,6 +188,36 @@ describe('buildMenuTemplate', () => {
   });
 });
 
+describe("a Slurm cluster's kernels", () => {
+  const job = (over: Record<string, unknown>) => ({
+    scheduler: 'slurm' as const, jobId: '812', state: 'RUNNING', reason: null, node: 'gpu07', partition: 'gpu', endsAt: T0 + 54 * 60_000,
+    timeLimit: '4:00:00', logFile: '/l', ended: null, ...over,
+  });
+  const cluster: AgentSnapshot = {
+    hosts: [host('hpc', { scheduler: { kind: 'slurm', args: '-p gpu' } })],
+    kernels: [
+      kernel('hpc', 'a-run', { pid: null, state: 'idle', job: job({}) }),
+      kernel('hpc', 'b-wait', { pid: null, alive: false, state: 'queued', job: job({ jobId: '813', state: 'PENDING', reason: 'Priority', node: null, endsAt: null }) }),
+      kernel('hpc', 'c-done', { pid: null, alive: false, state: 'dead', job: job({ jobId: '800', state: 'TIMEOUT', ended: 'time limit' }) }),
+    ],
+    error: null,
+  };
+
+  it('shows queued with the reason, running with node and time left; a queued job can be cancelled, an ended one not restarted', () => {
+    const { calls, intents } = recorder();
+    const t = buildMenuTemplate(ctx({ snapshot: cluster }), intents);
+    const hpc = sub(t.find((i) => i.id === 'host:hpc'));
+    const kernels = hpc.filter((i) => String(i.id).startsWith('kernel:'));
+    expect(kernels.map((i) => i.label)).toEqual(['a-run (python3) — idle · gpu07, 54m left', 'b-wait (python3) — queued (Priority)', 'c-done (python3) — dead']);
+    const [run, wait, done] = kernels.map((k) => sub(k));
+    expect(byLabel(run!, 'Stop').enabled).toBe(true);
+    expect(byLabel(run!, 'Restart').enabled).toBe(true);
+    click(byLabel(wait!, 'Cancel job'));
+    expect(calls).toEqual([['stop', 'hpc/b-wait']]);
+    expect(byLabel(done!, 'Restart').enabled).toBe(false);
+  });
+});
+
 describe('preferred frontend', () => {
   it('puts the preferred Attach first and offers the choice as radio items', () => {
     const { calls, intents } = recorder();

@@ -3,7 +3,7 @@
 import type { MenuItemConstructorOptions } from 'electron';
 import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary } from '../shared/types';
 import type { AgentSnapshot } from './agent-state';
-import { hostStateLabel, kernelStateLabel } from './labels';
+import { hostStateLabel, jobWhere, kernelStateLabel } from './labels';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSwitches } from './notifications';
 
 /** What the menu's clicks ask for; main wires them to the agent and the app. */
@@ -53,15 +53,18 @@ export function kernelIsLive(k: KernelSummary): boolean {
 
 function kernelLabel(k: KernelSummary, now: number): string {
   const marks = k.attached ? ' ⇄' : '';
-  return `${k.name} (${k.kernelName}) — ${kernelStateLabel(k, now)}${marks}`;
+  // A batch job's kernel: where it runs and how long it has left (`c1, 54m left`).
+  const job = k.job && k.state !== 'dead' && k.state !== 'queued' ? ` · ${jobWhere(k, now)}` : '';
+  return `${k.name} (${k.kernelName}) — ${kernelStateLabel(k, now)}${job}${marks}`;
 }
 
 const FRONTENDS: readonly AttachFrontend[] = ['qtconsole', 'console'];
 
 export function kernelItems(k: KernelSummary, i: MenuIntents, now: number, preferred: AttachFrontend = 'qtconsole'): MenuItemConstructorOptions {
   const live = kernelIsLive(k);
-  // A dead kernel can be restarted from its connection file while the host answers.
-  const canRestart = k.state !== 'unknown';
+  // A dead kernel can be restarted from its connection file while the host answers; a batch
+  // job's kernel only inside its running allocation.
+  const canRestart = k.job ? live : k.state !== 'unknown';
   const order = [preferred, ...FRONTENDS.filter((f) => f !== preferred)];
   return {
     id: `kernel:${k.id}`,
@@ -76,7 +79,10 @@ export function kernelItems(k: KernelSummary, i: MenuIntents, now: number, prefe
       { type: 'separator' },
       { label: 'Interrupt', enabled: live, click: () => i.interrupt(k.id) },
       { label: 'Restart', enabled: canRestart, click: () => i.restart(k.id) },
-      { label: 'Stop', enabled: live, click: () => i.stop(k.id) },
+      // A job that waits in the queue can be cancelled as well.
+      k.job && !live && (k.state === 'queued' || k.state === 'starting')
+        ? { label: 'Cancel job', click: () => i.stop(k.id) }
+        : { label: 'Stop', enabled: live, click: () => i.stop(k.id) },
     ],
   };
 }

@@ -196,6 +196,15 @@ export class Jobs {
       job: { scheduler: scheduler.kind, jobId: sub.jobId, state: 'PENDING', reason: null, node: null, partition: null, endsAt: null, timeLimit: null, logFile: sub.logFile, ended: null },
     });
     watch(id);
+    try {
+      return await this.untilRunning(id, sub.jobId, sub.logFile, scheduler, waitSec);
+    } finally {
+      this.o.table.startReturned(id);
+    }
+  }
+
+  private async untilRunning(id: string, jobId: string, logFile: string, scheduler: Scheduler, waitSec: number): Promise<KernelSummary> {
+    const hostId = id.slice(0, id.indexOf('/'));
     const deadline = Date.now() + waitSec * 1000;
     for (;;) {
       try {
@@ -205,7 +214,7 @@ export class Jobs {
       }
       const k = this.o.table.get(id);
       if (!k) {
-        throw new KtrayError({ code: 'JOB_FAILED', host: hostId, message: `${scheduler.label} job ${sub.jobId} for ${id} left the queue before its kernel ran.`, hint: `Its output: ${sub.logFile} on ${hostId}.` });
+        throw new KtrayError({ code: 'JOB_FAILED', host: hostId, message: `${scheduler.label} job ${jobId} for ${id} left the queue before its kernel ran.`, hint: `Its output: ${logFile} on ${hostId}.` });
       }
       if (k.state === 'dead') throw await this.failedStart(id, k, scheduler);
       if (k.alive || Date.now() >= deadline) return k;

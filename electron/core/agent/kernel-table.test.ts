@@ -155,6 +155,15 @@ describe('KernelTable', () => {
   });
 
   describe("a batch job's kernel", () => {
+    it('is not news when it runs while its submit still waits for it', () => {
+      const { table, types } = setup();
+      table.submitted('h', listedJob({ job: job() }));
+      table.listed('h', [listedJob({ info: INFO, alive: true, job: job({ state: 'RUNNING', reason: null, node: 'c1' }) })], () => false);
+      table.startReturned('h/j');
+      expect(table.get('h/j')!.state).toBe('running');
+      expect(types()).not.toContain('job-started');
+    });
+
     const job = (over: Partial<SchedulerJob> = {}): SchedulerJob => ({
       scheduler: 'slurm', jobId: '7', state: 'PENDING', reason: 'Priority', node: null, partition: 'gpu', endsAt: null,
       timeLimit: '1:00:00', logFile: '/h/.cache/ktray/slurm-j.log', ended: null, ...over,
@@ -170,6 +179,8 @@ describe('KernelTable', () => {
       expect(() => table.info('h/j')).toThrow(expect.objectContaining({ code: 'KERNEL_QUEUED', message: 'h/j has no connection file yet: its job 7 is pending (Priority).' }));
       table.listed('h', [listedJob({ waiting: true, job: job({ reason: 'Resources' }) })], () => false);
       expect(table.get('h/j')!.job!.reason).toBe('Resources');
+      // While its submit waits for it, the submit says whether it runs; then its start is news.
+      table.startReturned('h/j');
       table.listed('h', [listedJob({ job: job({ state: 'RUNNING', reason: null, node: 'c1' }) })], () => false);
       expect(table.get('h/j')).toMatchObject({ state: 'starting', alive: false, job: { node: 'c1' } });
       const change = table.listed('h', [listedJob({ info: INFO, alive: true, job: job({ state: 'RUNNING', reason: null, node: 'c1', endsAt: 99 }) })], () => false);

@@ -16,6 +16,8 @@ interface Entry {
   processStart: string | null;
   /** A stop or restart asked by the user is under way: its exit is not a death. */
   expectingExit: boolean;
+  /** Its submit still waits for it to run, and will say so itself: no job-started event. */
+  startAwaited?: boolean;
 }
 
 export interface KernelTableOptions {
@@ -212,7 +214,7 @@ export class KernelTable {
     if (!k.alive || !e.info) {
       s.alive = false;
       this.setState(e, 'starting', { quiet: opts.fresh });
-      if (wasQueued && !opts.fresh) this.opts.events.emit({ type: 'job-started', at: Date.now(), kernel: { ...s } });
+      if (wasQueued && !opts.fresh && !e.startAwaited) this.opts.events.emit({ type: 'job-started', at: Date.now(), kernel: { ...s } });
       told();
       return;
     }
@@ -220,18 +222,29 @@ export class KernelTable {
     if (!wasAlive || !LIVE_STATES.has(s.state)) {
       this.setState(e, 'running', { quiet: opts.fresh });
       change.started.push(id);
-      if (wasQueued && !opts.fresh) this.opts.events.emit({ type: 'job-started', at: Date.now(), kernel: { ...s } });
+      if (wasQueued && !opts.fresh && !e.startAwaited) this.opts.events.emit({ type: 'job-started', at: Date.now(), kernel: { ...s } });
     }
     told();
   }
 
-  /** A batch job this agent just submitted for a kernel (it waits in the queue). */
+  /**
+   * A batch job this agent just submitted for a kernel (it waits in the queue);
+   * its submit waits for it to run and says itself whether it does, until
+   * `startReturned`.
+   */
   submitted(host: string, k: ListedKernel): KernelSummary {
     const e = this.add(host, k);
+    e.startAwaited = true;
     this.setState(e, 'queued', { quiet: true });
     this.opts.events.emit({ type: 'kernel-started', at: Date.now(), kernel: { ...e.summary } });
     this.announce(host);
     return { ...e.summary };
+  }
+
+  /** The submit returned (running, or queued still): from now on, its job's start is news. */
+  startReturned(id: string): void {
+    const e = this.entries.get(id);
+    if (e) e.startAwaited = false;
   }
 
   /** A batch job's time limit is near: said once per job by the jobs service. */

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Frontend, KernelSummary, OpenedFrontend } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
+import { jobLabel } from '../../../electron/shared/format';
 import { formatDuration, kernelStateHelp, kernelStateLabel, listenWarning, shortKernelName } from '../format';
 import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
@@ -37,7 +38,7 @@ export function KernelRow({ kernel, now }: Props) {
     action.run(pendingLabel, async () => applyKernel(await call(kernel.id)));
 
   const meta = [
-    kernel.pid !== null ? `pid ${kernel.pid}` : 'no pid',
+    kernel.job ? jobLabel(kernel, now) : kernel.pid !== null ? `pid ${kernel.pid}` : 'no pid',
     kernel.startedAt !== null ? `up ${formatDuration(now - kernel.startedAt)}` : null,
     kernel.attached ? 'attached' : 'not attached',
   ].filter(Boolean);
@@ -55,7 +56,8 @@ export function KernelRow({ kernel, now }: Props) {
         {kernel.attached ? <span className="badge">attached</span> : null}
       </div>
       <div className="kernel-meta muted">{meta.join(' · ')}</div>
-      {alive && listenWarning(kernel) ? (
+      {/* A batch job's kernel listens on its node's address, allowed by Kernel Tray for that job alone: no warning. */}
+      {alive && !kernel.job && listenWarning(kernel) ? (
         <p className="warning" data-testid="listen-warning">
           {listenWarning(kernel)}
         </p>
@@ -112,7 +114,7 @@ export function KernelRow({ kernel, now }: Props) {
       </div>
       {confirmStop ? (
         <ConfirmInline
-          question={`Stop ${label}? Its variables are lost.`}
+          question={kernel.job ? `Stop ${label}? Its variables are lost and its Slurm job ${kernel.job.jobId} is cancelled.` : `Stop ${label}? Its variables are lost.`}
           confirmLabel="Stop kernel"
           onCancel={() => setConfirmStop(false)}
           onConfirm={() => {

@@ -1,5 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import type { HostOffer, HostSummary, KernelSummary, StartOptions } from '../../../electron/shared/types';
+import { jobLabel, kernelStateLabel } from '../../../electron/shared/format';
 import { useAgent } from '../agent-context';
 import { useAction } from '../hooks/useAction';
 import { Dialog } from './Dialog';
@@ -14,11 +15,19 @@ interface Props {
 /** `spec:<name>` or `py:<path>`: one radio group for both kinds of choice. */
 type Choice = string;
 
-function optionsOf(host: string, choice: Choice, cwd: string): StartOptions {
+/** How the kernel runs on a cluster host: a batch job (with these sbatch arguments after the host's defaults), or on the login node. */
+interface Batch {
+  submit: boolean;
+  args: string;
+}
+
+function optionsOf(host: string, choice: Choice, cwd: string, batch: Batch, isCluster: boolean): StartOptions {
   const options: StartOptions = { host };
   if (choice.startsWith('spec:')) options.kernel = choice.slice(5);
   else options.python = choice.slice(3);
   if (cwd.trim()) options.cwd = cwd.trim();
+  if (batch.submit) options.slurm = batch.args.trim();
+  else if (isCluster) options.loginNode = true;
   return options;
 }
 
@@ -30,9 +39,14 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
   const [choice, setChoice] = useState<Choice>('');
   const [cwd, setCwd] = useState('');
   const [started, setStarted] = useState<KernelSummary | null>(null);
+  const scheduler = hosts.find((h) => h.id === host)?.scheduler ?? null;
+  const [batch, setBatch] = useState<Batch>({ submit: scheduler !== null, args: '' });
   const asking = useAction();
   const starting = useAction();
-  const ids = { host: useId(), cwd: useId(), choices: useId() };
+  const ids = { host: useId(), cwd: useId(), choices: useId(), sbatch: useId(), batch: useId() };
+
+  // A cluster host submits a batch job unless asked otherwise; another host runs the kernel itself.
+  useEffect(() => setBatch({ submit: scheduler !== null, args: '' }), [host, scheduler !== null]);
 
   useEffect(() => {
     setOffer(null);
@@ -54,11 +68,33 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
   }, [host, client]);
 
   const start = () =>
-    starting.run(`Starting a kernel on ${host}… (waits until it answers)`, async () => {
-      const kernel = await client.kernels.start(optionsOf(host, choice, cwd));
-      apply({ type: 'kernel', kernel });
-      setStarted(kernel);
-    });
+    starting.run(
+      batch.submit ? `Submitting a Slurm job on ${host}… (waits up to a minute for it to run)` : `Starting a kernel on ${host}… (waits until it answers)`,
+      async () => {
+        const kernel = await client.kernels.start(optionsOf(host, choice, cwd, batch, scheduler !== null));
+        apply({ type: 'kernel', kernel });
+        setStarted(kernel);
+      },
+    );
+
+  if (started?.job) {
+    const now = Date.now();
+    return (
+      <Dialog title={started.alive ? 'Kernel running' : 'Job submitted'} onClose={onClose}>
+        <p className="note" role="status">
+          {started.alive
+            ? `${started.kernelName} runs on ${started.host}'s ${jobLabel(started, now)}.`
+            : `Slurm job ${started.job.jobId} on ${started.host}: ${kernelStateLabel(started, now)}. It appears here as it starts; a notification says when it runs.`}
+        </p>
+        <p className="muted small">{started.job.logFile}</p>
+        <div className="button-row">
+          <button type="button" className="primary" onClick={onClose} autoFocus>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
 
   if (started) {
     return (
@@ -134,6 +170,40 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
             ))}
           </fieldset>
         ) : null}
+
+        <fieldset className="choices" disabled={busy} aria-describedby={ids.batch}>
+          <legend>Slurm</legend>
+          <label className="choice">
+            <input type="checkbox" checked={batch.submit} onChange={(e) => setBatch({ ...batch, submit: e.target.checked })} />
+            <span>
+              Submit as a batch job {scheduler ? null : <span className="muted">({host} is a cluster&apos;s login node)</span>}
+            </span>
+          </label>
+          <p id={ids.batch} className="muted small">
+            {batch.submit ? (
+              <>
+                The kernel runs on a compute node, attached through {host}. Default sbatch arguments: <code>{scheduler?.args || 'none'}</code>.
+              </>
+            ) : scheduler ? (
+              `The kernel runs on ${host} itself, the login node.`
+            ) : (
+              'The kernel runs on the host itself.'
+            )}
+          </p>
+          {batch.submit ? (
+            <>
+              <label htmlFor={ids.sbatch}>sbatch arguments</label>
+              <input
+                id={ids.sbatch}
+                type="text"
+                value={batch.args}
+                spellCheck={false}
+                placeholder="--partition=gpu --gres=gpu:1 --time=04:00:00"
+                onChange={(e) => setBatch({ ...batch, args: e.target.value })}
+              />
+            </>
+          ) : null}
+        </fieldset>
 
         <label htmlFor={ids.cwd}>Working directory</label>
         <input
