@@ -3,7 +3,7 @@
 // added latency. Prints the table and writes BENCHMARKS.md.
 //
 //   npm run bench -- [--rtt-ms 50] [--runs 5] [--requests 50] [--display-mb 20]
-//                    [--memory-kernels 20] [--only startup,cold,warm,discovery,wire,memory] [--out FILE]
+//                    [--memory-kernels 20] [--only startup,cold,warm,discovery,wire,memory,slurm] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,11 +25,13 @@ import { type Results, type Settings } from './results';
 import { coldSection, warmSection } from './sections/attach';
 import { discoverySection } from './sections/discovery';
 import { memorySection } from './sections/memory';
+import { slurmSection } from './sections/slurm';
 import { startupSection } from './sections/startup';
+import { slurmUnavailable, startSlurmCluster, type SlurmCluster } from '../e2e/harness/slurm-cluster';
 import { wireSection } from './sections/wire';
 import { isAlive, killSshClients, median, memoryOf, now, timed } from './util';
 
-const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'wire', 'memory'] as const;
+const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'wire', 'memory', 'slurm'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function options(): { settings: Settings; only: Set<Section>; out: string } {
@@ -71,14 +73,16 @@ const log = (line: string) => process.stderr.write(`[bench ${((now() - t0) / 100
 
 async function main(): Promise<void> {
   const { settings, only, out } = options();
-  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, latencyTty: null, throughputTty: null, memory: null, startup: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
+  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, startup: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
   let remote: RemoteHost | undefined;
+  let cluster: SlurmCluster | undefined;
   let tray: TrayAgent | undefined;
   let cli: KtrayCli | undefined;
   const emergency = () => {
     if (cli?.agentPid && isAlive(cli.agentPid)) process.kill(cli.agentPid, 'SIGKILL');
     if (remote) killSshClients(remote.sshConfigFile);
+    if (cluster) killSshClients(cluster.sshConfigFile);
     process.exit(130); // the harness's exit hook ends the remote host and its kernels
   };
   process.once('SIGINT', emergency);
@@ -91,9 +95,8 @@ async function main(): Promise<void> {
       r.notes.push(startupNote(r.startup));
     }
     const machine = await describeMachine();
-    if ([...only].some((s) => s !== 'startup')) {
-      log('building the ktray CLI bundle for the benchmark');
-      const bundle = await buildCli();
+    const bundle = [...only].some((s) => s !== 'startup') ? (log('building the ktray CLI bundle for the benchmark'), await buildCli()) : '';
+    if ([...only].some((s) => s !== 'startup' && s !== 'slurm')) {
       log(`starting the remote host with ${settings.rttMs} ms RTT`);
       remote = await startRemoteHost({ latencyMs: settings.rttMs / 2 });
       if (!remote.isolated) r.notes.push('The remote host ran in loopback mode (not root): sshd on 127.0.0.1 without its own namespace.');
@@ -143,6 +146,19 @@ async function main(): Promise<void> {
       }
       r.notes.push(...jcNotes(jc), ...staticNotes());
     }
+    if (only.has('slurm')) {
+      const why = slurmUnavailable();
+      if (why) {
+        r.skipped.push(`Slurm row: ${why}.`);
+      } else {
+        log(`starting the Slurm cluster with ${settings.rttMs} ms RTT`);
+        cluster = await startSlurmCluster({ latencyMs: settings.rttMs / 2 });
+        log('slurm submit → first result');
+        r.slurm = await slurmSection({ cluster, dir, bundle, runs: settings.runs, log });
+        r.notes.push(slurmNote());
+        killSshClients(cluster.sshConfigFile);
+      }
+    }
     r.seconds = (now() - t0) / 1000;
     r.endLoad = loadavg()[0] ?? NaN;
     const text = renderText(r);
@@ -156,6 +172,10 @@ async function main(): Promise<void> {
     if (remote) {
       killSshClients(remote.sshConfigFile);
       await remote.stop();
+    }
+    if (cluster) {
+      killSshClients(cluster.sshConfigFile);
+      await cluster.stop();
     }
     await rm(dir, { recursive: true, force: true });
   }
@@ -197,6 +217,10 @@ function jcNotes(jc: JupyterTunnel): string[] {
 
 function startupNote(st: NonNullable<Results['startup']>): string {
   return `CLI start: \`node bin/ktray.js --version\` (what \`ktray\` and \`npm run ktray --\` run in a checkout: one stat per input of the last build, then the bundle), \`node dist/cli/ktray.js --version\` (the bundle alone) and \`node -e 0\`, each spawned ${st.runs} times, interleaved, from spawn to exit. The first run, not counted, took ${Math.round(st.firstMs)} ms${st.rebuilt ? ' and rebuilt the bundle (its sources had changed since the last build)' : ' (the bundle was up to date)'}.`;
+}
+
+function slurmNote(): string {
+  return "Slurm: the harness's real cluster (slurmctld + sshd on a login node, slurmd on a compute node only the login node reaches, Debian's slurm-wlm 22.05 and munge), idle, with the same added RTT in front of the login node. (a) by hand: `ssh login sbatch --parsable --time=00:10:00 --wrap 'python3 -m ipykernel_launcher -f FILE --ip=$(hostname -I)'`; `ssh login 'until [ -s FILE ]; do sleep 0.1; done; cat FILE'`; `ssh -f -N -L p:NODE:port x5 login`; then `1+1` (no ControlMaster: each step a fresh login). (c) `start` with `--slurm --time=00:10:00` (sbatch, then the queue and the shared home asked until the kernel runs there), `attach`, `1+1`, from a fresh agent with no connection each run; the CLI the same through `ktray start --slurm` and `ktray attach`. Every job is cancelled between runs.";
 }
 
 function staticNotes(): string[] {

@@ -23,6 +23,7 @@ function results(): Results {
     ],
     latency: { a: m('ms', 95), c: m('ms', 60) },
     throughput: { a: m('MB/s', 20), c: m('MB/s', 11) },
+    slurm: { a: m('ms', 4000, 4200, 4100), c: m('ms', 2050), cli: m('ms', 2460) },
     latencyTty: m('ms', 58),
     throughputTty: m('MB/s', 22),
     memory: { kernels: 20, idleMb: 60, rssMb: m('MB', 70, 72, 71), hwmMb: 75, afterBulkMb: 140, sshForwardMb: 3.5, jcTunnelMb: null },
@@ -93,6 +94,12 @@ describe('rendering', () => {
     const text = renderText(results());
     expect(text).toContain('| CLI start: `ktray --version` from the checkout, median of 21 (bare `node -e 0`: 41 ms) | — | — | — | 95 ms (+54 ms, 2.32× node; the bundle alone 93 ms) |');
     expect(text).toMatch(/PASS {2}`ktray --version` ≤ `node -e 0` \+ 60 ms \[CLI\]: \+54 ms/);
+  });
+
+  it('shows the Slurm row with ratios to the manual recipe, or no row when it was not measured', () => {
+    const text = renderText(results());
+    expect(text).toContain('| Slurm: submit → first `1+1` on an idle cluster (kernel on the compute node) | 4100 ms (1.00×) | n/a (no batch jobs in jupyter_client) | 2050 ms (0.50×) | 2460 ms (0.60×) |');
+    expect(renderText({ ...results(), slurm: null })).not.toContain('Slurm:');
   });
 
   it('writes the machine and settings into BENCHMARKS.md', () => {

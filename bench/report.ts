@@ -127,6 +127,7 @@ export function renderTable(r: Results): { table: string; footnotes: string[] } 
   };
   lines.push(rowLine(`Request latency: execute round trip, median of ${s.latencyRequests} (OpenSSH \`-N -L\`, and \`-tt -L\`)`, r.latency, fn, { a: withTty(r.latency, r.latencyTty), cli: 'same tunnels as (c)' }));
   lines.push(rowLine(`Throughput: one ${s.displayMb} MB display_data`, r.throughput, fn, { a: withTty(r.throughput, r.throughputTty), cli: 'same tunnels as (c)' }));
+  if (r.slurm) lines.push(rowLine('Slurm: submit → first `1+1` on an idle cluster (kernel on the compute node)', r.slurm, fn, { b: 'n/a (no batch jobs in jupyter_client)' }));
   if (r.startup) {
     const st = r.startup;
     const node = med(st.nodeMs);
@@ -182,6 +183,7 @@ export function renderMarkdown(r: Results, m: Machine): string {
     '',
     ...phaseTable('Cold', r.cold),
     ...phaseTable('Warm attach', r.warm),
+    ...(r.slurm ? phaseTable('Slurm submit', r.slurm) : []),
     '## How each was run',
     '',
     ...r.notes.map((n) => `- ${n}`),

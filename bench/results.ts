@@ -51,6 +51,8 @@ export interface Results {
   discovery: { count: number; row: Row; processMs: Measure }[];
   latency: Row;
   throughput: Row;
+  /** Submit → first `1+1` on an idle Slurm cluster; null when not measured. */
+  slurm: Row | null;
   /** OpenSSH forwards from `ssh -tt` (interactive, TCP_NODELAY): the stricter reference for the tunnel targets. */
   latencyTty: Measure | null;
   throughputTty: Measure | null;

@@ -11,7 +11,7 @@ import type { AgentSettings, HostScheduler, KernelSummary, StartOptions } from '
 import type { ListedKernel } from '../kernels/kernel-ops';
 import type { RememberedJob } from '../kernels/schedulers/job-kernels';
 import type { Scheduler } from '../kernels/schedulers/scheduler';
-import { slurm } from '../kernels/schedulers/slurm';
+import { genFile, slurm } from '../kernels/schedulers/slurm';
 import { errorText, logger } from '../util/logger';
 import { listenScope } from '../tunnels/forward-policy';
 import type { AddressAllowances } from './address-allowances';
@@ -23,9 +23,9 @@ const log = logger('jobs');
 
 const SCHEDULERS: Record<HostScheduler['kind'], Scheduler> = { slurm };
 
-/** While `start` waits for a job to run, the queue is asked this often. */
-const START_POLL_MS = 500;
 const DEFAULT_WAIT_SEC = 60;
+/** A start waits on the login node in spells this long, with a listing after each (the table hears a queued job's reason). */
+const WAIT_SPELL_SEC = 10;
 
 export interface JobsOptions {
   table: KernelTable;
@@ -203,14 +203,18 @@ export class Jobs {
     }
   }
 
+  /** Waits on the login node (no round trip per look) until the kernel answers or the job ends, then lists the host. */
   private async untilRunning(id: string, jobId: string, logFile: string, scheduler: Scheduler, waitSec: number): Promise<KernelSummary> {
     const hostId = id.slice(0, id.indexOf('/'));
+    const host = this.o.hosts.get(hostId);
     const deadline = Date.now() + waitSec * 1000;
     for (;;) {
+      const left = (deadline - Date.now()) / 1000;
       try {
+        if (left > 0) await scheduler.waitUp(host, { jobId, logFile }, Math.min(left, WAIT_SPELL_SEC));
         await this.o.refresh(hostId);
       } catch (err) {
-        log.warn(`listing ${hostId} while ${id} starts: ${errorText(err)}`);
+        log.warn(`waiting for ${id} to run on ${hostId}: ${errorText(err)}`);
       }
       const k = this.o.table.get(id);
       if (!k) {
@@ -218,7 +222,7 @@ export class Jobs {
       }
       if (k.state === 'dead') throw await this.failedStart(id, k, scheduler);
       if (k.alive || Date.now() >= deadline) return k;
-      await new Promise((r) => setTimeout(r, START_POLL_MS));
+      if (k.state === 'unknown') await new Promise((r) => setTimeout(r, 1000));
     }
   }
 
@@ -253,7 +257,7 @@ export class Jobs {
     const scheduler = this.schedulerOf(k.host) ?? slurm;
     const job = k.job!;
     const r = this.o.persisted.state.jobs[k.id];
-    const files = [k.connectionFile, (r?.logFile ?? job.logFile).replace(/\.log$/, '.gen')].filter(Boolean);
+    const files = [k.connectionFile, genFile(r?.logFile ?? job.logFile)].filter(Boolean);
     await scheduler.cancel(this.o.hosts.get(k.host), job.jobId, files);
   }
 

@@ -58,6 +58,8 @@ export interface QueueSection {
   lines: string[];
   /** The end of the output file of each job that failed, by kernel name. */
   tails: Map<string, string>;
+  /** Running jobs whose kernel answers, by kernel name: what its supervisor said then (`GEN PID`). */
+  up: Map<string, string>;
 }
 
 export const MAX_CONNECTION_FILE_BYTES = 65536;
@@ -117,10 +119,15 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
           onBody = (text) => (detail.argv = text.split('\0').filter((a, i, all) => i < all.length - 1 || a !== ''));
         }
       } else if (kind === 'queue' || kind === 'queue-error') {
-        const q: QueueSection = { error: kind === 'queue' ? null : words.join(' '), lines: [], tails: new Map() };
+        const q: QueueSection = { error: kind === 'queue' ? null : words.join(' '), lines: [], tails: new Map(), up: new Map() };
         d.queue = q;
         body = [];
         onBody = (text) => (q.lines = text.split('\n').filter((l) => l !== ''));
+      } else if (kind === 'up' && d.queue) {
+        const q = d.queue;
+        const name = words.join(' ');
+        body = [];
+        onBody = (text) => q.up.set(name, text.trim());
       } else if (kind === 'tail' && d.queue) {
         const q = d.queue;
         const name = words.join(' ');

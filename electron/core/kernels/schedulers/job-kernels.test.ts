@@ -11,7 +11,7 @@ const file = (name: string, over: Partial<FoundKernel> = {}): FoundKernel => ({
   name, connectionFile: `/h/.local/share/jupyter/runtime/kernel-${name}.json`, info: INFO, pid: null, alive: false, startedAt: 5, command: null, ...over,
 });
 const job = (name: string, state: string, over: Partial<QueuedJob> = {}): QueuedJob => ({
-  jobId: '7', name, state, reason: null, node: 'c1', partition: 'gpu', timeLeftSec: 600, timeLimit: '10:00', elapsedSec: 30, logTail: null, ...over,
+  jobId: '7', name, state, reason: null, node: 'c1', partition: 'gpu', timeLeftSec: 600, timeLimit: '10:00', elapsedSec: 30, logTail: null, up: true, ...over,
 });
 const NOW = 1_000_000;
 const merge = (files: FoundKernel[], jobs: QueuedJob[] | null, remembered = new Map()) =>
@@ -23,6 +23,12 @@ describe('withJobs', () => {
     expect(k).toMatchObject({ name: 'a', pid: null, command: null, alive: true, startedAt: NOW - 30_000, job: { jobId: '7', state: 'RUNNING', node: 'c1', endsAt: NOW + 600_000, ended: null } });
   });
 
+  it('is starting, not alive, while its file is there but its kernel does not answer yet', () => {
+    const [k] = merge([file('a')], [job('a', 'RUNNING', { up: false })]);
+    expect(k).toMatchObject({ alive: false, job: { state: 'RUNNING' } });
+    expect(k!.waiting).toBeUndefined();
+  });
+
   it('lists a job without a connection file as a kernel: queued, or starting on its node', () => {
     const [q, s] = merge([], [job('q', 'PENDING', { reason: 'Resources', node: null }), job('s', 'RUNNING')]);
     expect(q).toMatchObject({ name: 'q', info: null, waiting: true, alive: false, job: { reason: 'Resources', endsAt: null } });
@@ -32,10 +38,15 @@ describe('withJobs', () => {
   });
 
   it("ends a kernel with the scheduler's reason, and the tail of a failed job's output", () => {
-    const [t, f] = merge([file('t')], [job('t', 'TIMEOUT', { reason: 'TimeLimit' }), job('f', 'FAILED', { jobId: '8', reason: 'NonZeroExitCode', logTail: 'ktray: ipykernel is not installed' })]);
+    const mem = new Map([['f', { jobId: '8', logFile: '/h/.cache/ktray/slurm-f.log', connectionFile: '/c' }]]);
+    const [t, f] = merge([file('t')], [job('t', 'TIMEOUT', { reason: 'TimeLimit' }), job('f', 'FAILED', { jobId: '8', reason: 'NonZeroExitCode', logTail: 'ktray: ipykernel is not installed' })], mem);
     expect(t!.endReason).toBe('Slurm job 7 ended: time limit (TIMEOUT)');
     expect(t!.job!.ended).toBe('time limit');
     expect(f!.endReason).toBe('Slurm job 8 ended: failed (its batch step exited with an error) (FAILED). Last lines of its output (/h/.cache/ktray/slurm-f.log):\nktray: ipykernel is not installed');
+  });
+
+  it("shows no kernel for another agent's job that is over and left no file", () => {
+    expect(merge([], [job('x', 'CANCELLED')])).toEqual([]);
   });
 
   it('leaves plain kernels as they are, and hides jobs the user already ended', () => {

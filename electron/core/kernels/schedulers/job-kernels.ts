@@ -52,6 +52,8 @@ export function withJobs(
     if (withFile.has(name)) continue;
     const mem = remembered.get(name);
     if (mem?.dismissed) continue;
+    // Ended, no file, not ours: another agent's job that is over; nothing here to show or do.
+    if (!mem && scheduler.phase(job.state) === 'ended') continue;
     const base: ListedKernel = {
       name,
       connectionFile: mem?.connectionFile ?? `${opts.home}/.local/share/jupyter/runtime/kernel-${name}.json`,
@@ -88,8 +90,10 @@ function jobKernel(base: ListedKernel, job: QueuedJob, mem: RememberedJob | unde
     case 'starting':
       return k;
     case 'running':
+      // Alive once its kernel answers: its connection file is written before the kernel starts.
+      return { ...k, alive: base.info !== null && job.up };
     case 'ending':
-      // Ending: the kernel is being stopped; its final state (and with it the reason) comes next.
+      // The kernel is being stopped; its final state (and with it the reason) comes next.
       return { ...k, alive: base.info !== null };
     case 'ended': {
       const tail = job.logTail?.trim();

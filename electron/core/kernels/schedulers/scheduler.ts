@@ -22,6 +22,8 @@ export interface QueuedJob {
   elapsedSec: number | null;
   /** The end of its output file, for a job that failed. */
   logTail: string | null;
+  /** Its kernel answers (its supervisor said so once it did): a running job's kernel can be attached. */
+  up: boolean;
 }
 
 /** The queue section of a host's listing: the jobs, or why the queue could not be read. */
@@ -57,7 +59,7 @@ export interface Scheduler {
   /** sh that prints the queue section of a listing, run in discovery's round trip (marker `$m`). */
   queueScript(): string;
   /** The queue section's lines (`queue` / `queue-error` / `tail` sections) into jobs. */
-  parseQueue(sections: { error: string | null; lines: string[]; tails: Map<string, string> } | null): QueueListing | null;
+  parseQueue(sections: { error: string | null; lines: string[]; tails: Map<string, string>; up: Map<string, string> } | null): QueueListing | null;
   phase(state: string): JobPhase;
   /** Words for how a job ended (`time limit`), from its final state and reason. */
   endedWords(state: string, reason: string | null): string;
@@ -67,6 +69,11 @@ export interface Scheduler {
   cancel(host: Host, jobId: string, files: string[]): Promise<void>;
   /** Sends SIGINT to the job's kernel (through its supervisor); false when the scheduler refused. */
   interrupt(host: Host, jobId: string): Promise<boolean>;
+  /**
+   * Waits on the login node (one round trip) until the job's kernel answers,
+   * the job ends, or `limitSec` pass: what a start waits for.
+   */
+  waitUp(host: Host, job: { jobId: string; logFile: string }, limitSec: number): Promise<'up' | 'ended' | 'waiting'>;
   /** Restarts the kernel inside the job's allocation, on the same connection file. */
   restart(host: Host, job: { jobId: string; logFile: string }): Promise<RestartOutcome>;
 }

@@ -52,24 +52,24 @@ describe('Slurm.parseQueue', () => {
   ];
 
   it("reads Kernel Tray's jobs: id, state, reason, node, partition, time left", () => {
-    const q = slurm.parseQueue({ error: null, lines, tails: new Map([['cccc-3', 'Traceback...']]) });
+    const q = slurm.parseQueue({ error: null, lines, tails: new Map([['cccc-3', 'Traceback...']]), up: new Map([['aaaa-1', '1 4242']]) });
     expect(q).toEqual({
       ok: true,
       jobs: [
-        { jobId: '12', name: 'aaaa-1', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', timeLeftSec: 5025, timeLimit: '4:00:00', elapsedSec: 9375, logTail: null },
-        { jobId: '13', name: 'bbbb-2', state: 'PENDING', reason: 'Priority', node: null, partition: 'gpu', timeLeftSec: 14400, timeLimit: '4:00:00', elapsedSec: 0, logTail: null },
-        { jobId: '14', name: 'cccc-3', state: 'TIMEOUT', reason: 'TimeLimit', node: 'c2', partition: 'gpu', timeLeftSec: null, timeLimit: '1:00', elapsedSec: 60, logTail: 'Traceback...' },
-        { jobId: '15', name: 'dd|with|bars', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', timeLeftSec: null, timeLimit: 'UNLIMITED', elapsedSec: 93600, logTail: null },
+        { jobId: '12', name: 'aaaa-1', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', timeLeftSec: 5025, timeLimit: '4:00:00', elapsedSec: 9375, logTail: null, up: true },
+        { jobId: '13', name: 'bbbb-2', state: 'PENDING', reason: 'Priority', node: null, partition: 'gpu', timeLeftSec: 14400, timeLimit: '4:00:00', elapsedSec: 0, logTail: null, up: false },
+        { jobId: '14', name: 'cccc-3', state: 'TIMEOUT', reason: 'TimeLimit', node: 'c2', partition: 'gpu', timeLeftSec: null, timeLimit: '1:00', elapsedSec: 60, logTail: 'Traceback...', up: false },
+        { jobId: '15', name: 'dd|with|bars', state: 'RUNNING', reason: null, node: 'c1', partition: 'gpu', timeLeftSec: null, timeLimit: 'UNLIMITED', elapsedSec: 93600, logTail: null, up: false },
       ],
     });
   });
 
   it("says why the queue could not be read, in squeue's words", () => {
-    expect(slurm.parseQueue({ error: '1', lines: ['squeue: error: Unable to contact slurm controller (connect failure)'], tails: new Map() })).toEqual({
+    expect(slurm.parseQueue({ error: '1', lines: ['squeue: error: Unable to contact slurm controller (connect failure)'], tails: new Map(), up: new Map() })).toEqual({
       ok: false,
       error: 'squeue failed (exit 1): squeue: error: Unable to contact slurm controller (connect failure)',
     });
-    expect(slurm.parseQueue({ error: 'no-squeue', lines: [], tails: new Map() })).toEqual({ ok: false, error: 'there is no squeue command on the host' });
+    expect(slurm.parseQueue({ error: 'no-squeue', lines: [], tails: new Map(), up: new Map() })).toEqual({ ok: false, error: 'there is no squeue command on the host' });
     expect(slurm.parseQueue(null)).toBeNull();
   });
 });

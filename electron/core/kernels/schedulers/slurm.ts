@@ -17,6 +17,7 @@ import SUPERVISOR_PY from '../scripts/slurm-kernel.py';
 import QUEUE_SH from '../scripts/slurm-queue.sh';
 import RESTART_SH from '../scripts/slurm-restart.sh';
 import SUBMIT_SH from '../scripts/slurm-submit.sh';
+import WAIT_SH from '../scripts/slurm-wait.sh';
 import type { JobPhase, QueuedJob, QueueListing, RestartOutcome, Scheduler, SubmitSpec, Submitted } from './scheduler';
 
 export const JOB_PREFIX = 'ktray-';
@@ -115,7 +116,7 @@ export class Slurm implements Scheduler {
     return QUEUE_SH;
   }
 
-  parseQueue(q: { error: string | null; lines: string[]; tails: Map<string, string> } | null): QueueListing | null {
+  parseQueue(q: { error: string | null; lines: string[]; tails: Map<string, string>; up: Map<string, string> } | null): QueueListing | null {
     if (!q) return null;
     if (q.error !== null) {
       const words = q.lines.join('\n').trim();
@@ -140,6 +141,7 @@ export class Slurm implements Scheduler {
         timeLimit: limit || null,
         elapsedSec: /^[\d:-]+$/.test(elapsed) ? parseElapsed(elapsed) : null,
         logTail: q.tails.get(kernel) ?? null,
+        up: q.up.has(kernel),
       });
     }
     return { ok: true, jobs };
@@ -228,8 +230,15 @@ export class Slurm implements Scheduler {
     return res.stdout.includes('sent');
   }
 
+  async waitUp(host: Host, job: { jobId: string; logFile: string }, limitSec: number): Promise<'up' | 'ended' | 'waiting'> {
+    const limit = String(Math.max(1, Math.round(limitSec * 10)));
+    const res = await host.run(assignments({ job: job.jobId, gen: genFile(job.logFile), limit }) + WAIT_SH, { timeoutMs: (limitSec + 60) * 1000 });
+    const word = /^(up|ended|waiting)\b/m.exec(res.stdout)?.[1];
+    return (word as 'up' | 'ended' | 'waiting' | undefined) ?? 'waiting';
+  }
+
   async restart(host: Host, job: { jobId: string; logFile: string }): Promise<RestartOutcome> {
-    const gen = job.logFile.replace(/\.log$/, '.gen');
+    const gen = genFile(job.logFile);
     const res = await host.run(assignments({ job: job.jobId, gen }) + RESTART_SH, { timeoutMs: 90_000 });
     const line = res.stdout.split('\n').find((l) => /^(restarted|refused|ended)\b/.test(l)) ?? '';
     if (line.startsWith('restarted')) return { ok: true };
@@ -244,6 +253,11 @@ export class Slurm implements Scheduler {
   private reserved(host: string, option: string, why: string): KtrayError {
     return this.badArgs(host, `Kernel Tray cannot pass ${option} to sbatch: ${why}.`, 'Leave it out of the sbatch arguments.');
   }
+}
+
+/** Where a job's supervisor says its kernel is up (`GEN PID`), beside the job's output file. */
+export function genFile(logFile: string): string {
+  return logFile.replace(/\.log$/, '.gen');
 }
 
 /** `$m WORD [ARG]` headers and the raw lines under each, between begin and end. */

@@ -5,8 +5,9 @@ Reads KT_CF (the connection file, in the shared home), KT_GEN (where to say that
 up), KT_KERNEL (a kernelspec name, or empty for this Python's ipykernel) and KT_CWD.
 
 - Writes the connection file first, unless it exists (a restart): this node's address as the
-  login node reaches it, free ports, a fresh key, mode 0600 in a 0700 folder (jupyter_client's
-  write_connection_file), so any kernelspec works, and the key is never in an argv.
+  login node reaches it, free ports, a fresh key, mode 0600 in a 0700 folder, as jupyter_client's
+  KernelManager does (without importing it, which costs a few hundred ms on a node), so any
+  kernelspec works, and the key is never in an argv.
 - Starts the kernel on it, waits until its heartbeat port answers, then writes `GEN PID` to
   KT_GEN. The login node reads the file, not the kernel's process, which it cannot see.
 - SIGINT: passed to the kernel (interrupt). SIGUSR1: restart the kernel on the same file, so
@@ -53,12 +54,6 @@ else:
         fail('ipykernel is not installed for %s on %s (the compute node). Install it there (`%s -m pip install ipykernel`) or pass another --python.'
              % (sys.executable, node, sys.executable))
     argv, extra_env, kernel_name = [sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}'], {}, 'python3'
-try:
-    from jupyter_client.connect import write_connection_file
-except ImportError:
-    fail('jupyter_client is not installed for %s on %s (the compute node).' % (sys.executable, node))
-
-
 def address():
     """This node's address on the route to the submit host (the login node), which therefore reaches it."""
     submit = e.get('SLURM_SUBMIT_HOST') or ''
@@ -88,11 +83,28 @@ try:
     os.chmod(rt, 0o700)
 except OSError as err:
     fail('cannot make %s private (0700) on %s: %s' % (rt, node, err.strerror or err))
+def write_connection_file(ip):
+    """Five free ports on `ip` (bound, then released, as jupyter_client picks them) and a fresh key."""
+    import json
+    import uuid
+    socks = []
+    for _ in range(5):
+        s = socket.socket()
+        s.bind((ip, 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    info = dict(zip(('shell_port', 'iopub_port', 'stdin_port', 'control_port', 'hb_port'), ports))
+    info.update(ip=ip, transport='tcp', key=str(uuid.uuid4()), signature_scheme='hmac-sha256', kernel_name=kernel_name)
+    fd = os.open(cf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(info, f, indent=1)
+
+
 if not os.path.exists(cf):
-    ip = address()
     try:
-        import uuid
-        write_connection_file(cf, ip=ip, key=str(uuid.uuid4()).encode(), transport='tcp', signature_scheme='hmac-sha256', kernel_name=kernel_name)
+        write_connection_file(address())
     except OSError as err:
         fail('cannot write the connection file %s on %s: %s' % (cf, node, err.strerror or err))
 with open(cf) as f:

@@ -2,8 +2,10 @@
 # for all of the user's jobs, however many, of which those named ktray-* are
 # printed (`%j` last: a job name may hold any character). Set before this
 # text: m, discover.sh's marker. Prints a `queue` section, or `queue-error`
-# with squeue's own words; then, for each job that failed, the tail of its
-# output file (`tail NAME`), which says why.
+# with squeue's own words; then, for each running job whose kernel answers,
+# what its supervisor wrote once it did (`up NAME`: generation and pid on the
+# node), and for each job that failed, the tail of its output file (`tail
+# NAME`), which says why.
 logdir=${XDG_CACHE_HOME:-$HOME/.cache}/ktray
 if ! command -v squeue >/dev/null 2>&1; then
   printf '%s queue-error no-squeue\n' "$m"
@@ -15,6 +17,11 @@ else
   else
     printf '%s queue\n' "$m"
     printf '%s\n' "$q" | awk -F'|' 'NF >= 9 && $9 ~ /^ktray-/'
+    for n in $(printf '%s\n' "$q" | awk -F'|' 'NF >= 9 && $9 ~ /^ktray-[0-9a-f-]+$/ && $2 == "RUNNING" { print substr($9, 7) }'); do
+      [ -s "$logdir/slurm-$n.gen" ] || continue
+      printf '%s up %s\n' "$m" "$n"
+      head -c 100 "$logdir/slurm-$n.gen"
+    done
     for n in $(printf '%s\n' "$q" | awk -F'|' 'NF >= 9 && $9 ~ /^ktray-[0-9a-f-]+$/ && $2 ~ /^(FAILED|OUT_OF_MEMORY|NODE_FAIL|BOOT_FAIL)$/ { print substr($9, 7) }'); do
       printf '%s tail %s\n' "$m" "$n"
       tail -n 20 "$logdir/slurm-$n.log" 2>/dev/null | cut -c 1-300
