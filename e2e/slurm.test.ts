@@ -246,6 +246,9 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
       await other.json(['slurm', cluster.alias, '--time=00:10:00']);
       const found = (await other.json<any[]>(['ls', cluster.alias])).find((k) => k.id === id);
       expect(found).toMatchObject({ alive: true, job: { state: 'RUNNING', node: cluster.compute.hostname } });
+      // Its kernel listens on the node's address: forwarded there for a job of the user's own queue, found again.
+      const theirs = await other.json<any>(['attach', id, '--frontend', 'none']);
+      expect(await runJupyterCheck(theirs.localConnectionFile, 'import socket\nsocket.gethostname()', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });
     } finally {
       await other.dispose();
     }

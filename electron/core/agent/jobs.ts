@@ -95,15 +95,16 @@ export class Jobs {
   /**
    * A job's kernel listens on its node's address, which forwarding refuses
    * unless allowed for that kernel: allowed here, before the table (and the
-   * monitor) see it, for jobs this agent submitted alone (remembered, not
-   * dismissed), whose supervisor wrote the node's address into a 0600 file in
-   * the user's own shared home. Any other file's address stays refused.
+   * monitor) see it, for a kernel whose file is that of a job running in the
+   * user's own queue under Kernel Tray's name (submitted here, or by another
+   * agent of theirs: found again), whose supervisor wrote the node's address
+   * into a 0600 file in the user's own 0700 runtime dir. Any other file's
+   * address stays refused.
    */
   async allowNodes(hostId: string, listed: ListedKernel[]): Promise<void> {
     const mine = this.remembered(hostId);
     for (const k of listed) {
-      const r = mine.get(k.name);
-      if (!k.job || !k.info || !r || r.dismissed || listenScope(k.info) !== 'other-address') continue;
+      if (!k.job || !k.info || !k.alive || mine.get(k.name)?.dismissed || listenScope(k.info) !== 'other-address') continue;
       await this.o.allowances.allow(kernelId(hostId, k.name), k.info.ip.trim());
     }
   }
