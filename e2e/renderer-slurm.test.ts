@@ -73,6 +73,8 @@ describe.skipIf(unavailable)('tray window: a Slurm cluster host', () => {
     await expect.poll(async () => row.textContent(), SLOW).toContain(`job ${k.job!.jobId} on ${cluster.compute.hostname} (${cluster.partition})`);
 
     await row.getByRole('button', { name: /with tunnels only$/ }).click();
+    // Watched since its submit, so idle may show before the tunnels are up: the badge says they are.
+    await row.locator('.badge', { hasText: 'attached' }).waitFor(SLOW);
     await expect.poll(() => stateOf(row), SLOW).toBe('idle');
     const local = (await agent.connection.kernels({ host: cluster.alias })).find((x) => x.id === id)!.localConnectionFile!;
     expect(await runJupyterCheck(local, 'import socket\nsocket.gethostname()')).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });
