@@ -4,6 +4,7 @@
 // agent, and a real jupyter_client executing code through the tunnels.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argvsHolding, watchArgvWith, watchRemoteArgv } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
 import { slurmUnavailable, startSlurmCluster, type SlurmCluster } from './harness/slurm-cluster';
 import { eventually, until } from './harness/wait';
@@ -90,6 +91,40 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
     expect((await cluster.exec(`test -e ${k.connectionFile} && echo left || echo gone`)).stdout.trim()).toBe('gone');
     expect(await listed(id)).toBeUndefined();
     await expect(readFile(localConnectionFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('puts no kernel key and no script text in any argv on either node, as another user sees them (submit, attach, interrupt, restart, stop)', async () => {
+    const onLogin = watchRemoteArgv(cluster)!;
+    const onNode = watchArgvWith(cluster.spawnComputeAs, cluster.uid, 'on the compute node');
+    let watching = true;
+    try {
+      const id = await submit('--time=00:10:00');
+      const k = await listed(id);
+      const key = JSON.parse((await cluster.exec(`cat ${k.connectionFile}`)).stdout).key as string;
+      const { localConnectionFile } = await world.json<any>(['attach', id, '--frontend', 'none']);
+      expect(await runJupyterCheck(localConnectionFile, '1+1')).toMatchObject({ status: 'ok', result: '2' });
+      expect((await world.run(['interrupt', id])).code).toBe(0);
+      expect((await world.run(['restart', id])).code).toBe(0);
+      expect(await runJupyterCheck(localConnectionFile, '2+2', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: '4' });
+      expect((await world.run(['stop', id])).code).toBe(0);
+      watching = false;
+      const [login, node] = await Promise.all([onLogin.stop(), onNode.stop()]);
+      // The samplers looked, and saw the test user's work: sbatch on the login node, the kernel on the node.
+      expect(login.scans).toBeGreaterThan(10);
+      expect(node.scans).toBeGreaterThan(10);
+      expect(login.cmdlines.some((c) => c.startsWith('sbatch '))).toBe(true);
+      expect(node.cmdlines.some((c) => c.includes('ipykernel'))).toBe(true);
+      const all = [...login.cmdlines, ...node.cmdlines];
+      const short = (lines: string[]) => lines.map((c) => (c.length > 160 ? `${c.slice(0, 160)}… (${c.length} chars)` : c));
+      expect(short(argvsHolding(all, key)), 'argvs holding the kernel key').toEqual([]);
+      // Scripts go on stdin (sh -s, sbatch, python3 -): none of their text is an argument.
+      // (squeue, sbatch, scancel appear with their own options, which is what an argv is for.)
+      for (const words of ['KTRAY_JOB_EOF', 'KTRAY_KERNEL_EOF', '@@KT', 'import signal', 'umask 077', 'printf ', '\n']) {
+        expect(short(all.filter((c) => c.includes(words))), `argvs holding script text (${JSON.stringify(words)})`).toEqual([]);
+      }
+    } finally {
+      if (watching) await Promise.all([onLogin.stop(), onNode.stop()]).catch(() => {});
+    }
   });
 
   it('waits queued with Slurm\'s reason while the node is full, then runs: started event, attach, code on the node', async () => {

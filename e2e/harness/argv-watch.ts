@@ -47,6 +47,11 @@ export function watchRemoteArgv(remote: RemoteHost): ArgvWatch | null {
   return watch(remote.spawnAs(OTHER_USER, argv), 'on the remote');
 }
 
+/** Samples a process list as `nobody` through a spawner of the harness (a Slurm compute node, say). */
+export function watchArgvWith(spawnAs: (user: string, argv: string[]) => ChildProcess, uid: number | null, where: string): ArgvWatch {
+  return watch(spawnAs(OTHER_USER, ['/usr/bin/python3', '-u', SAMPLER, ...(uid === null ? [] : [String(uid)])]), where);
+}
+
 /** Samples this machine's process list as `nobody`; null unless we are root (cannot become another user). */
 export function watchLocalArgv(): ArgvWatch | null {
   if (process.getuid?.() !== 0) return null;

@@ -51,6 +51,8 @@ export interface SlurmCluster extends RemoteHost {
   execCompute(cmd: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
   /** `sh -c cmd` as root on the login node: the cluster's administrator (scontrol, scancel of anyone's job). */
   execAdmin(cmd: string, opts?: { timeoutMs?: number }): Promise<RunResult>;
+  /** Starts argv as another local user on the compute node (its process list as they see it), stdio piped. */
+  spawnComputeAs(user: string, argv: string[]): ChildProcess;
   /** The test user's jobs in squeue's default states (pending, running, completing...): `ID STATE NAME` lines. */
   queue(): Promise<string[]>;
 }
@@ -77,6 +79,7 @@ export async function startSlurmCluster(opts: { latencyMs?: number } = {}): Prom
     partition: b.names.partition,
     execCompute: (cmd, o) => b.execCompute(cmd, o?.timeoutMs ?? 120_000),
     execAdmin: (cmd, o) => b.execAdmin(cmd, o?.timeoutMs ?? 120_000),
+    spawnComputeAs: (user, argv) => b.spawnComputeAs(user, argv),
     async queue() {
       const r = await b.exec(`squeue -h -u "$(id -un)" -o '%i %T %j'`, 60_000);
       if (r.code !== 0) throw new Error(`squeue failed on the login node: ${r.stderr}`);
@@ -89,6 +92,7 @@ interface SlurmBackend extends Backend {
   names: ClusterNames;
   execCompute(cmd: string, timeoutMs: number): Promise<RunResult>;
   execAdmin(cmd: string, timeoutMs: number): Promise<RunResult>;
+  spawnComputeAs(user: string, argv: string[]): ChildProcess;
 }
 
 interface Node {
@@ -196,6 +200,12 @@ async function startSlurmBackend(k: BackendKeys): Promise<SlurmBackend> {
         'setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--reset-env', '--', '/bin/sh', '-c', cmd], { env, timeoutMs });
     const asRoot = (node: Node, cmd: string, timeoutMs: number) =>
       run('nsenter', ['--target', String(node.initPid), '--net', '--pid', '--mount', '--uts', '--', '/bin/sh', '-c', cmd], { env, timeoutMs });
+    const spawnAs = (node: Node, other: string, argv: string[]) => {
+      const ids = userIds(other);
+      return spawn('nsenter', ['--target', String(node.initPid), '--net', '--pid', '--mount', '--uts', '--wd=/', '--',
+        'setpriv', `--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups', '--reset-env', '--', ...argv],
+      { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    };
     const logs = () => `login node:\n${login.logs}\ncompute node:\n${compute.logs}`;
 
     // The node registers with slurmctld on its own; it takes jobs once sinfo says idle.
@@ -214,12 +224,8 @@ async function startSlurmBackend(k: BackendKeys): Promise<SlurmBackend> {
       namespace: nsLogin,
       uid: u.uid,
       // Another local user on the login node (the process list as they see it).
-      spawnAs: (other, argv) => {
-        const ids = userIds(other);
-        return spawn('nsenter', ['--target', String(login.initPid), '--net', '--pid', '--mount', '--uts', '--wd=/', '--',
-          'setpriv', `--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups', '--reset-env', '--', ...argv],
-        { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      },
+      spawnAs: (other, argv) => spawnAs(login, other, argv),
+      spawnComputeAs: (other, argv) => spawnAs(compute, other, argv),
       names,
       connectUpstream: () => net.createConnection(socket),
       logs,
