@@ -57,13 +57,17 @@ describe.skipIf(unavailable)('tray window: a Slurm cluster host', () => {
     await python.check();
     expect(await dialog.getByRole('checkbox', { name: /Submit as a batch job/ }).isChecked()).toBe(true);
     expect(await dialog.textContent()).toContain(`Default sbatch arguments: --partition=${cluster.partition}`);
-    await dialog.getByLabel('sbatch arguments').fill('--time=00:05:00');
+    await dialog.getByLabel('sbatch arguments', { exact: true }).fill('--time=00:05:00');
+    await dialog.getByRole('checkbox', { name: `Add them to ${cluster.alias}'s default sbatch arguments` }).check();
     await screenshots(page, 'slurm-01-start-form');
     await dialog.getByRole('button', { name: 'Start kernel' }).click();
     const done = page.getByRole('dialog', { name: 'Kernel running' });
     await done.waitFor(SLOW);
     expect(await done.textContent()).toMatch(new RegExp(`runs on ${cluster.alias}'s job \\d+ on ${cluster.compute.hostname} \\(${cluster.partition}\\), \\d+m left`));
     await page.getByRole('button', { name: 'Done' }).click();
+    // sbatch took them, so they joined the host's defaults: the next click (or tray menu Start) uses them.
+    const saved = (await agent.connection.hosts({})).find((h) => h.id === cluster.alias)!;
+    expect(saved.scheduler).toEqual({ kind: 'slurm', args: `--partition=${cluster.partition} --time=00:05:00` });
 
     const row = hostSection(page, cluster.alias).locator('li.kernel').first();
     await row.waitFor();

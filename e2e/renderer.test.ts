@@ -190,18 +190,21 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
     await f.agent.connection.stop({ id });
   });
 
-  it('edits the agent\'s settings: long-run threshold and terminal', async () => {
+  it('edits the agent\'s settings: long-run threshold, batch job warning and terminal', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     const dialog = page.getByRole('dialog', { name: 'Settings' });
     const threshold = dialog.getByLabel(/longer than/);
     await expect.poll(() => threshold.inputValue(), SLOW).toBe('60');
     await threshold.fill('5');
+    const jobWarning = dialog.getByLabel(/time limit \(minutes\)/);
+    expect(await jobWarning.inputValue()).toBe('10');
+    await jobWarning.fill('20');
     await dialog.getByLabel('Terminal for Console').fill('xterm -e');
     await screenshots(page, '15-settings');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached', ...SLOW });
-    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e' });
-    await f.agent.connection.setSettings({ longRunSeconds: 60, terminal: '' });
+    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e', jobWarningMinutes: 20, jobPollSeconds: 15 });
+    await f.agent.connection.setSettings({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10 });
   });
 
   it('runs under its strict CSP: an inline style is refused', async () => {

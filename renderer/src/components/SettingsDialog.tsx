@@ -9,8 +9,9 @@ interface Props {
 }
 
 /**
- * What the agent acts on: when a long run earns a notification, and which
- * terminal opens `jupyter console`. (Notifications, frontend and start at
+ * What the agent acts on: when a long run earns a notification, how long
+ * before a batch job's time limit it warns, and which terminal opens
+ * `jupyter console`. (Notifications, frontend and start at
  * login are switches in the tray menu.)
  */
 export function SettingsDialog({ onClose }: Props) {
@@ -19,14 +20,16 @@ export function SettingsDialog({ onClose }: Props) {
   const saving = useAction();
   const [seconds, setSeconds] = useState('');
   const [terminal, setTerminal] = useState('');
+  const [jobMinutes, setJobMinutes] = useState('');
   const [loaded, setLoaded] = useState(false);
-  const ids = { seconds: useId(), terminal: useId(), terminalHelp: useId() };
+  const ids = { seconds: useId(), jobMinutes: useId(), terminal: useId(), terminalHelp: useId() };
 
   useEffect(() => {
     void loading.run('Loading settings…', async () => {
       const s = await client.settings.get({});
       setSeconds(String(s.longRunSeconds));
       setTerminal(s.terminal);
+      setJobMinutes(String(s.jobWarningMinutes));
       setLoaded(true);
     });
     // loading.run is stable; settings are read once per opening.
@@ -34,7 +37,7 @@ export function SettingsDialog({ onClose }: Props) {
 
   const save = () =>
     saving.run('Saving…', async () => {
-      await client.settings.set({ longRunSeconds: Number(seconds), terminal: terminal.trim() });
+      await client.settings.set({ longRunSeconds: Number(seconds), terminal: terminal.trim(), jobWarningMinutes: Number(jobMinutes) });
       onClose();
     });
 
@@ -56,6 +59,8 @@ export function SettingsDialog({ onClose }: Props) {
         >
           <label htmlFor={ids.seconds}>Notify when a run takes longer than (seconds)</label>
           <input id={ids.seconds} type="number" min={1} step={1} required value={seconds} onChange={(e) => setSeconds(e.target.value)} />
+          <label htmlFor={ids.jobMinutes}>Warn before a batch job&apos;s time limit (minutes)</label>
+          <input id={ids.jobMinutes} type="number" min={1} step={1} required value={jobMinutes} onChange={(e) => setJobMinutes(e.target.value)} />
           <label htmlFor={ids.terminal}>Terminal for Console</label>
           <input
             id={ids.terminal}

@@ -19,6 +19,8 @@ type Choice = string;
 interface Batch {
   submit: boolean;
   args: string;
+  /** After a submit sbatch took: these arguments join the host's defaults (a click in the tray uses them too). */
+  keep: boolean;
 }
 
 function optionsOf(host: string, choice: Choice, cwd: string, batch: Batch, isCluster: boolean): StartOptions {
@@ -40,13 +42,13 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
   const [cwd, setCwd] = useState('');
   const [started, setStarted] = useState<KernelSummary | null>(null);
   const scheduler = hosts.find((h) => h.id === host)?.scheduler ?? null;
-  const [batch, setBatch] = useState<Batch>({ submit: scheduler !== null, args: '' });
+  const [batch, setBatch] = useState<Batch>({ submit: scheduler !== null, args: '', keep: false });
   const asking = useAction();
   const starting = useAction();
   const ids = { host: useId(), cwd: useId(), choices: useId(), sbatch: useId(), batch: useId() };
 
   // A cluster host submits a batch job unless asked otherwise; another host runs the kernel itself.
-  useEffect(() => setBatch({ submit: scheduler !== null, args: '' }), [host, scheduler !== null]);
+  useEffect(() => setBatch({ submit: scheduler !== null, args: '', keep: false }), [host, scheduler !== null]);
 
   useEffect(() => {
     setOffer(null);
@@ -73,6 +75,12 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
       async () => {
         const kernel = await client.kernels.start(optionsOf(host, choice, cwd, batch, scheduler !== null));
         apply({ type: 'kernel', kernel });
+        const extra = batch.args.trim();
+        if (batch.submit && batch.keep && extra && scheduler) {
+          // Only once sbatch took them: a refused partition never becomes a default.
+          const args = [scheduler?.args ?? '', extra].filter(Boolean).join(' ');
+          apply({ type: 'host', host: await client.hosts.setScheduler({ host, scheduler: { kind: 'slurm', args } }) });
+        }
         setStarted(kernel);
       },
     );
@@ -201,6 +209,14 @@ export function StartKernelDialog({ hosts, initialHost, onClose }: Props) {
                 placeholder="--partition=gpu --gres=gpu:1 --time=04:00:00"
                 onChange={(e) => setBatch({ ...batch, args: e.target.value })}
               />
+              {scheduler ? (
+                <label className="choice">
+                  <input type="checkbox" checked={batch.keep} disabled={!batch.args.trim()} onChange={(e) => setBatch({ ...batch, keep: e.target.checked })} />
+                  <span>Add them to {host}&apos;s default sbatch arguments</span>
+                </label>
+              ) : (
+                <p className="muted small">{host} becomes a Slurm cluster with these as its default sbatch arguments.</p>
+              )}
             </>
           ) : null}
         </fieldset>
