@@ -187,6 +187,8 @@ export interface TrayFixture {
   dir: string;
   /** What the page asked to put on the clipboard. */
   clipboard: string[];
+  /** Images the page asked to put on the clipboard (their encoded bytes). */
+  clipboardImages: Buffer[];
   /** Same sshd as remote.alias, but its known_hosts starts empty: the unknown-host-key path. */
   untrusted: string;
   untrustedKnownHosts: string;
@@ -243,13 +245,14 @@ export async function openTrayFixture(): Promise<TrayFixture> {
     parts.push(browser);
     const a = agent.connection;
     const clipboard: string[] = [];
+    const clipboardImages: Buffer[] = [];
     // As the Electron main process does it (electron/main/app-controller.ts), with a clipboard we can read.
     const win = await openTrayWindow(browser.context, server.url, {
       agent: a,
-      desktop: createDesktop(a, { writeClipboard: (text) => clipboard.push(text) }),
+      desktop: createDesktop(a, { writeClipboard: (text) => clipboard.push(text), writeClipboardImage: (bytes) => clipboardImages.push(Buffer.from(bytes)) }),
     });
     parts.push(win);
-    return { remote, agent, win, page: win.page, dir, clipboard, untrusted, untrustedKnownHosts, unreachable, close };
+    return { remote, agent, win, page: win.page, dir, clipboard, clipboardImages, untrusted, untrustedKnownHosts, unreachable, close };
   } catch (err) {
     await close();
     throw err;

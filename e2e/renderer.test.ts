@@ -203,7 +203,7 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
     await screenshots(page, '15-settings');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached', ...SLOW });
-    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e', jobWarningMinutes: 20, jobPollSeconds: 15 });
+    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e', jobWarningMinutes: 20, jobPollSeconds: 15, consoleOtherOutput: true });
     await f.agent.connection.setSettings({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10 });
   });
 

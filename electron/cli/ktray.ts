@@ -256,15 +256,15 @@ async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId
     const res = await agent.attach(params);
     return out(flags, res, `${prefix}${res.localConnectionFile}`);
   }
+  const { terminal, consoleOtherOutput } = await agent.getSettings({});
   if (place === 'here') {
     await requireFrontend('console');
     const res = await agent.attach(params);
     agent.dispose();
     if (prefix) process.stdout.write(prefix);
-    return runConsoleHere(res.localConnectionFile);
+    return runConsoleHere(res.localConnectionFile, { consoleOtherOutput });
   }
-  const { terminal } = await agent.getSettings({});
-  const res = await attachAndOpen(agent, { ...params, frontend: frontend as FrontendWindow }, { terminal });
+  const res = await attachAndOpen(agent, { ...params, frontend: frontend as FrontendWindow }, { terminal, consoleOtherOutput });
   return out(flags, res, `${prefix}${res.localConnectionFile}\n(${res.launched} opened)`);
 }
 

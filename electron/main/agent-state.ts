@@ -45,6 +45,9 @@ export function applyEvent(s: AgentSnapshot, e: AgentEvent): AgentSnapshot {
     case 'host-state':
       return { ...s, hosts: upsertHost(s.hosts, e.host) };
     case 'notice':
+    case 'plot-added':
+    case 'plot-updated':
+    case 'plots-removed':
       return s;
   }
 }

@@ -10,7 +10,8 @@ import { AppController } from './app-controller';
 import type { Autostart } from './autostart';
 import { Settings, settingsStoreOptions, type AppSettings } from './settings';
 import { BrowserWindow, Notification, Tray, ipcMain, powerMonitor, resetElectronStub, stub } from './test/electron-stub';
-import { FakeAgent, T0, host, kernel } from './test/fixtures';
+import { FakeAgent, T0, host, kernel, samplePlot } from './test/fixtures';
+import type { PlotSummary } from '../shared/types';
 
 type Item = MenuItemConstructorOptions;
 const INDEX = '/opt/kt/dist/renderer/index.html';
@@ -82,7 +83,7 @@ describe('AppController', () => {
     await c.start();
     expect(find(menuOf(tray), 'local — connected')).toBeTruthy();
     expect(find(menuOf(tray), /^train \(python3\) — idle/)).toBeTruthy();
-    expect(agent.calls.find((x) => x.method === 'setSettings')?.params).toEqual({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 });
+    expect(agent.calls.find((x) => x.method === 'setSettings')?.params).toEqual({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true });
     expect(ipcMain.handlers.size).toBeGreaterThan(10);
     await c.shutdown();
   });
@@ -133,6 +134,24 @@ describe('AppController', () => {
     // The window's IPC is served to it: its webContents is the trusted one.
     const result = await ipcMain.invoke('ktray:hosts.list', { sender: { id: win.webContents.id }, senderFrame: { url: win.webContents.getURL(), parent: null } });
     expect(result).toMatchObject({ ok: true });
+    await c.shutdown();
+  });
+
+  it('copies a plot the window names onto the clipboard: PNG as an image, SVG as text, undecodable bytes refused', async () => {
+    const c = make();
+    await c.start();
+    await c.openWindow();
+    const win = BrowserWindow.instances[0];
+    const from = { sender: { id: win.webContents.id }, senderFrame: { url: win.webContents.getURL(), parent: null } };
+    const png = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(40, 7)]);
+    const plot = (n: number, mime: PlotSummary['mime']) => ({ ...samplePlot(n), mime });
+    agent.plotList = [plot(1, 'image/png'), plot(2, 'image/svg+xml'), plot(3, 'image/png')];
+    agent.plotBytes = { 'gpu/train#1': png, 'gpu/train#2': Buffer.from('<svg/>'), 'gpu/train#3': Buffer.from('not an image') };
+    expect(await ipcMain.invoke('ktray:plots.copy', from, { id: 'gpu/train#1' })).toEqual({ ok: true, value: { id: 'gpu/train#1', copied: 'image' } });
+    expect(stub.clipboardImage?.equals(png)).toBe(true);
+    expect(await ipcMain.invoke('ktray:plots.copy', from, { id: 'gpu/train#2' })).toEqual({ ok: true, value: { id: 'gpu/train#2', copied: 'svg-text' } });
+    expect(stub.clipboardText).toBe('<svg/>');
+    expect(await ipcMain.invoke('ktray:plots.copy', from, { id: 'gpu/train#3' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     await c.shutdown();
   });
 

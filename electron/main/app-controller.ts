@@ -1,6 +1,6 @@
 // Wires the agent to the tray, the menu, the window, notifications and
 // settings. Everything OS-facing comes in through options or the adapters.
-import { clipboard, dialog, type Rectangle } from 'electron';
+import { clipboard, dialog, nativeImage, type Rectangle } from 'electron';
 import type { AgentConnection } from '../shared/agent-api';
 import { KtrayError, formatError } from '../shared/errors';
 import type { AgentHostOptions } from '../core/agent/agent-host';
@@ -185,7 +185,17 @@ export class AppController {
   }
 
   private services(agent: AgentConnection): BridgeServices {
-    return { agent, desktop: createDesktop(agent, { writeClipboard: (text) => clipboard.writeText(text) }) };
+    return {
+      agent,
+      desktop: createDesktop(agent, {
+        writeClipboard: (text) => clipboard.writeText(text),
+        writeClipboardImage: (bytes) => {
+          const image = nativeImage.createFromBuffer(bytes);
+          if (image.isEmpty()) throw new KtrayError({ code: 'BAD_INPUT', message: 'This image could not be decoded for the clipboard; save it instead.' });
+          clipboard.writeImage(image);
+        },
+      }),
+    };
   }
 
   private scheduleRender(): void {

@@ -4,7 +4,7 @@ import { BRIDGE_CHANNELS, EVENT_CHANNEL, createBridgeHandlers, type DesktopApi }
 import { forwardEvents, registerIpc } from './ipc';
 import type { RendererLocation } from './navigation-policy';
 import { ipcMain, resetElectronStub } from './test/electron-stub';
-import { FakeAgent, T0, kernel } from './test/fixtures';
+import { FakeAgent, T0, kernel, samplePlot } from './test/fixtures';
 
 const location: RendererLocation = { kind: 'file', url: 'file:///opt/kt/dist/renderer/index.html' };
 const OUR_ID = 41;
@@ -26,6 +26,10 @@ function recordingDesktop() {
       asked.push({ method: 'copyConnectionFile', params });
       return '/l/a.json';
     },
+    copyPlot: async (params) => {
+      asked.push({ method: 'copyPlot', params });
+      return { id: params.id, copied: 'image' };
+    },
   };
   return { desktop, asked };
 }
@@ -33,6 +37,7 @@ function recordingDesktop() {
 function setup() {
   const agent = new FakeAgent();
   agent.kernelList = [kernel('gpu', 'a'), kernel('gpu', 'b', { localConnectionFile: '/l/b.json', attached: true })];
+  agent.plotList = [samplePlot(1, { id: 'gpu/a#1', kernel: 'gpu/a' })];
   const { desktop, asked } = recordingDesktop();
   const warnings: string[] = [];
   const unregister = registerIpc({
@@ -67,6 +72,9 @@ const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent
   ['ktray:kernels.interrupt', { id: 'gpu/a' }, { method: 'interrupt', params: { id: 'gpu/a' } }, 'agent'],
   ['ktray:kernels.restart', { id: 'gpu/a' }, { method: 'restart', params: { id: 'gpu/a' } }, 'agent'],
   ['ktray:kernels.pin', { id: 'gpu/a', pinned: true }, { method: 'pin', params: { id: 'gpu/a', pinned: true } }, 'agent'],
+  ['ktray:plots.list', { kernel: 'gpu/a' }, { method: 'plots', params: { kernel: 'gpu/a' } }, 'agent'],
+  ['ktray:plots.get', { id: 'gpu/a#1' }, { method: 'plot', params: { id: 'gpu/a#1' } }, 'agent'],
+  ['ktray:plots.copy', { id: 'gpu/a#1' }, { method: 'copyPlot', params: { id: 'gpu/a#1' } }, 'desktop'],
   ['ktray:settings.get', {}, { method: 'getSettings', params: {} }, 'agent'],
   ['ktray:settings.set', { longRunSeconds: 5 }, { method: 'setSettings', params: { longRunSeconds: 5 } }, 'agent'],
   ['ktray:kernels.open', { id: 'gpu/a', frontend: 'qtconsole' }, { method: 'openFrontend', params: { id: 'gpu/a', frontend: 'qtconsole' } }, 'desktop'],

@@ -20,8 +20,8 @@ beforeEach(() => {
 describe('preload', () => {
   it('exposes one object, window.ktray, grouped by domain, with functions only', () => {
     expect(Object.keys(stub.exposed)).toEqual(['ktray']);
-    expect(Object.keys(api).sort()).toEqual(['agent', 'hosts', 'kernels', 'onEvent', 'settings']);
-    for (const group of ['agent', 'hosts', 'kernels', 'settings'] as const) {
+    expect(Object.keys(api).sort()).toEqual(['agent', 'hosts', 'kernels', 'onEvent', 'plots', 'settings']);
+    for (const group of ['agent', 'hosts', 'kernels', 'plots', 'settings'] as const) {
       for (const fn of Object.values(api[group])) expect(typeof fn).toBe('function');
     }
     expect(api).not.toHaveProperty('send');
@@ -49,6 +49,9 @@ describe('preload', () => {
       () => api.kernels.restart({ id: 'gpu/a' }),
       () => api.kernels.pin({ id: 'gpu/a', pinned: true }),
       () => api.kernels.copyConnectionFile({ id: 'gpu/a' }),
+      () => api.plots.list({ kernel: 'gpu/a' }),
+      () => api.plots.get({ id: 'gpu/a#1' }),
+      () => api.plots.copy({ id: 'gpu/a#1' }),
       () => api.settings.get({}),
       () => api.settings.set({ terminal: 'kitty' }),
     ];
@@ -73,6 +76,9 @@ describe('preload', () => {
       { channel: 'ktray:kernels.restart', args: [{ id: 'gpu/a' }] },
       { channel: 'ktray:kernels.pin', args: [{ id: 'gpu/a', pinned: true }] },
       { channel: 'ktray:kernels.copyConnectionFile', args: [{ id: 'gpu/a' }] },
+      { channel: 'ktray:plots.list', args: [{ kernel: 'gpu/a' }] },
+      { channel: 'ktray:plots.get', args: [{ id: 'gpu/a#1' }] },
+      { channel: 'ktray:plots.copy', args: [{ id: 'gpu/a#1' }] },
       { channel: 'ktray:settings.get', args: [{}] },
       { channel: 'ktray:settings.set', args: [{ terminal: 'kitty' }] },
     ]);

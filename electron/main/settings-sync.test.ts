@@ -22,7 +22,7 @@ describe('settings sync', () => {
     settings.update({ longRunSeconds: 90, terminal: 'kitty --', savedHosts: [{ id: 'gpu', hostname: 'gpu' }, { id: 'lab', hostname: 'lab.example', port: 2222 }] });
     await pushSettings(agent, settings);
     expect(agent.calls.filter((c) => c.method !== 'hosts')).toEqual([
-      { method: 'setSettings', params: { longRunSeconds: 90, terminal: 'kitty --', jobWarningMinutes: 10, jobPollSeconds: 15 } },
+      { method: 'setSettings', params: { longRunSeconds: 90, terminal: 'kitty --', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true } },
       { method: 'saveHost', params: { id: 'lab', hostname: 'lab.example', port: 2222 } },
     ]);
   });
@@ -56,7 +56,7 @@ describe('settings sync', () => {
     settings.update({ startAtLogin: true });
     expect(agent.calls).toEqual([]);
     settings.update({ terminal: 'alacritty -e' });
-    expect(agent.calls).toEqual([{ method: 'setSettings', params: { longRunSeconds: 60, terminal: 'alacritty -e', jobWarningMinutes: 10, jobPollSeconds: 15 } }]);
+    expect(agent.calls).toEqual([{ method: 'setSettings', params: { longRunSeconds: 60, terminal: 'alacritty -e', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true } }]);
     sync.dispose();
     settings.update({ terminal: 'xterm -e' });
     expect(agent.calls).toHaveLength(1);

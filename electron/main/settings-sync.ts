@@ -1,5 +1,5 @@
 // Keeps the app's settings and the agent in step: the agent acts on some of
-// them (long-run threshold, terminal) and keeps the saved hosts it is given.
+// them (long-run threshold, terminal, consoles' other output) and keeps the saved hosts it is given.
 import { AGENT_METHOD_NAMES, type AgentApi, type AgentConnection } from '../shared/agent-api';
 import type { AgentSettings, SavedHost } from '../shared/types';
 import { AGENT_SETTING_KEYS, type Settings } from './settings';
@@ -46,7 +46,7 @@ export function createSettingsSync(agent: AgentConnection, settings: Settings, o
     onEvent: (listener) => agent.onEvent(listener),
     setSettings: async (patch: Partial<AgentSettings>) => {
       const next = await agent.setSettings(patch);
-      saveFromAgent({ longRunSeconds: next.longRunSeconds, terminal: next.terminal, jobWarningMinutes: next.jobWarningMinutes, jobPollSeconds: next.jobPollSeconds });
+      saveFromAgent({ longRunSeconds: next.longRunSeconds, terminal: next.terminal, jobWarningMinutes: next.jobWarningMinutes, jobPollSeconds: next.jobPollSeconds, consoleOtherOutput: next.consoleOtherOutput });
       return next;
     },
     saveHost: async (host: SavedHost) => {

@@ -25,7 +25,7 @@ describe('Settings', () => {
   it('starts from the defaults: notifications on, 60 s long runs, no autostart', () => {
     const s = open(dir);
     expect(s.all).toEqual(DEFAULT_SETTINGS);
-    expect(s.agentSettings()).toEqual({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 });
+    expect(s.agentSettings()).toEqual({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true });
     expect(onDisk().__internal__.migrations.version).toBe(SETTINGS_VERSION);
   });
 

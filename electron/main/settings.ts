@@ -21,6 +21,8 @@ export type AppSettings = {
   /** How often a cluster's queue is asked while Kernel Tray's jobs wait or run there (s). */
   jobPollSeconds: number;
   startAtLogin: boolean;
+  /** Consoles opened here show other frontends' output (jupyter_console's include_other_output). */
+  consoleOtherOutput: boolean;
 };
 
 /**
@@ -39,6 +41,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   jobWarningMinutes: 10,
   jobPollSeconds: 15,
   startAtLogin: false,
+  consoleOtherOutput: true,
 };
 
 const stringArray = { type: 'array', items: { type: 'string' } } as const;
@@ -72,6 +75,7 @@ export const SETTINGS_SCHEMA = {
   jobWarningMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 7 * 24 * 60 },
   jobPollSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
   startAtLogin: { type: 'boolean' },
+  consoleOtherOutput: { type: 'boolean' },
 } as const;
 
 type Store = Conf<AppSettings>;
@@ -177,6 +181,7 @@ export class Settings {
       terminal: this.get('terminal'),
       jobWarningMinutes: this.get('jobWarningMinutes'),
       jobPollSeconds: this.get('jobPollSeconds'),
+      consoleOtherOutput: this.get('consoleOtherOutput'),
     };
   }
 
@@ -185,4 +190,4 @@ export class Settings {
   }
 }
 
-export const AGENT_SETTING_KEYS: readonly (keyof AgentSettings & keyof AppSettings)[] = ['longRunSeconds', 'terminal', 'jobWarningMinutes', 'jobPollSeconds'];
+export const AGENT_SETTING_KEYS: readonly (keyof AgentSettings & keyof AppSettings)[] = ['longRunSeconds', 'terminal', 'jobWarningMinutes', 'jobPollSeconds', 'consoleOtherOutput'];

@@ -14,6 +14,8 @@ import type {
   HostScheduler,
   HostSummary,
   KernelSummary,
+  PlotData,
+  PlotList,
   SavedHost,
   StartOptions,
 } from './types';
@@ -59,6 +61,14 @@ export interface AgentApi {
   /** Watch a kernel's live state without attaching a frontend. */
   pin(params: { id: string; pinned: boolean }): Promise<KernelSummary>;
 
+  /**
+   * Image outputs the agent saw on iopub of the kernels it watches, from any of their
+   * clients, newest first (one kernel's or all), and what the plot store holds.
+   */
+  plots(params: { kernel?: string }): Promise<PlotList>;
+  /** One plot with its bytes (base64), as the kernel sent them. */
+  plot(params: { id: string }): Promise<PlotData>;
+
   getSettings(params: Record<string, never>): Promise<AgentSettings>;
   setSettings(params: Partial<AgentSettings>): Promise<AgentSettings>;
 }
@@ -68,7 +78,7 @@ export type AgentParams<M extends AgentMethod> = Parameters<AgentApi[M]>[0];
 export type AgentResult<M extends AgentMethod> = Awaited<ReturnType<AgentApi[M]>>;
 
 /** The window groups methods by domain (`kernels.start`); `no-window` ones are for the CLI only. */
-export type Domain = 'agent' | 'hosts' | 'kernels' | 'settings';
+export type Domain = 'agent' | 'hosts' | 'kernels' | 'plots' | 'settings';
 type Placement = readonly [Domain, string] | readonly [Domain, string, 'no-window'];
 
 /** Where each method sits; the compiler checks that every method has its place. */
@@ -91,6 +101,8 @@ export const AGENT_METHODS = {
   interrupt: ['kernels', 'interrupt'],
   restart: ['kernels', 'restart'],
   pin: ['kernels', 'pin'],
+  plots: ['plots', 'list'],
+  plot: ['plots', 'get'],
   getSettings: ['settings', 'get'],
   setSettings: ['settings', 'set'],
 } as const satisfies Record<AgentMethod, Placement>;

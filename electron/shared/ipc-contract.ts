@@ -1,6 +1,6 @@
 // The one contract between the Electron main process and the window, derived
 // from the agent's API (agent-api.ts) plus the few things only the desktop can
-// do (open a frontend window, the clipboard). No electron import here: the same
+// do (open a frontend window, the clipboard: text and images). No electron import here: the same
 // handlers serve Electron's ipcMain and, in the browser tests, Playwright's
 // exposeBinding.
 import { AGENT_METHODS, type AgentApi, type AgentConnection, type Domain, type Grouped, type Result } from './agent-api';
@@ -15,11 +15,14 @@ export interface DesktopApi {
   openFrontend(params: { id: string; frontend: 'qtconsole' | 'console' }): Promise<OpenedFrontend>;
   /** Attaches the kernel if need be, puts its local connection file's path on the clipboard, returns it. */
   copyConnectionFile(params: { id: string }): Promise<string>;
+  /** Puts a plot on the clipboard: PNG and JPEG as an image, SVG as its text (the clipboard has no SVG image). */
+  copyPlot(params: { id: string }): Promise<{ id: string; copied: 'image' | 'svg-text' }>;
 }
 
 export const DESKTOP_METHODS = {
   openFrontend: ['kernels', 'open'],
   copyConnectionFile: ['kernels', 'copyConnectionFile'],
+  copyPlot: ['plots', 'copy'],
 } as const satisfies Record<keyof DesktopApi, readonly [Domain, string]>;
 
 /** What the preload exposes as `window.ktray`: intent-level methods by domain, each resolving to a Result. */
@@ -84,7 +87,7 @@ export function createBridgeHandlers(s: BridgeServices): Record<string, BridgeHa
 
 /** Builds a grouped object from the channel list: `call(channel, params)` does the transport. */
 export function groupChannels<T>(call: (channel: string, params: unknown) => T): Record<Domain, Record<string, (params?: unknown) => T>> {
-  const grouped = { agent: {}, hosts: {}, kernels: {}, settings: {} } as Record<Domain, Record<string, (params?: unknown) => T>>;
+  const grouped = { agent: {}, hosts: {}, kernels: {}, plots: {}, settings: {} } as Record<Domain, Record<string, (params?: unknown) => T>>;
   for (const c of BRIDGE_CHANNELS) grouped[c.domain][c.name] = (params?: unknown) => call(c.channel, params ?? {});
   return grouped;
 }

@@ -292,6 +292,86 @@ export interface AgentSettings {
   jobWarningMinutes: number;
   /** How often a cluster host's queue is asked while Kernel Tray's jobs wait or run there (s). */
   jobPollSeconds: number;
+  /**
+   * Consoles Kernel Tray opens show what other frontends of the same kernel run and
+   * print, marked as theirs (jupyter_console's include_other_output).
+   */
+  consoleOtherOutput: boolean;
+}
+
+// ---- plots -------------------------------------------------------------------
+
+/** The image types kept from iopub; one per output, in this order of preference. */
+export const PLOT_MIMES = ['image/png', 'image/jpeg', 'image/svg+xml'] as const;
+export type PlotMime = (typeof PLOT_MIMES)[number];
+
+/**
+ * An image a kernel sent on iopub, from any of its clients, as the agent saw it
+ * while watching the kernel. Metadata only: the bytes are fetched by id (`plot`).
+ */
+export interface PlotSummary {
+  /** `HOST/KERNEL#N`, N counting this kernel's plots from 1 in this agent's life. */
+  id: string;
+  kernel: string;
+  seq: number;
+  /** Epoch ms when the agent received it. */
+  at: number;
+  /** Epoch ms of its last update (update_display_data); `at` when never updated. */
+  updatedAt: number;
+  /** 1, plus one per update of its display. */
+  version: number;
+  mime: PlotMime;
+  /** Other image types the same output offered (only `mime` is kept). */
+  otherMimes: PlotMime[];
+  /** Size of the image in bytes (decoded, as the kernel's frontends would save it). */
+  bytes: number;
+  /** Pixels, from the PNG or JPEG header; null for SVG or an unreadable header. */
+  width: number | null;
+  height: number | null;
+  /** The iopub message that carried it (last). */
+  source: 'display_data' | 'execute_result' | 'update_display_data';
+  /** transient.display_id: an update_display_data with it replaces this image. */
+  displayId: string | null;
+  /** The code that produced it, from iopub's execute_input (first 2000 characters); null when not seen. */
+  code: string | null;
+  executionCount: number | null;
+  /** Which client's request caused it (parent_header.session / username); null for output no request caused. */
+  client: { session: string | null; username: string | null };
+}
+
+/** How much the plot store holds, against its limits. */
+export interface PlotUsage {
+  plots: number;
+  /** Image bytes held in the agent's memory. */
+  memoryBytes: number;
+  /** Image bytes spilled to the 0600 cache under KTRAY_HOME. */
+  diskBytes: number;
+  /** Plots dropped since the agent started (oldest first, past the disk or count limits). */
+  dropped: number;
+  cacheDir: string;
+  limits: PlotLimits;
+  kernels: Record<string, { plots: number; memoryBytes: number; diskBytes: number }>;
+}
+
+export interface PlotLimits {
+  memoryBytesPerKernel: number;
+  memoryBytesTotal: number;
+  diskBytesPerKernel: number;
+  diskBytesTotal: number;
+  plotsPerKernel: number;
+  plotsTotal: number;
+}
+
+export interface PlotList {
+  /** Newest first. */
+  plots: PlotSummary[];
+  usage: PlotUsage;
+}
+
+/** One plot with its bytes, base64 (what crosses a JSON socket or the IPC bridge). */
+export interface PlotData {
+  plot: PlotSummary;
+  base64: string;
 }
 
 export type AgentEvent =
@@ -307,7 +387,11 @@ export type AgentEvent =
   | { type: 'host-lost'; at: number; host: HostSummary; reason: string }
   | { type: 'host-back'; at: number; host: HostSummary; downSeconds: number }
   | { type: 'host-state'; at: number; host: HostSummary }
-  | { type: 'notice'; at: number; host: string | null; message: string; kernel?: string };
+  | { type: 'notice'; at: number; host: string | null; message: string; kernel?: string }
+  // Plots carry metadata only: a face fetches the bytes it wants by id.
+  | { type: 'plot-added'; at: number; plot: PlotSummary }
+  | { type: 'plot-updated'; at: number; plot: PlotSummary }
+  | { type: 'plots-removed'; at: number; kernel: string; ids: string[] };
 
 export type AgentEventType = AgentEvent['type'];
 
@@ -333,6 +417,7 @@ export type KtrayErrorCode =
   | 'KERNEL_NOT_FOUND'
   | 'KERNEL_DEAD'
   | 'KERNEL_START_FAILED'
+  | 'PLOT_NOT_FOUND'
   | 'IPYKERNEL_MISSING'
   | 'SCHEDULER_MISSING'
   | 'JOB_REFUSED'

@@ -117,6 +117,11 @@ function applyEvent(state: AgentState, event: AgentEvent): AgentState {
       return { ...state, hosts: upsert(state.hosts, event.host) };
     case 'notice':
       return withNotice(state, event.at, event.host, event.message);
+    case 'plot-added':
+    case 'plot-updated':
+    case 'plots-removed':
+      // The Plots view keeps its own state (usePlots).
+      return state;
   }
 }
 

@@ -1,6 +1,7 @@
 // The agent: a thin facade over the services that own its state (hosts, the
 // kernel table, attachments, watching, settings). The CLI, the tray and the
 // window only render what it says and send it intents.
+import path from 'node:path';
 import type { AgentConnection, AgentEventListener } from '../../shared/agent-api';
 import type {
   AgentSettings,
@@ -12,11 +13,15 @@ import type {
   HostScheduler,
   HostSummary,
   KernelSummary,
+  PlotData,
+  PlotLimits,
+  PlotList,
   SavedHost,
   StartOptions,
 } from '../../shared/types';
 import { VERSION } from '../../shared/version';
 import type { Host } from '../hosts/host';
+import { PlotStore } from '../plots/plot-store';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import { logger } from '../util/logger';
 import { privateSocketDir, socketPath, unixSocketsHere } from '../util/paths';
@@ -47,6 +52,8 @@ export interface AgentOptions {
   monitor?: WatchingOptions['monitor'];
   /** Sessions of a kind of our own, for tests (a fake host); default LocalHost and SshSession. */
   createHost?: (hostId: string) => Host | undefined;
+  /** Limits of the plot store, for tests; default DEFAULT_PLOT_LIMITS. */
+  plotLimits?: Partial<PlotLimits>;
 }
 
 export class Agent implements AgentConnection {
@@ -60,6 +67,8 @@ export class Agent implements AgentConnection {
   private readonly kernelService: Kernels;
   private readonly jobs: Jobs;
   private readonly settings: Settings;
+  /** Image outputs of watched kernels: the one writer of plot state and plot events. */
+  readonly plotStore: PlotStore;
   /** Addresses other than a host's loopback that kernels may be forwarded to (granted by the user or by agent code). */
   readonly allowances: AddressAllowances;
 
@@ -69,6 +78,8 @@ export class Agent implements AgentConnection {
   ) {
     const events = this.events;
     this.settings = new Settings(persisted);
+    this.plotStore = new PlotStore({ events, cacheDir: path.join(opts.home, 'plots'), limits: opts.plotLimits });
+    const plotStore = this.plotStore;
     this.allowances = new AddressAllowances(persisted);
     const allowances = this.allowances;
     this.table = new KernelTable({ events, rememberedFile: (id) => this.attachments.rememberedFile(id) });
@@ -99,6 +110,7 @@ export class Agent implements AgentConnection {
       confirm: (id) => this.kernelService.refresh(table.require(id).host),
       allowed: (id) => allowances.of(id),
       monitor: opts.monitor,
+      onIopub: (id, msg) => plotStore.observe(id, msg),
     });
     this.jobs = new Jobs({
       table,
@@ -156,6 +168,12 @@ export class Agent implements AgentConnection {
   restart = (p: { id: string }): Promise<KernelSummary> => this.kernelService.restart(p);
   pin = (p: { id: string; pinned: boolean }): Promise<KernelSummary> => this.kernelService.pin(p);
 
+  plots = async (p: { kernel?: string }): Promise<PlotList> => ({ plots: this.plotStore.list(p.kernel), usage: this.plotStore.usage() });
+  plot = async (p: { id: string }): Promise<PlotData> => {
+    const plot = this.plotStore.get(p.id);
+    return { plot, base64: (await this.plotStore.read(p.id)).toString('base64') };
+  };
+
   getSettings = (): Promise<AgentSettings> => this.settings.get();
   setSettings = (p: Partial<AgentSettings>): Promise<AgentSettings> => this.settings.set(p);
 
@@ -187,6 +205,7 @@ export class Agent implements AgentConnection {
     this.watching.close();
     await this.attachments.closeAll();
     await this.hostService.closeAll();
+    await this.plotStore.close();
     this.events.close();
   }
 }

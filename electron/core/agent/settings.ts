@@ -30,6 +30,9 @@ export class Settings {
         });
       }
     }
+    if (patch.consoleOtherOutput !== undefined && typeof patch.consoleOtherOutput !== 'boolean') {
+      throw new KtrayError({ code: 'BAD_INPUT', message: 'Whether consoles show other frontends\' output must be true or false.' });
+    }
     this.persisted.state.settings = { ...this.current, ...patch };
     await this.persisted.save();
     return { ...this.current };

@@ -24,7 +24,7 @@ function sample(n: number): AgentState {
     remoteFile: '/run/user/1000/jupyter/kernel-k.json',
     info: { ip: '127.0.0.1', transport: 'tcp', shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, key: `secret-${n}`, signature_scheme: 'hmac-sha256' },
   };
-  s.settings = { longRunSeconds: 90 + n, terminal: 'xterm -e', jobWarningMinutes: 5, jobPollSeconds: 20 };
+  s.settings = { longRunSeconds: 90 + n, terminal: 'xterm -e', jobWarningMinutes: 5, jobPollSeconds: 20, consoleOtherOutput: n % 2 === 0 };
   return s;
 }
 
@@ -48,7 +48,7 @@ describe('StateStore', () => {
     await writeFile(path.join(root, 'state.json'), JSON.stringify({ version: 1, pinned: ['a/b'], settings: { terminal: 'kitty' } }));
     const loaded = await new StateStore(root).load();
     expect(loaded.pinned).toEqual(['a/b']);
-    expect(loaded.settings).toEqual({ longRunSeconds: 60, terminal: 'kitty', jobWarningMinutes: 10, jobPollSeconds: 15 });
+    expect(loaded.settings).toEqual({ longRunSeconds: 60, terminal: 'kitty', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true });
     expect(loaded.jobs).toEqual({});
     expect(loaded.schedulers).toEqual({});
     expect(loaded.attached).toEqual({});

@@ -55,7 +55,7 @@ export interface AgentState {
   jobs: Record<string, JobRecord>;
 }
 
-export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 };
+export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true };
 
 export function emptyState(): AgentState {
   return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };

@@ -21,6 +21,8 @@ export interface WatchingOptions {
   confirm: (id: string) => Promise<void>;
   /** Beat timing, for tests. */
   monitor?: Pick<MonitorOptions, 'intervalMs' | 'misses'>;
+  /** What the watches hear on iopub, for the plot store. */
+  onIopub?: MonitorOptions['onIopub'];
 }
 
 export class Watching {
@@ -33,6 +35,7 @@ export class Watching {
     this.monitor = new KernelMonitor({
       ...opts.monitor,
       isHostUp: opts.isHostUp,
+      onIopub: opts.onIopub,
       onState: (id, state, extra) => this.onState(id, state, extra),
       onFailed: (id, reason) => {
         log.warn(`watching ${id} failed: ${reason}`);

@@ -44,6 +44,14 @@ function spawnStub(outcome: 'spawn' | { code: string; message: string }) {
 
 afterEach(() => setPlatformForTests(null));
 
+describe('consoleCommand', () => {
+  it('shows other frontends\' output, marked as theirs, unless the setting is off', () => {
+    expect(consoleCommand(FILE)).toEqual(['jupyter', 'console', '--existing', FILE, '--ZMQTerminalInteractiveShell.include_other_output=True', '--ZMQTerminalInteractiveShell.other_output_prefix=[other frontend] ']);
+    expect(consoleCommand(FILE, { otherOutput: true })).toEqual(consoleCommand(FILE));
+    expect(consoleCommand(FILE, { otherOutput: false })).toEqual(['jupyter', 'console', '--existing', FILE]);
+  });
+});
+
 describe('terminalArgv', () => {
   it('uses the terminal from settings, split into words, whatever the platform', async () => {
     for (const p of ['linux', 'darwin', 'win32'] as const) {
@@ -57,13 +65,13 @@ describe('terminalArgv', () => {
   it('on Linux prefers $TERMINAL when it is on PATH', async () => {
     setPlatformForTests('linux');
     const { which } = whichOf('foot', 'xterm');
-    expect(await terminalArgv(FILE, { env: { TERMINAL: 'foot' }, which })).toEqual(['foot', '-e', 'jupyter', 'console', '--existing', FILE]);
+    expect(await terminalArgv(FILE, { env: { TERMINAL: 'foot' }, which })).toEqual(['foot', '-e', 'jupyter', 'console', '--existing', FILE, '--ZMQTerminalInteractiveShell.include_other_output=True', '--ZMQTerminalInteractiveShell.other_output_prefix=[other frontend] ']);
   });
 
   it('on Linux skips a $TERMINAL that is not installed and takes the first known terminal found', async () => {
     setPlatformForTests('linux');
     const { which, asked } = whichOf('konsole', 'xterm');
-    expect(await terminalArgv(FILE, { env: { TERMINAL: 'ghostty' }, which })).toEqual(['konsole', '-e', 'jupyter', 'console', '--existing', FILE]);
+    expect(await terminalArgv(FILE, { env: { TERMINAL: 'ghostty' }, which, consoleOtherOutput: false })).toEqual(['konsole', '-e', 'jupyter', 'console', '--existing', FILE]);
     expect(asked.slice(0, 4)).toEqual(['ghostty', 'x-terminal-emulator', 'gnome-terminal', 'konsole']);
   });
 
@@ -89,7 +97,7 @@ describe('terminalArgv', () => {
   it('on macOS asks Terminal.app through osascript, with the path quoted for sh and AppleScript', async () => {
     setPlatformForTests('darwin');
     const odd = '/Users/ada/Library/Jupyter/runtime/kernel-ktray-my host-"x".json';
-    const argv = await terminalArgv(odd, { which: whichOf().which });
+    const argv = await terminalArgv(odd, { which: whichOf().which, consoleOtherOutput: false });
     expect(argv.slice(0, 2)).toEqual(['osascript', '-e']);
     expect(argv).toHaveLength(3);
     // AppleScript string: the sh line with " and \ escaped.
@@ -101,7 +109,7 @@ describe('terminalArgv', () => {
 
   it('on Windows starts a new console window', async () => {
     setPlatformForTests('win32');
-    expect(await terminalArgv('C:\\Users\\ada\\kernel-ktray-gpu1-abc.json', { which: whichOf().which })).toEqual([
+    expect(await terminalArgv('C:\\Users\\ada\\kernel-ktray-gpu1-abc.json', { which: whichOf().which, consoleOtherOutput: false })).toEqual([
       'cmd.exe',
       '/c',
       'start',
@@ -128,13 +136,13 @@ describe('launchFrontend', () => {
     setPlatformForTests('linux');
     const { spawn, calls } = spawnStub('spawn');
     await launchFrontend('console', FILE, { spawn, env: {}, which: whichOf('xterm', 'jupyter-console').which });
-    expect(calls.map((c) => [c.command, ...c.args])).toEqual([['xterm', '-e', 'jupyter', 'console', '--existing', FILE]]);
+    expect(calls.map((c) => [c.command, ...c.args])).toEqual([['xterm', '-e', 'jupyter', 'console', '--existing', FILE, '--ZMQTerminalInteractiveShell.include_other_output=True', '--ZMQTerminalInteractiveShell.other_output_prefix=[other frontend] ']]);
   });
 
   it('opens console in the terminal from settings', async () => {
     setPlatformForTests('linux');
     const { spawn, calls } = spawnStub('spawn');
-    await launchFrontend('console', FILE, { spawn, terminal: 'alacritty -e', which: whichOf('jupyter-console').which });
+    await launchFrontend('console', FILE, { spawn, terminal: 'alacritty -e', consoleOtherOutput: false, which: whichOf('jupyter-console').which });
     expect(calls.map((c) => [c.command, ...c.args])).toEqual([['alacritty', '-e', 'jupyter', 'console', '--existing', FILE]]);
   });
 

@@ -15,6 +15,8 @@ export type SpawnFn = (command: string, args: string[], options: SpawnOptions) =
 export interface FrontendOptions {
   /** Terminal command from settings, e.g. `gnome-terminal --`; empty: detect. */
   terminal?: string;
+  /** `jupyter console` shows other frontends' output, marked as theirs (default true, the setting's default). */
+  consoleOtherOutput?: boolean;
   env?: NodeJS.ProcessEnv;
   spawn?: SpawnFn;
   /** Finds an executable on PATH (tests pass their own). */
@@ -34,13 +36,26 @@ const LINUX_TERMINALS: Array<[string, string[]]> = [
   ['xterm', ['-e']],
 ];
 
-export function consoleCommand(connectionFile: string): string[] {
-  return ['jupyter', 'console', '--existing', connectionFile];
+/** How a console Kernel Tray opens marks what other frontends of its kernel ran and printed. */
+export const OTHER_OUTPUT_PREFIX = '[other frontend] ';
+
+/**
+ * `jupyter console` on a local connection file. With `otherOutput` it also shows what the
+ * kernel's other clients (a notebook, qtconsole, an editor) run and print: iopub is a
+ * broadcast, and jupyter_console's include_other_output prints those messages with
+ * other_output_prefix before their `In [N]:` (polled while the console waits for input).
+ */
+export function consoleCommand(connectionFile: string, opts: { otherOutput?: boolean } = {}): string[] {
+  const argv = ['jupyter', 'console', '--existing', connectionFile];
+  if (opts.otherOutput ?? true) {
+    argv.push('--ZMQTerminalInteractiveShell.include_other_output=True', `--ZMQTerminalInteractiveShell.other_output_prefix=${OTHER_OUTPUT_PREFIX}`);
+  }
+  return argv;
 }
 
 /** The argv that opens `jupyter console` in a new terminal window. */
 export async function terminalArgv(connectionFile: string, opts: FrontendOptions): Promise<string[]> {
-  const inner = consoleCommand(connectionFile);
+  const inner = consoleCommand(connectionFile, { otherOutput: opts.consoleOtherOutput });
   if (opts.terminal?.trim()) return [...opts.terminal.trim().split(/\s+/), ...inner];
   const env = opts.env ?? process.env;
   switch (platform()) {
@@ -127,9 +142,9 @@ export function onPath(name: string): Promise<boolean> {
 }
 
 /** Runs `jupyter console` in this process's terminal and resolves with its exit code. */
-export function runConsoleHere(connectionFile: string, opts: Pick<FrontendOptions, 'env' | 'spawn'> = {}): Promise<number> {
+export function runConsoleHere(connectionFile: string, opts: Pick<FrontendOptions, 'env' | 'spawn' | 'consoleOtherOutput'> = {}): Promise<number> {
   const run = opts.spawn ?? (spawn as unknown as SpawnFn);
-  const [command, ...args] = consoleCommand(connectionFile);
+  const [command, ...args] = consoleCommand(connectionFile, { otherOutput: opts.consoleOtherOutput });
   return new Promise((resolve, reject) => {
     const child = run(command!, args, { stdio: 'inherit', env: opts.env ?? process.env }) as ReturnType<SpawnFn> & {
       once(event: 'close', cb: (code: number | null) => void): unknown;

@@ -7,6 +7,7 @@ import type { Channel, ConnectionInfo, KernelState, LocalChannels } from '../../
 import type { Host } from '../hosts/host';
 import { withLocalChannels } from '../jupyter/connection-file';
 import { KernelClient } from '../jupyter/kernel-client';
+import type { JupyterMessage } from '../jupyter/message';
 import { PrivateChannels } from '../tunnels/channel-tunnel';
 import { checkForwardable } from '../tunnels/forward-policy';
 
@@ -16,6 +17,8 @@ export interface MonitorOptions {
   onState: (id: string, state: KernelState, extra: { busySeconds?: number; reason?: string }) => void;
   /** The watch could not go on: its own tunnels failed (cannot listen, or the host refused the forward). */
   onFailed: (id: string, reason: string) => void;
+  /** Every iopub message of a watched kernel, from any of its clients (iopub is a broadcast): plots. */
+  onIopub?: (id: string, msg: JupyterMessage) => void;
   /** Beat period in ms (default 2000). */
   intervalMs?: number;
   /** Missed beats in a row before the kernel is suspected dead (default 2). */
@@ -122,6 +125,8 @@ export class KernelMonitor {
     }
     w.client = new KernelClient(withLocalChannels(info, local), { host: host.id });
     w.client.onStatus((state) => this.onStatus(w, state));
+    const onIopub = this.opts.onIopub;
+    if (onIopub) w.client.onIopub((msg) => onIopub(id, msg));
     this.opts.onState(id, 'starting', {});
     this.settle(w);
     this.schedule(w, 0);

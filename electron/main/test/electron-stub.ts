@@ -32,6 +32,8 @@ export const stub = {
   },
   cursor: { x: 100, y: 10 },
   clipboardText: '',
+  /** The bytes of the last image written to the clipboard. */
+  clipboardImage: null as Buffer | null,
   exposed: {} as Record<string, unknown>,
   invokeResults: new Map<string, unknown>(),
   invoked: [] as Array<{ channel: string; args: unknown[] }>,
@@ -50,6 +52,7 @@ export function resetElectronStub(): void {
   stub.storageBackend = 'gnome_libsecret';
   stub.loginItem = { openAtLogin: false, args: [] };
   stub.clipboardText = '';
+  stub.clipboardImage = null;
   stub.exposed = {};
   stub.invokeResults.clear();
   stub.invoked = [];
@@ -75,7 +78,11 @@ export function resetElectronStub(): void {
 export class NativeImage {
   template = false;
   readonly representations: Array<{ scaleFactor: number; path: string }> = [];
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /** From createFromBuffer: the encoded bytes, when Electron could decode them (PNG, JPEG). */
+    readonly bytes: Buffer | null = null,
+  ) {}
   setTemplateImage(on: boolean): void {
     this.template = on;
   }
@@ -83,7 +90,7 @@ export class NativeImage {
     return this.template;
   }
   isEmpty(): boolean {
-    return this.path === '';
+    return this.path === '' && this.bytes === null;
   }
   addRepresentation(r: { scaleFactor: number; path?: string }): void {
     this.representations.push({ scaleFactor: r.scaleFactor, path: r.path ?? '' });
@@ -92,6 +99,8 @@ export class NativeImage {
 
 export const nativeImage = {
   createFromPath: (p: string) => new NativeImage(p),
+  // Like Electron, an empty image for bytes it cannot decode (it reads PNG and JPEG).
+  createFromBuffer: (b: Buffer) => new NativeImage('', /^\x89PNG|^\xff\xd8/.test(b.subarray(0, 4).toString('latin1')) ? Buffer.from(b) : null),
   createEmpty: () => new NativeImage(''),
 };
 
@@ -419,6 +428,9 @@ export const clipboard = {
     stub.clipboardText = text;
   },
   readText: () => stub.clipboardText,
+  writeImage: (image: NativeImage) => {
+    stub.clipboardImage = image.bytes;
+  },
 };
 
 export const dialog = {

@@ -3,7 +3,8 @@
 // the right partner here; the agent itself is tested against real hosts.
 import type { AgentConnection, AgentEventListener } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
-import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary } from '../../shared/types';
+import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary, PlotSummary } from '../../shared/types';
+import { DEFAULT_PLOT_LIMITS } from '../../core/plots/plot-store';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -55,11 +56,34 @@ export interface Call {
   params: unknown;
 }
 
+/** A plot of gpu/train as the agent would describe it. */
+export function samplePlot(n: number, over: Partial<PlotSummary> = {}): PlotSummary {
+  return {
+    id: `gpu/train#${n}`,
+    kernel: 'gpu/train',
+    seq: n,
+    at: T0 + n * 1000,
+    updatedAt: T0 + n * 1000,
+    version: 1,
+    mime: 'image/png',
+    otherMimes: [],
+    bytes: 1234,
+    width: 640,
+    height: 480,
+    source: 'display_data',
+    displayId: null,
+    code: 'plt.plot([1, 2, 3])',
+    executionCount: n,
+    client: { session: 'session-a', username: 'ada' },
+    ...over,
+  };
+}
+
 export class FakeAgent implements AgentConnection {
   calls: Call[] = [];
   hostList: HostSummary[] = [host('local')];
   kernelList: KernelSummary[] = [];
-  settings: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15 };
+  settings: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true };
   failWith: Partial<Record<string, KtrayError>> = {};
   private listeners = new Set<AgentEventListener>();
 
@@ -116,6 +140,19 @@ export class FakeAgent implements AgentConnection {
   interrupt = (p: { id: string }) => this.rec('interrupt', p, () => this.find(p.id));
   restart = (p: { id: string }) => this.rec('restart', p, () => this.find(p.id));
   pin = (p: { id: string; pinned: boolean }) => this.rec('pin', p, () => this.find(p.id));
+  plotList: PlotSummary[] = [];
+  plotBytes: Record<string, Buffer> = {};
+  plots = (p: { kernel?: string }) =>
+    this.rec('plots', p, () => {
+      const plots = this.plotList.filter((x) => !p.kernel || x.kernel === p.kernel);
+      return { plots, usage: { plots: plots.length, memoryBytes: 0, diskBytes: 0, dropped: 0, cacheDir: '/tmp/plots', limits: { ...DEFAULT_PLOT_LIMITS }, kernels: {} } };
+    });
+  plot = (p: { id: string }) =>
+    this.rec('plot', p, () => {
+      const plot = this.plotList.find((x) => x.id === p.id);
+      if (!plot) throw new KtrayError({ code: 'PLOT_NOT_FOUND', message: `No plot ${p.id}.` });
+      return { plot, base64: (this.plotBytes[p.id] ?? Buffer.alloc(0)).toString('base64') };
+    });
   hostKey = (p: { host: string }) =>
     this.rec('hostKey', p, () => ({
       host: p.host,
