@@ -189,6 +189,8 @@ export interface TrayFixture {
   clipboard: string[];
   /** Images the page asked to put on the clipboard (their encoded bytes). */
   clipboardImages: Buffer[];
+  /** Stands in for the desktop's save dialog: what it was offered, and the path it answers next (null: cancelled). */
+  saveDialog: { suggested: string[]; answer: string | null };
   /** Same sshd as remote.alias, but its known_hosts starts empty: the unknown-host-key path. */
   untrusted: string;
   untrustedKnownHosts: string;
@@ -246,13 +248,21 @@ export async function openTrayFixture(): Promise<TrayFixture> {
     const a = agent.connection;
     const clipboard: string[] = [];
     const clipboardImages: Buffer[] = [];
+    const saveDialog: TrayFixture['saveDialog'] = { suggested: [], answer: null };
     // As the Electron main process does it (electron/main/app-controller.ts), with a clipboard we can read.
     const win = await openTrayWindow(browser.context, server.url, {
       agent: a,
-      desktop: createDesktop(a, { writeClipboard: (text) => clipboard.push(text), writeClipboardImage: (bytes) => clipboardImages.push(Buffer.from(bytes)) }),
+      desktop: createDesktop(a, {
+        writeClipboard: (text) => clipboard.push(text),
+        writeClipboardImage: (bytes) => clipboardImages.push(Buffer.from(bytes)),
+        chooseSavePath: async (suggested) => {
+          saveDialog.suggested.push(suggested);
+          return saveDialog.answer;
+        },
+      }),
     });
     parts.push(win);
-    return { remote, agent, win, page: win.page, dir, clipboard, clipboardImages, untrusted, untrustedKnownHosts, unreachable, close };
+    return { remote, agent, win, page: win.page, dir, clipboard, clipboardImages, saveDialog, untrusted, untrustedKnownHosts, unreachable, close };
   } catch (err) {
     await close();
     throw err;

@@ -2,6 +2,7 @@ import Conf from 'conf';
 import type { MenuItemConstructorOptions } from 'electron';
 import fs from 'node:fs';
 import os from 'node:os';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KtrayError } from '../shared/errors';
@@ -152,6 +153,32 @@ describe('AppController', () => {
     expect(await ipcMain.invoke('ktray:plots.copy', from, { id: 'gpu/train#2' })).toEqual({ ok: true, value: { id: 'gpu/train#2', copied: 'svg-text' } });
     expect(stub.clipboardText).toBe('<svg/>');
     expect(await ipcMain.invoke('ktray:plots.copy', from, { id: 'gpu/train#3' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    await c.shutdown();
+  });
+
+  it('saves a plot where the save dialog says, over the window, with its bytes; a cancelled dialog writes nothing', async () => {
+    const c = make();
+    await c.start();
+    await c.openWindow();
+    const win = BrowserWindow.instances[0];
+    const from = { sender: { id: win.webContents.id }, senderFrame: { url: win.webContents.getURL(), parent: null } };
+    const png = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(40, 7)]);
+    agent.plotList = [{ ...samplePlot(4), kernel: 'gpu/kernel-train', id: 'gpu/kernel-train#4' }];
+    agent.plotBytes = { 'gpu/kernel-train#4': png };
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ktray-save-'));
+    try {
+      expect(await ipcMain.invoke('ktray:plots.save', from, { id: 'gpu/kernel-train#4' })).toEqual({ ok: true, value: { id: 'gpu/kernel-train#4', path: null } });
+      expect(stub.saveDialogs).toEqual([{ parent: true, options: expect.objectContaining({ defaultPath: path.join(stub.userData, 'pictures', 'train-4.png'), filters: [{ name: 'PNG image', extensions: ['png'] }] }) }]);
+      expect(await readdir(dir)).toEqual([]);
+      const file = path.join(dir, 'mine.png');
+      stub.saveDialogAnswer = { canceled: false, filePath: file };
+      expect(await ipcMain.invoke('ktray:plots.save', from, { id: 'gpu/kernel-train#4' })).toEqual({ ok: true, value: { id: 'gpu/kernel-train#4', path: file } });
+      expect((await readFile(file)).equals(png)).toBe(true);
+      stub.saveDialogAnswer = { canceled: false, filePath: path.join(dir, 'no-such-dir', 'x.png') };
+      expect(await ipcMain.invoke('ktray:plots.save', from, { id: 'gpu/kernel-train#4' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('no-such-dir') } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     await c.shutdown();
   });
 

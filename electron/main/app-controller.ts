@@ -1,10 +1,13 @@
 // Wires the agent to the tray, the menu, the window, notifications and
 // settings. Everything OS-facing comes in through options or the adapters.
-import { clipboard, dialog, nativeImage, type Rectangle } from 'electron';
+import path from 'node:path';
+import { app, clipboard, dialog, nativeImage, type Rectangle } from 'electron';
 import type { AgentConnection } from '../shared/agent-api';
 import { KtrayError, formatError } from '../shared/errors';
 import type { AgentHostOptions } from '../core/agent/agent-host';
 import type { BridgeServices } from '../shared/ipc-contract';
+import { extensionOf } from '../core/plots/plot-cache';
+import type { PlotMime } from '../shared/types';
 import { createDesktop } from './desktop';
 import type { AgentLink } from './agent-link';
 import { AgentStateHolder, type AgentSnapshot } from './agent-state';
@@ -37,6 +40,8 @@ export interface ControllerOptions {
 
 /** While something is busy the menu says for how long, so it is redrawn this often. */
 const BUSY_REDRAW_MS = 30_000;
+
+const PLOT_FILE_KINDS: Record<PlotMime, string> = { 'image/png': 'PNG image', 'image/jpeg': 'JPEG image', 'image/svg+xml': 'SVG image' };
 
 export class AppController {
   readonly state: AgentStateHolder;
@@ -193,6 +198,17 @@ export class AppController {
           const image = nativeImage.createFromBuffer(bytes);
           if (image.isEmpty()) throw new KtrayError({ code: 'BAD_INPUT', message: 'This image could not be decoded for the clipboard; save it instead.' });
           clipboard.writeImage(image);
+        },
+        chooseSavePath: async (suggested, plot) => {
+          const options = {
+            title: 'Save plot',
+            defaultPath: path.join(app.getPath('pictures'), suggested),
+            filters: [{ name: PLOT_FILE_KINDS[plot.mime], extensions: [extensionOf(plot.mime)] }],
+          };
+          // On the window when it is open, so the dialog stays in front of it.
+          const parent = this.window.current;
+          const r = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options);
+          return r.canceled || !r.filePath ? null : r.filePath;
         },
       }),
     };

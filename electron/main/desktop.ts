@@ -1,6 +1,10 @@
 // What the app does for the window and the tray menu itself: open a frontend
-// in this (the user's desktop) process, and the clipboard.
+// in this (the user's desktop) process, the clipboard, saving a plot.
+import { writeFile } from 'node:fs/promises';
+import { KtrayError } from '../shared/errors';
 import type { AgentApi } from '../shared/agent-api';
+import type { PlotSummary } from '../shared/types';
+import { extensionOf } from '../core/plots/plot-cache';
 import type { DesktopApi } from '../shared/ipc-contract';
 import { attachAndOpen, type FrontendOptions } from '../core/frontends/frontends';
 
@@ -8,6 +12,11 @@ export interface DesktopOptions {
   writeClipboard(text: string): void;
   /** A PNG or JPEG onto the clipboard as an image (Electron: clipboard.writeImage of a nativeImage). */
   writeClipboardImage(bytes: Buffer): void;
+  /**
+   * Where to save a plot: the desktop's save dialog (Electron: dialog.showSaveDialog), given a
+   * suggested file name; null when the user cancels.
+   */
+  chooseSavePath(suggested: string, plot: PlotSummary): Promise<string | null>;
   /** Spawn and PATH lookup, for tests. */
   frontend?: Pick<FrontendOptions, 'spawn' | 'which' | 'env'>;
 }
@@ -35,5 +44,26 @@ export function createDesktop(agent: Pick<AgentApi, 'attach' | 'detach' | 'getSe
       o.writeClipboardImage(bytes);
       return { id, copied: 'image' };
     },
+    async savePlot({ id }) {
+      const { plot, base64 } = await agent.plot({ id });
+      const file = await o.chooseSavePath(suggestedPlotName(plot), plot);
+      if (!file) return { id, path: null };
+      try {
+        await writeFile(file, Buffer.from(base64, 'base64'));
+      } catch (err) {
+        throw new KtrayError({
+          code: 'BAD_INPUT',
+          message: `Could not save plot ${id} as ${file}: ${(err as Error).message}`,
+          hint: 'Choose a folder you can write to.',
+        });
+      }
+      return { id, path: file };
+    },
   };
+}
+
+/** `train-3.png` for plot 3 of kernel gpu/train (the kernel's name without the host, safe as a file name). */
+export function suggestedPlotName(plot: Pick<PlotSummary, 'kernel' | 'seq' | 'version' | 'mime'>): string {
+  const name = (plot.kernel.split('/').pop() ?? 'kernel').replace(/^kernel-/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'kernel';
+  return `${name}-${plot.seq}${plot.version > 1 ? `-v${plot.version}` : ''}.${extensionOf(plot.mime)}`;
 }

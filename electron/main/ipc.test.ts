@@ -30,6 +30,10 @@ function recordingDesktop() {
       asked.push({ method: 'copyPlot', params });
       return { id: params.id, copied: 'image' };
     },
+    savePlot: async (params) => {
+      asked.push({ method: 'savePlot', params });
+      return { id: params.id, path: '/l/a-1.png' };
+    },
   };
   return { desktop, asked };
 }
@@ -75,6 +79,7 @@ const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent
   ['ktray:plots.list', { kernel: 'gpu/a' }, { method: 'plots', params: { kernel: 'gpu/a' } }, 'agent'],
   ['ktray:plots.get', { id: 'gpu/a#1' }, { method: 'plot', params: { id: 'gpu/a#1' } }, 'agent'],
   ['ktray:plots.copy', { id: 'gpu/a#1' }, { method: 'copyPlot', params: { id: 'gpu/a#1' } }, 'desktop'],
+  ['ktray:plots.save', { id: 'gpu/a#1' }, { method: 'savePlot', params: { id: 'gpu/a#1' } }, 'desktop'],
   ['ktray:settings.get', {}, { method: 'getSettings', params: {} }, 'agent'],
   ['ktray:settings.set', { longRunSeconds: 5 }, { method: 'setSettings', params: { longRunSeconds: 5 } }, 'agent'],
   ['ktray:kernels.open', { id: 'gpu/a', frontend: 'qtconsole' }, { method: 'openFrontend', params: { id: 'gpu/a', frontend: 'qtconsole' } }, 'desktop'],

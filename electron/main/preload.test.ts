@@ -52,6 +52,7 @@ describe('preload', () => {
       () => api.plots.list({ kernel: 'gpu/a' }),
       () => api.plots.get({ id: 'gpu/a#1' }),
       () => api.plots.copy({ id: 'gpu/a#1' }),
+      () => api.plots.save({ id: 'gpu/a#1' }),
       () => api.settings.get({}),
       () => api.settings.set({ terminal: 'kitty' }),
     ];
@@ -79,6 +80,7 @@ describe('preload', () => {
       { channel: 'ktray:plots.list', args: [{ kernel: 'gpu/a' }] },
       { channel: 'ktray:plots.get', args: [{ id: 'gpu/a#1' }] },
       { channel: 'ktray:plots.copy', args: [{ id: 'gpu/a#1' }] },
+      { channel: 'ktray:plots.save', args: [{ id: 'gpu/a#1' }] },
       { channel: 'ktray:settings.get', args: [{}] },
       { channel: 'ktray:settings.set', args: [{ terminal: 'kitty' }] },
     ]);

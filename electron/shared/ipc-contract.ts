@@ -1,6 +1,6 @@
 // The one contract between the Electron main process and the window, derived
 // from the agent's API (agent-api.ts) plus the few things only the desktop can
-// do (open a frontend window, the clipboard: text and images). No electron import here: the same
+// do (open a frontend window, the clipboard: text and images, a save dialog). No electron import here: the same
 // handlers serve Electron's ipcMain and, in the browser tests, Playwright's
 // exposeBinding.
 import { AGENT_METHODS, type AgentApi, type AgentConnection, type Domain, type Grouped, type Result } from './agent-api';
@@ -17,12 +17,15 @@ export interface DesktopApi {
   copyConnectionFile(params: { id: string }): Promise<string>;
   /** Puts a plot on the clipboard: PNG and JPEG as an image, SVG as its text (the clipboard has no SVG image). */
   copyPlot(params: { id: string }): Promise<{ id: string; copied: 'image' | 'svg-text' }>;
+  /** Asks where to save a plot (the desktop's own save dialog) and writes its bytes there; path null when cancelled. */
+  savePlot(params: { id: string }): Promise<{ id: string; path: string | null }>;
 }
 
 export const DESKTOP_METHODS = {
   openFrontend: ['kernels', 'open'],
   copyConnectionFile: ['kernels', 'copyConnectionFile'],
   copyPlot: ['plots', 'copy'],
+  savePlot: ['plots', 'save'],
 } as const satisfies Record<keyof DesktopApi, readonly [Domain, string]>;
 
 /** What the preload exposes as `window.ktray`: intent-level methods by domain, each resolving to a Result. */

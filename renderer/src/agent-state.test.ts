@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HostSummary, KernelSummary } from '../../electron/shared/types';
+import type { HostSummary, KernelSummary, PlotSummary } from '../../electron/shared/types';
 import { groupByHost, initialAgentState, reduceAgentState } from './agent-state';
 
 function host(id: string, over: Partial<HostSummary> = {}): HostSummary {
@@ -14,6 +14,14 @@ function kernel(hostId: string, name: string, over: Partial<KernelSummary> = {})
     id: `${hostId}/${name}`, host: hostId, name, connectionFile: `/run/kernel-${name}.json`, kernelName: 'python3',
     pid: 100, alive: true, startedAt: 1000, command: null, attached: false, localConnectionFile: null,
     localPorts: null, localChannels: null, listens: 'loopback', state: 'idle', stateSince: 0, busySince: null, watched: false, watchError: null, ...over,
+  };
+}
+
+function plot(kernelId: string, seq: number, over: Partial<PlotSummary> = {}): PlotSummary {
+  return {
+    id: `${kernelId}#${seq}`, kernel: kernelId, seq, at: seq * 1000, updatedAt: seq * 1000, version: 1, mime: 'image/png', otherMimes: [],
+    bytes: 100, width: 640, height: 480, source: 'display_data', displayId: null, code: null, executionCount: null,
+    client: { session: null, username: null }, ...over,
   };
 }
 
@@ -64,6 +72,22 @@ describe('reduceAgentState', () => {
     expect(state.notices.map((n) => n.message)).toEqual(['2', '3', '4']);
     const dismissed = reduceAgentState(state, { type: 'dismiss-notice', id: state.notices[0]!.id });
     expect(dismissed.notices.map((n) => n.message)).toEqual(['3', '4']);
+  });
+
+  it('keeps plots per kernel, newest first: an added one goes first, an updated one keeps its place, removed ones go', () => {
+    const withPlots = reduceAgentState(initialAgentState, { type: 'loaded', hosts: [], kernels: [], plots: [plot('a/1', 2), plot('b/2', 1), plot('a/1', 1)] });
+    expect(withPlots.plots['a/1']!.map((p) => p.id)).toEqual(['a/1#2', 'a/1#1']);
+    expect(withPlots.plots['b/2']!.map((p) => p.id)).toEqual(['b/2#1']);
+    const added = reduceAgentState(withPlots, { type: 'event', event: { type: 'plot-added', at: 3, plot: plot('a/1', 3) } });
+    expect(added.plots['a/1']!.map((p) => p.id)).toEqual(['a/1#3', 'a/1#2', 'a/1#1']);
+    const updated = reduceAgentState(added, { type: 'event', event: { type: 'plot-updated', at: 4, plot: plot('a/1', 1, { version: 2, width: 10 }) } });
+    expect(updated.plots['a/1']!.map((p) => [p.id, p.version, p.width])).toEqual([['a/1#3', 1, 640], ['a/1#2', 1, 640], ['a/1#1', 2, 10]]);
+    // An older version arriving late (an answer after the event) does not undo the update.
+    const stale = reduceAgentState(updated, { type: 'event', event: { type: 'plot-updated', at: 4, plot: plot('a/1', 1) } });
+    expect(stale.plots['a/1']![2]!.version).toBe(2);
+    const removed = reduceAgentState(updated, { type: 'event', event: { type: 'plots-removed', at: 5, kernel: 'a/1', ids: ['a/1#1', 'a/1#3'] } });
+    expect(removed.plots['a/1']!.map((p) => p.id)).toEqual(['a/1#2']);
+    expect(removed.plots['b/2']).toBe(withPlots.plots['b/2']);
   });
 
   it('drops a removed host with its kernels', () => {

@@ -1,6 +1,6 @@
 // What the window knows of the agent: one snapshot, then kept current by the
 // agent's pushed events and by the answers to the window's own requests.
-import type { AgentEvent, HostSummary, KernelSummary } from '../../electron/shared/types';
+import type { AgentEvent, HostSummary, KernelSummary, PlotSummary } from '../../electron/shared/types';
 import { formatDuration, shortKernelName } from './format';
 
 const kernelLabel = (k: KernelSummary) => `${k.kernelName} ${shortKernelName(k.name)}`;
@@ -19,6 +19,8 @@ export interface AgentState {
   /** Why a host was last lost, from `host-lost`; cleared by `host-back`. */
   lostReasons: Record<string, string>;
   notices: Notice[];
+  /** The plots the agent holds, per kernel, newest first: metadata only (the Plots view fetches bytes by id). */
+  plots: Record<string, PlotSummary[]>;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface AgentState {
  * the window saw begin later.
  */
 export type AgentAction =
-  | { type: 'loaded'; hosts: HostSummary[]; kernels: KernelSummary[] }
+  | { type: 'loaded'; hosts: HostSummary[]; kernels: KernelSummary[]; plots?: PlotSummary[] }
   | { type: 'event'; event: AgentEvent }
   | { type: 'host'; host: HostSummary }
   | { type: 'hosts'; hosts: HostSummary[] }
@@ -45,6 +47,7 @@ export const initialAgentState: AgentState = {
   kernels: [],
   lostReasons: {},
   notices: [],
+  plots: {},
 };
 
 const MAX_NOTICES = 3;
@@ -119,16 +122,35 @@ function applyEvent(state: AgentState, event: AgentEvent): AgentState {
       return withNotice(state, event.at, event.host, event.message);
     case 'plot-added':
     case 'plot-updated':
-    case 'plots-removed':
-      // The Plots view keeps its own state (usePlots).
-      return state;
+      return { ...state, plots: withPlot(state.plots, event.plot) };
+    case 'plots-removed': {
+      const gone = new Set(event.ids);
+      const left = (state.plots[event.kernel] ?? []).filter((p) => !gone.has(p.id));
+      return { ...state, plots: { ...state.plots, [event.kernel]: left } };
+    }
   }
+}
+
+/** A new plot goes first; an updated one keeps its place (its display was replaced, not moved). */
+function withPlot(plots: Record<string, PlotSummary[]>, plot: PlotSummary): Record<string, PlotSummary[]> {
+  const list = plots[plot.kernel] ?? [];
+  const at = list.findIndex((p) => p.id === plot.id);
+  if (at >= 0 && list[at]!.version > plot.version) return plots;
+  const next = at >= 0 ? list.map((p, i) => (i === at ? plot : p)) : [plot, ...list];
+  return { ...plots, [plot.kernel]: next };
+}
+
+/** The agent's list (newest first, all kernels) as the window keeps it. */
+function plotsByKernel(list: PlotSummary[]): Record<string, PlotSummary[]> {
+  const out: Record<string, PlotSummary[]> = {};
+  for (const p of list) (out[p.kernel] ??= []).push(p);
+  return out;
 }
 
 export function reduceAgentState(state: AgentState, action: AgentAction): AgentState {
   switch (action.type) {
     case 'loaded':
-      return { ...state, loaded: true, hosts: action.hosts, kernels: action.kernels };
+      return { ...state, loaded: true, hosts: action.hosts, kernels: action.kernels, plots: action.plots ? plotsByKernel(action.plots) : state.plots };
     case 'event':
       return applyEvent(state, action.event);
     case 'host':

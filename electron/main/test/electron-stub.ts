@@ -41,6 +41,9 @@ export const stub = {
   openedExternal: [] as string[],
   errorBoxes: [] as Array<{ title: string; content: string }>,
   messageBoxes: [] as unknown[],
+  /** Save dialogs asked for (their options), and what the next one answers. */
+  saveDialogs: [] as Array<{ parent: boolean; options: { defaultPath?: string; filters?: unknown } }>,
+  saveDialogAnswer: { canceled: true, filePath: '' } as { canceled: boolean; filePath: string },
   quitCalls: 0,
 };
 
@@ -60,6 +63,8 @@ export function resetElectronStub(): void {
   stub.openedExternal = [];
   stub.errorBoxes = [];
   stub.messageBoxes = [];
+  stub.saveDialogs = [];
+  stub.saveDialogAnswer = { canceled: true, filePath: '' };
   stub.quitCalls = 0;
   Tray.instances = [];
   BrowserWindow.instances = [];
@@ -436,6 +441,11 @@ export const clipboard = {
 export const dialog = {
   showErrorBox: (title: string, content: string) => {
     stub.errorBoxes.push({ title, content });
+  },
+  showSaveDialog: async (...args: unknown[]) => {
+    const options = (args.length > 1 ? args[1] : args[0]) as { defaultPath?: string; filters?: unknown };
+    stub.saveDialogs.push({ parent: args.length > 1, options });
+    return { ...stub.saveDialogAnswer };
   },
   showMessageBox: async (...args: unknown[]) => {
     stub.messageBoxes.push(args);

@@ -13,7 +13,7 @@ export interface AgentStateHandle {
 }
 
 /**
- * Loads hosts and kernels once, then follows the agent's pushed events; it never polls.
+ * Loads hosts, kernels and the plots' metadata once, then follows the agent's pushed events; it never polls.
  * Events that arrive while the snapshot is in flight are held and replayed on top of it,
  * in order, so a change made during the load is not lost.
  */
@@ -31,12 +31,12 @@ export function useAgentState(client: KtrayClient): AgentStateHandle {
       else dispatch({ type: 'event', event });
     });
     setLoadError(null);
-    Promise.all([client.hosts.list({}), client.kernels.list({})])
-      .then(([hosts, kernels]) => {
+    Promise.all([client.hosts.list({}), client.kernels.list({}), client.plots.list({})])
+      .then(([hosts, kernels, plots]) => {
         const queued = held ?? [];
         held = null;
         if (cancelled) return;
-        dispatch({ type: 'loaded', hosts, kernels });
+        dispatch({ type: 'loaded', hosts, kernels, plots: plots.plots });
         for (const event of queued) dispatch({ type: 'event', event });
       })
       .catch((err: unknown) => {
