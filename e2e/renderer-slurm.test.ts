@@ -39,7 +39,7 @@ beforeAll(async () => {
   parts.push(server);
   const browser = await launchBrowser();
   parts.push(browser);
-  const win = await openTrayWindow(browser.context, server.url, { agent: agent.connection, desktop: createDesktop(agent.connection, { writeClipboard: () => {}, writeClipboardImage: () => {} }) });
+  const win = await openTrayWindow(browser.context, server.url, { agent: agent.connection, desktop: createDesktop(agent.connection, { writeClipboard: () => {}, writeClipboardImage: () => {}, chooseSavePath: async () => null }) });
   parts.push(win);
   page = win.page;
 }, 300_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentStateHolder, EMPTY_SNAPSHOT, applyEvent, type AgentSnapshot } from './agent-state';
-import { FakeAgent, T0, host, kernel } from './test/fixtures';
+import { FakeAgent, T0, host, kernel, samplePlot } from './test/fixtures';
 
 describe('applyEvent', () => {
   const base: AgentSnapshot = { hosts: [host('local'), host('gpu')], kernels: [kernel('gpu', 'a'), kernel('local', 'b')], error: null };
@@ -29,6 +29,14 @@ describe('applyEvent', () => {
     expect(added.hosts.map((h) => h.id)).toEqual(['local', 'gpu', 'new']);
   });
 
+  it('counts plots per kernel: added ones, removed ones; an update is no new plot', () => {
+    const one = applyEvent(base, { type: 'plot-added', at: T0, plot: samplePlot(1) });
+    const two = applyEvent(one, { type: 'plot-added', at: T0, plot: samplePlot(2) });
+    expect(two.plotCounts).toEqual({ 'gpu/train': 2 });
+    expect(applyEvent(two, { type: 'plot-updated', at: T0, plot: samplePlot(2) })).toBe(two);
+    expect(applyEvent(two, { type: 'plots-removed', at: T0, kernel: 'gpu/train', ids: ['gpu/train#1'] }).plotCounts).toEqual({ 'gpu/train': 1 });
+  });
+
   it('returns the same snapshot for notices', () => {
     expect(applyEvent(base, { type: 'notice', at: T0, host: null, message: 'hi' })).toBe(base);
   });
@@ -43,6 +51,7 @@ describe('AgentStateHolder', () => {
     await holder.attach(agent);
     expect(holder.current.hosts.map((h) => h.id)).toEqual(['local']);
     expect(holder.current.kernels.map((k) => k.id)).toEqual(['local/k1']);
+    expect(holder.current.plotCounts).toEqual({});
     agent.emit({ type: 'kernel-died', at: T0, kernel: kernel('local', 'k1', { alive: false, state: 'dead' }), reason: 'exit 1' });
     expect(holder.current.kernels[0].state).toBe('dead');
     expect(seen).toHaveLength(2);

@@ -8,6 +8,8 @@ export interface AgentSnapshot {
   kernels: KernelSummary[];
   /** Set when the agent could not be reached or started; the menu says so. */
   error: string | null;
+  /** How many plots the agent holds per kernel id (kernels without any are absent). */
+  plotCounts?: Record<string, number>;
 }
 
 export const EMPTY_SNAPSHOT: AgentSnapshot = { hosts: [], kernels: [], error: null };
@@ -44,10 +46,14 @@ export function applyEvent(s: AgentSnapshot, e: AgentEvent): AgentSnapshot {
     case 'host-back':
     case 'host-state':
       return { ...s, hosts: upsertHost(s.hosts, e.host) };
-    case 'notice':
     case 'plot-added':
+      return { ...s, plotCounts: { ...s.plotCounts, [e.plot.kernel]: (s.plotCounts?.[e.plot.kernel] ?? 0) + 1 } };
+    case 'plots-removed': {
+      const left = Math.max(0, (s.plotCounts?.[e.kernel] ?? 0) - e.ids.length);
+      return { ...s, plotCounts: { ...s.plotCounts, [e.kernel]: left } };
+    }
+    case 'notice':
     case 'plot-updated':
-    case 'plots-removed':
       return s;
   }
 }
@@ -75,8 +81,10 @@ export class AgentStateHolder {
 
   async reload(agent: AgentConnection): Promise<void> {
     try {
-      const [hosts, kernels] = await Promise.all([agent.hosts({}), agent.kernels({})]);
-      this.set({ hosts, kernels, error: null });
+      const [hosts, kernels, plots] = await Promise.all([agent.hosts({}), agent.kernels({}), agent.plots({})]);
+      const plotCounts: Record<string, number> = {};
+      for (const p of plots.plots) plotCounts[p.kernel] = (plotCounts[p.kernel] ?? 0) + 1;
+      this.set({ hosts, kernels, error: null, plotCounts });
     } catch (err) {
       this.fail(`Could not read the agent's state: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -167,6 +167,7 @@ export class AppController {
       startKernel: (host) => run(`Could not start a kernel on ${host}`, (s) => s.agent.start({ host })),
       reconnect: (host) => run(`Could not reconnect to ${host}`, (s) => s.agent.reconnect({ host })),
       openWindow: () => void this.openWindow(),
+      openPlots: (id) => void this.openWindow({ kernelId: id, host: id.slice(0, id.indexOf('/')), view: 'plots' }),
       setStartAtLogin: (on) => {
         try {
           this.o.autostart.setEnabled(on);

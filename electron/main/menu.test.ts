@@ -17,6 +17,7 @@ function recorder() {
   const intents: MenuIntents = {
     attach: rec('attach'),
     copyConnectionFile: rec('copyConnectionFile'),
+    openPlots: rec('openPlots'),
     interrupt: rec('interrupt'),
     restart: rec('restart'),
     stop: rec('stop'),
@@ -98,6 +99,18 @@ describe('buildMenuTemplate', () => {
     expect(Object.values(enabled('lab/x')).every((e) => e === false)).toBe(true);
   });
 
+  it("offers a kernel's plots once the agent holds some, and opens the window on them", () => {
+    const { calls, intents } = recorder();
+    const train = () => sub(sub(t.find((i) => i.id === 'host:gpu')).find((i) => i.id === 'kernel:gpu/train'));
+    let t = buildMenuTemplate(ctx(), intents);
+    expect(train().some((i) => /^Plots/.test(String(i.label)))).toBe(false);
+    t = buildMenuTemplate(ctx({ snapshot: { ...snapshot, plotCounts: { 'gpu/train': 3, 'gpu/old': 0 } } }), intents);
+    click(byLabel(train(), 'Plots (3)…'));
+    expect(calls).toEqual([['openPlots', 'gpu/train']]);
+    const old = sub(sub(t.find((i) => i.id === 'host:gpu')).find((i) => i.id === 'kernel:gpu/old'));
+    expect(old.some((i) => /^Plots/.test(String(i.label)))).toBe(false);
+  });
+
   it('routes kernel and host clicks to the intents with the right ids', () => {
     const { calls, intents } = recorder();
     const t = buildMenuTemplate(ctx(), intents);
@@ -153,6 +166,7 @@ describe('buildMenuTemplate', () => {
       ['Batch job started', true],
       ['Batch job near its time limit', true],
       ['Batch job ended', true],
+      ['New plot', true],
     ]);
     click(byLabel(notes, 'Host connection back'));
     click(byLabel(notes, 'Kernel died'));

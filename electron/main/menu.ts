@@ -10,6 +10,8 @@ import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSwitches } 
 export interface MenuIntents {
   attach(kernelId: string, frontend: AttachFrontend): void;
   copyConnectionFile(kernelId: string): void;
+  /** The window, on the kernel's plots. */
+  openPlots(kernelId: string): void;
   interrupt(kernelId: string): void;
   restart(kernelId: string): void;
   stop(kernelId: string): void;
@@ -44,6 +46,7 @@ const NOTIFICATION_LABELS: Record<NotificationKind, string> = {
   jobStarted: 'Batch job started',
   jobTimeWarning: 'Batch job near its time limit',
   jobEnded: 'Batch job ended',
+  newPlot: 'New plot',
 };
 
 /** A kernel can take commands when its process runs and its host answers. */
@@ -60,7 +63,7 @@ function kernelLabel(k: KernelSummary, now: number): string {
 
 const FRONTENDS: readonly AttachFrontend[] = ['qtconsole', 'console'];
 
-export function kernelItems(k: KernelSummary, i: MenuIntents, now: number, preferred: AttachFrontend = 'qtconsole'): MenuItemConstructorOptions {
+export function kernelItems(k: KernelSummary, i: MenuIntents, now: number, preferred: AttachFrontend = 'qtconsole', plots = 0): MenuItemConstructorOptions {
   const live = kernelIsLive(k);
   // A dead kernel can be restarted from its connection file while the host answers; a batch
   // job's kernel only inside its running allocation.
@@ -76,6 +79,8 @@ export function kernelItems(k: KernelSummary, i: MenuIntents, now: number, prefe
         enabled: k.localConnectionFile !== null || live,
         click: () => i.copyConnectionFile(k.id),
       },
+      // Every image any frontend of the kernel showed while Kernel Tray watched it.
+      ...(plots > 0 ? [{ label: `Plots (${plots})…`, click: () => i.openPlots(k.id) }] : []),
       { type: 'separator' },
       { label: 'Interrupt', enabled: live, click: () => i.interrupt(k.id) },
       { label: 'Restart', enabled: canRestart, click: () => i.restart(k.id) },
@@ -93,12 +98,13 @@ export function hostItems(
   i: MenuIntents,
   now: number,
   preferred: AttachFrontend = 'qtconsole',
+  plotCounts: Record<string, number> = {},
 ): MenuItemConstructorOptions {
   const sub: MenuItemConstructorOptions[] = [];
   if (h.error) sub.push({ label: h.error.message, enabled: false });
   if (h.error?.hint) sub.push({ label: h.error.hint, enabled: false });
   if (kernels.length === 0) sub.push({ label: 'No kernels', enabled: false });
-  for (const k of kernels) sub.push(kernelItems(k, i, now, preferred));
+  for (const k of kernels) sub.push(kernelItems(k, i, now, preferred, plotCounts[k.id] ?? 0));
   sub.push({ type: 'separator' });
   sub.push({ label: 'Start kernel', enabled: h.connection !== 'connecting', click: () => i.startKernel(h.id) });
   if (h.id !== LOCAL_HOST) {
@@ -127,7 +133,7 @@ export function buildMenuTemplate(ctx: MenuContext, i: MenuIntents): MenuItemCon
     if (s.hosts.length === 0) t.push({ label: 'No hosts', enabled: false });
     for (const h of sortedHosts(s)) {
       const kernels = s.kernels.filter((k) => k.host === h.id).sort((a, b) => a.name.localeCompare(b.name));
-      t.push(hostItems(h, kernels, i, now, ctx.preferredFrontend));
+      t.push(hostItems(h, kernels, i, now, ctx.preferredFrontend, s.plotCounts));
     }
   }
   t.push({ type: 'separator' });

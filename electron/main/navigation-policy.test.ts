@@ -53,6 +53,7 @@ describe('navigation policy', () => {
   it('encodes the focus target in the hash', () => {
     expect(focusHash({ kernelId: 'gpu/train 1', host: 'gpu' })).toBe('kernel=gpu%2Ftrain%201');
     expect(focusHash({ host: 'gpu' })).toBe('host=gpu');
+    expect(focusHash({ kernelId: 'gpu/train 1', host: 'gpu', view: 'plots' })).toBe('plots=gpu%2Ftrain%201');
     expect(focusHash(null)).toBe('');
   });
 

@@ -65,8 +65,9 @@ export function contentSecurityPolicy(loc: RendererLocation): string {
 }
 
 /** Which hash the window opens with to show one kernel or host. */
-export function focusHash(target: { kernelId?: string; host: string } | null): string {
+export function focusHash(target: { kernelId?: string; host: string; view?: 'plots' } | null): string {
   if (!target) return '';
+  if ('kernelId' in target && target.kernelId && target.view === 'plots') return `plots=${encodeURIComponent(target.kernelId)}`;
   return 'kernelId' in target && target.kernelId
     ? `kernel=${encodeURIComponent(target.kernelId)}`
     : `host=${encodeURIComponent(target.host)}`;

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../shared/types';
 import { ALL_NOTIFICATIONS_ON, NOTIFICATION_KINDS, Notifier, notificationFor, type FocusTarget } from './notifications';
 import { Notification, resetElectronStub } from './test/electron-stub';
-import { T0, host, kernel } from './test/fixtures';
+import { T0, host, kernel, samplePlot } from './test/fixtures';
 
 const died: AgentEvent = { type: 'kernel-died', at: T0, kernel: kernel('gpu', 'train', { alive: false, state: 'dead' }), reason: 'process exited (code 137)' };
 const lost: AgentEvent = { type: 'host-lost', at: T0, host: host('gpu', { connection: 'lost' }), reason: 'keepalive timeout' };
@@ -20,6 +20,7 @@ const jobEnded: AgentEvent = {
   kernel: kernel('cluster', 'j', { pid: null, alive: false, state: 'dead', job: job({ state: 'TIMEOUT', ended: 'time limit' }) }),
   reason: 'Slurm job 812 ended: time limit (TIMEOUT)',
 };
+const plotted: AgentEvent = { type: 'plot-added', at: T0, plot: samplePlot(2, { code: "db.login(password='hunter2')" }) };
 
 describe('notificationFor', () => {
   it('words each kind and points at the kernel or host concerned', () => {
@@ -60,13 +61,25 @@ describe('notificationFor', () => {
     expect(notificationFor(jobEnded, { ...ALL_NOTIFICATIONS_ON, kernelDied: false })?.kind).toBe('jobEnded');
   });
 
+  it('tells of a new plot, opening the window on that kernel\'s plots, and never shows its code', () => {
+    const spec = notificationFor(plotted, ALL_NOTIFICATIONS_ON);
+    expect(spec).toEqual({
+      kind: 'newPlot',
+      title: 'New plot on train',
+      body: 'gpu: a 640×480 PNG from client session-. Click to see it.',
+      target: { kernelId: 'gpu/train', host: 'gpu', view: 'plots' },
+    });
+    expect(JSON.stringify(spec)).not.toContain('hunter2');
+    expect(notificationFor({ type: 'plot-updated', at: T0, plot: samplePlot(2) }, ALL_NOTIFICATIONS_ON)).toBeNull();
+  });
+
   it('does not double the full stop of a reason that has one', () => {
     const e: AgentEvent = { ...lost, reason: 'Connection reset.' } as AgentEvent;
     expect(notificationFor(e, ALL_NOTIFICATIONS_ON)?.body.startsWith('Connection reset. Remote')).toBe(true);
   });
 
   it('stays quiet for a kind that is switched off, and only for that kind', () => {
-    const events = { kernelDied: died, hostLost: lost, hostBack: back, runFinished: finished, jobStarted, jobTimeWarning: jobWarning, jobEnded };
+    const events = { kernelDied: died, hostLost: lost, hostBack: back, runFinished: finished, jobStarted, jobTimeWarning: jobWarning, jobEnded, newPlot: plotted };
     for (const off of NOTIFICATION_KINDS) {
       const switches = { ...ALL_NOTIFICATIONS_ON, [off]: false };
       for (const kind of NOTIFICATION_KINDS) {
@@ -91,6 +104,18 @@ describe('notificationFor', () => {
 
 describe('Notifier', () => {
   beforeEach(() => resetElectronStub());
+
+  it('shows one New plot notification per kernel in 30 s, however many plots flow', () => {
+    let t = T0;
+    const n = new Notifier({ switches: () => ALL_NOTIFICATIONS_ON, onClick: () => {}, now: () => t });
+    const plot = (i: number, kernelId = 'gpu/train') => ({ type: 'plot-added', at: t, plot: samplePlot(i, { kernel: kernelId, id: `${kernelId}#${i}` }) }) as AgentEvent;
+    expect(n.handle(plot(1))?.kind).toBe('newPlot');
+    for (let i = 2; i < 50; i++) expect(n.handle(plot(i))).toBeNull();
+    expect(n.handle(plot(1, 'gpu/other'))?.kind).toBe('newPlot');
+    t += 30_000;
+    expect(n.handle(plot(51))?.kind).toBe('newPlot');
+    expect(Notification.instances).toHaveLength(3);
+  });
 
   it('shows a notification whose click opens the window on the kernel, and keeps it alive until then', () => {
     const clicked: FocusTarget[] = [];

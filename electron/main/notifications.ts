@@ -4,7 +4,7 @@ import { Notification } from 'electron';
 import type { AgentEvent } from '../shared/types';
 import { formatDuration } from './labels';
 
-export const NOTIFICATION_KINDS = ['kernelDied', 'hostLost', 'hostBack', 'runFinished', 'jobStarted', 'jobTimeWarning', 'jobEnded'] as const;
+export const NOTIFICATION_KINDS = ['kernelDied', 'hostLost', 'hostBack', 'runFinished', 'jobStarted', 'jobTimeWarning', 'jobEnded', 'newPlot'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export type NotificationSwitches = Record<NotificationKind, boolean>;
 
@@ -16,10 +16,14 @@ export const ALL_NOTIFICATIONS_ON: NotificationSwitches = {
   jobStarted: true,
   jobTimeWarning: true,
   jobEnded: true,
+  newPlot: true,
 };
 
-/** What a click on the notification opens the window on. */
-export type FocusTarget = { kernelId: string; host: string } | { host: string };
+/** What a click on the notification opens the window on (`view: 'plots'`: that kernel's plots). */
+export type FocusTarget = { kernelId: string; host: string; view?: 'plots' } | { host: string };
+
+/** At most one New plot notification per kernel in this time: a loop drawing 50 figures is one notice. */
+export const PLOT_NOTIFICATION_QUIET_MS = 30_000;
 
 export interface NotificationSpec {
   kind: NotificationKind;
@@ -91,6 +95,20 @@ export function notificationFor(e: AgentEvent, on: NotificationSwitches): Notifi
         body: `Its job ${e.kernel.job?.jobId ?? ''} on ${e.kernel.host} reaches its time limit${e.kernel.job?.timeLimit ? ` (${e.kernel.job.timeLimit})` : ''} in ${e.minutesLeft} min; the kernel ends with it. Save your work.`,
         target: { kernelId: e.kernel.id, host: e.kernel.host },
       };
+    case 'plot-added': {
+      if (!on.newPlot) return null;
+      const p = e.plot;
+      const host = p.kernel.slice(0, p.kernel.indexOf('/'));
+      const size = p.width !== null && p.height !== null ? `${p.width}×${p.height} ` : '';
+      const type = { 'image/png': 'PNG', 'image/jpeg': 'JPEG', 'image/svg+xml': 'SVG' }[p.mime];
+      // Never the code: a notification shows on a locked screen, and code can hold a password.
+      return {
+        kind: 'newPlot',
+        title: `New plot on ${p.kernel.slice(host.length + 1)}`,
+        body: `${host}: a ${size}${type} from ${p.client.session ? `client ${p.client.session.slice(0, 8)}` : 'the kernel'}. Click to see it.`,
+        target: { kernelId: p.kernel, host, view: 'plots' },
+      };
+    }
     default:
       return null;
   }
@@ -101,12 +119,15 @@ export interface NotifierOptions {
   onClick(target: FocusTarget): void;
   isSupported?: () => boolean;
   create?: (options: { title: string; body: string }) => Notification;
+  now?: () => number;
 }
 
 export class Notifier {
   // Electron holds notifications weakly; without a reference the click handler
   // can be collected before the user clicks (electron/electron#16922).
   private readonly live = new Set<Notification>();
+  /** When a New plot notification was last shown, per kernel. */
+  private readonly lastPlot = new Map<string, number>();
 
   constructor(private readonly o: NotifierOptions) {}
 
@@ -114,6 +135,12 @@ export class Notifier {
   handle(e: AgentEvent): NotificationSpec | null {
     const spec = notificationFor(e, this.o.switches());
     if (!spec) return null;
+    if (spec.kind === 'newPlot' && 'kernelId' in spec.target) {
+      const now = (this.o.now ?? Date.now)();
+      const last = this.lastPlot.get(spec.target.kernelId);
+      if (last !== undefined && now - last < PLOT_NOTIFICATION_QUIET_MS) return null;
+      this.lastPlot.set(spec.target.kernelId, now);
+    }
     return this.show(spec) ? spec : null;
   }
 

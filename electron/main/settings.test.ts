@@ -104,8 +104,24 @@ describe('Settings', () => {
         __internal__: { migrations: { version: '0.1.0' } },
       }),
     );
-    expect(open(dir).get('notifications')).toEqual({ kernelDied: false, hostLost: true, hostBack: true, runFinished: false, jobStarted: true, jobTimeWarning: true, jobEnded: true });
+    expect(open(dir).get('notifications')).toEqual({ kernelDied: false, hostLost: true, hostBack: true, runFinished: false, jobStarted: true, jobTimeWarning: true, jobEnded: true, newPlot: true });
     expect(open(dir).get('jobWarningMinutes')).toBe(10);
+  });
+
+  it('migrates a 0.2.0 file: the New plot notification is added, on; the switches and settings it had stay', () => {
+    fs.writeFileSync(
+      file(),
+      JSON.stringify({
+        notifications: { kernelDied: false, hostLost: true, hostBack: true, runFinished: false, jobStarted: false, jobTimeWarning: true, jobEnded: true },
+        terminal: 'kitty',
+        __internal__: { migrations: { version: '0.2.0' } },
+      }),
+    );
+    const s = open(dir);
+    expect(s.get('notifications')).toEqual({ kernelDied: false, hostLost: true, hostBack: true, runFinished: false, jobStarted: false, jobTimeWarning: true, jobEnded: true, newPlot: true });
+    expect(s.get('terminal')).toBe('kitty');
+    expect(s.get('consoleOtherOutput')).toBe(true);
+    expect(onDisk().__internal__.migrations.version).toBe('0.3.0');
   });
 
   it('runs a migration once: a current file with the same keys is left as it is', () => {

@@ -30,7 +30,7 @@ export type AppSettings = {
  * that a release without layout changes runs no migration. Bump it together
  * with a new entry in SETTINGS_MIGRATIONS.
  */
-export const SETTINGS_VERSION = '0.2.0';
+export const SETTINGS_VERSION = '0.3.0';
 
 export const DEFAULT_SETTINGS: AppSettings = {
   savedHosts: [],
@@ -107,12 +107,19 @@ export const SETTINGS_MIGRATIONS: Record<string, (store: Store) => void> = {
         hostLost: pick('lost', true),
         hostBack: pick('back', true),
         runFinished: pick('finished', true),
+        newPlot: true,
       });
       raw.delete('notify');
     }
   },
   // 0.2.0 adds the batch job notifications (on, like the others), which the schema requires.
   '0.2.0': (store) => {
+    const raw = store as unknown as Conf<Record<string, unknown>>;
+    const now = raw.get('notifications') as Partial<NotificationSwitches> | undefined;
+    store.set('notifications', { ...ALL_NOTIFICATIONS_ON, ...(now ?? {}) });
+  },
+  // 0.3.0 adds the New plot notification (on, like the others): files already at 0.2.0 lack it.
+  '0.3.0': (store) => {
     const raw = store as unknown as Conf<Record<string, unknown>>;
     const now = raw.get('notifications') as Partial<NotificationSwitches> | undefined;
     store.set('notifications', { ...ALL_NOTIFICATIONS_ON, ...(now ?? {}) });

@@ -6,22 +6,26 @@ import { AddHostDialog } from './components/AddHostDialog';
 import { ErrorNotice } from './components/ErrorNotice';
 import { HostSection } from './components/HostSection';
 import { Notices } from './components/Notices';
+import { PlotsDialog } from './components/PlotsDialog';
 import { SettingsDialog } from './components/SettingsDialog';
 import { StartKernelDialog } from './components/StartKernelDialog';
 import { useAgentState } from './hooks/useAgentState';
-import { useFocusTarget } from './hooks/useFocusTarget';
+import { useFocusTarget, usePlotsTarget } from './hooks/useFocusTarget';
 import { useNow } from './hooks/useNow';
 import { createClient } from './ktray-client';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-type OpenDialog = { kind: 'start'; host: string | null } | { kind: 'add' } | { kind: 'settings' } | null;
+type OpenDialog = { kind: 'start'; host: string | null } | { kind: 'add' } | { kind: 'settings' } | { kind: 'plots'; kernel: string } | null;
 
 export function App({ bridge }: { bridge: KtrayBridge }) {
   const client = useMemo(() => createClient(bridge), [bridge]);
   const { state, loadError, apply, reload } = useAgentState(client);
   const [dialog, setDialog] = useState<OpenDialog>(null);
   useFocusTarget(state.loaded);
+  // A plot notification (or the tray's Plots item) opens the window at #plots=KERNEL.
+  usePlotsTarget(state.loaded, (kernel) => setDialog({ kind: 'plots', kernel }));
+  const plotCounts = useMemo(() => Object.fromEntries(Object.entries(state.plots).map(([k, list]) => [k, list.length])), [state.plots]);
   const context = useMemo<AgentContextValue>(() => ({ client, apply }), [client, apply]);
   const groups = groupByHost(state);
   // Seconds matter only while something is busy or silent; ages are shown in minutes.
@@ -76,6 +80,8 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
                 lostReason={state.lostReasons[g.id]}
                 now={now}
                 onStartKernel={(host) => setDialog({ kind: 'start', host })}
+                plotCounts={plotCounts}
+                onOpenPlots={(kernel) => setDialog({ kind: 'plots', kernel })}
               />
             ))
           )}
@@ -84,6 +90,14 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
       {dialog?.kind === 'start' ? <StartKernelDialog hosts={state.hosts} initialHost={dialog.host} onClose={() => setDialog(null)} /> : null}
       {dialog?.kind === 'add' ? <AddHostDialog hosts={state.hosts} onClose={() => setDialog(null)} /> : null}
       {dialog?.kind === 'settings' ? <SettingsDialog onClose={() => setDialog(null)} /> : null}
+      {dialog?.kind === 'plots' ? (
+        <PlotsDialog
+          kernelId={dialog.kernel}
+          kernel={state.kernels.find((k) => k.id === dialog.kernel)}
+          plots={state.plots[dialog.kernel] ?? []}
+          onClose={() => setDialog(null)}
+        />
+      ) : null}
     </AgentContext.Provider>
   );
 }

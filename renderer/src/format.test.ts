@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { hostAddress, hostConnectionText, shortKernelName } from './format';
+import { formatBytes, hostAddress, hostConnectionText, plotClientText, shortKernelName } from './format';
 import type { HostSummary } from '../../electron/shared/types';
 
 it('shortens uuid kernel names but not pid names', () => {
@@ -18,4 +18,10 @@ it('adds the measured round trip to a connected remote host, not to local', () =
   expect(hostConnectionText(h, 1)).toBe('connected · 12 ms');
   expect(hostConnectionText({ ...h, id: 'local' }, 1)).toBe('connected');
   expect(hostConnectionText({ ...h, connection: 'lost', since: 0 }, 60_000)).toBe('lost 1m ago');
+});
+
+it('writes image sizes and which client made a plot', () => {
+  expect([formatBytes(999), formatBytes(12_345), formatBytes(1_400_000)]).toEqual(['999 B', '12 kB', '1.4 MB']);
+  expect(plotClientText({ client: { session: '0f3c2a9e-1111-2222', username: 'ada' } })).toBe('from client 0f3c2a9e of ada');
+  expect(plotClientText({ client: { session: null, username: null } })).toBeNull();
 });

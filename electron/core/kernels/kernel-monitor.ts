@@ -53,6 +53,11 @@ class RttEstimate {
 
 export class KernelMonitor {
   private readonly watches = new Map<string, Watch>();
+  /**
+   * A watch being replaced (moved onto an attachment's listeners, renewed): it keeps
+   * hearing iopub until its successor does, so no output in between is lost (plots).
+   */
+  private readonly retiring = new Map<string, { w: Watch; timer: NodeJS.Timeout }>();
   private readonly rtts = new Map<string, RttEstimate>();
 
   constructor(private readonly opts: MonitorOptions) {}
@@ -90,7 +95,7 @@ export class KernelMonitor {
     opts: { connectionFile?: string; delayMs?: number; allowedAddresses?: readonly string[] } = {},
   ): Promise<void> {
     const connectionFile = opts.connectionFile;
-    this.unwatch(id);
+    this.retire(id);
     const w: Watch = { id, host, shared, client: null as unknown as KernelClient, own: null, timer: null, missed: 0, paused: false, busySince: null, stopped: false, beating: false };
     this.watches.set(id, w);
     if (opts.delayMs) {
@@ -167,6 +172,8 @@ export class KernelMonitor {
 
   private onStatus(w: Watch, state: string): void {
     if (w.stopped) return;
+    // The new watch hears iopub: the one it replaced can go.
+    this.closeRetired(w.id);
     if (state === 'busy') {
       if (w.busySince === null) w.busySince = Date.now();
       this.opts.onState(w.id, 'busy', {});
@@ -229,16 +236,51 @@ export class KernelMonitor {
   }
 
   unwatch(id: string): void {
+    this.closeRetired(id);
     const w = this.watches.get(id);
     if (!w) return;
-    w.stopped = true;
-    this.watches.delete(id);
-    if (w.timer) clearTimeout(w.timer);
+    this.stop(w);
     w.client?.close();
     void w.own?.close();
   }
 
+  private stop(w: Watch): void {
+    w.stopped = true;
+    this.watches.delete(w.id);
+    if (w.timer) clearTimeout(w.timer);
+  }
+
+  /**
+   * Make before break: the current watch stops beating and saying states, but its
+   * client stays subscribed to iopub until the next watch's first status (or 15 s).
+   * Both hear the same messages meanwhile; the plot store drops repeats by msg_id.
+   */
+  private retire(id: string): void {
+    this.closeRetired(id);
+    const w = this.watches.get(id);
+    if (!w) return;
+    this.stop(w);
+    if (!w.client || !this.opts.onIopub) {
+      w.client?.close();
+      void w.own?.close();
+      return;
+    }
+    const timer = setTimeout(() => this.closeRetired(id), 15_000);
+    timer.unref?.();
+    this.retiring.set(id, { w, timer });
+  }
+
+  private closeRetired(id: string): void {
+    const r = this.retiring.get(id);
+    if (!r) return;
+    this.retiring.delete(id);
+    clearTimeout(r.timer);
+    r.w.client?.close();
+    void r.w.own?.close();
+  }
+
   close(): void {
+    for (const id of [...this.retiring.keys()]) this.closeRetired(id);
     for (const id of [...this.watches.keys()]) this.unwatch(id);
   }
 }

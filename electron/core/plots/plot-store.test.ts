@@ -123,6 +123,16 @@ describe('PlotStore: what iopub said', () => {
     expect(store.usage()).toMatchObject({ plots: 0, memoryBytes: 0, dropped: 0 });
   });
 
+  it('keeps a message heard twice (two watches overlapping while one replaces the other) once', () => {
+    open();
+    const msg = output('display_data', image(png(5, 5)));
+    store.observe(K, msg);
+    store.observe(K, msg);
+    store.observe(K, output('display_data', image(png(5, 5))));
+    expect(store.list(K).map((p) => p.seq)).toEqual([2, 1]);
+    expect(events).toHaveLength(2);
+  });
+
   it('lists newest first, per kernel or all; an unknown id is PLOT_NOT_FOUND', async () => {
     let t = 1000;
     events = [];

@@ -28,6 +28,8 @@ export const DEFAULT_PLOT_LIMITS: PlotLimits = {
 
 /** execute_input remembered per kernel, to name the code behind the outputs that follow. */
 const INPUTS_PER_KERNEL = 64;
+/** iopub msg_ids remembered per kernel: a watch being replaced and its successor hear the same messages. */
+const SEEN_PER_KERNEL = 256;
 
 export interface PlotStoreOptions {
   events: { emit(event: AgentEvent): void };
@@ -61,6 +63,8 @@ interface KernelPlots {
   seq: number;
   entries: Entry[]; // oldest first
   inputs: Map<string, { code: string; executionCount: number | null }>;
+  /** msg_ids of the outputs and inputs lately seen (insertion order = age). */
+  seen: Set<string>;
   bytes: Counters;
   tag: string;
 }
@@ -145,6 +149,12 @@ export class PlotStore {
     }
     if (!out) return;
     const k = this.kernelPlots(kernel);
+    const msgId = msg.header?.msg_id;
+    if (typeof msgId === 'string' && msgId) {
+      if (k.seen.has(msgId)) return; // heard twice (two watches overlapping while one replaces the other)
+      k.seen.add(msgId);
+      if (k.seen.size > SEEN_PER_KERNEL) k.seen.delete(k.seen.values().next().value!);
+    }
     if (out.kind === 'input') {
       if (!out.request.msgId) return;
       k.inputs.set(out.request.msgId, { code: out.code, executionCount: out.executionCount });
@@ -201,7 +211,7 @@ export class PlotStore {
     let k = this.kernels.get(kernel);
     if (!k) {
       const tag = createHash('sha256').update(kernel).digest('hex').slice(0, 12);
-      k = { seq: 0, entries: [], inputs: new Map(), bytes: { memory: 0, inflight: 0, disk: 0 }, tag };
+      k = { seq: 0, entries: [], inputs: new Map(), seen: new Set(), bytes: { memory: 0, inflight: 0, disk: 0 }, tag };
       this.kernels.set(kernel, k);
     }
     return k;

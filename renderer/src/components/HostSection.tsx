@@ -15,10 +15,13 @@ interface Props {
   lostReason: string | undefined;
   now: number;
   onStartKernel(host: string): void;
+  /** How many plots the agent holds per kernel id. */
+  plotCounts: Record<string, number>;
+  onOpenPlots(kernelId: string): void;
 }
 
 /** A host, its connection and its kernels; host-level errors (unreachable, unknown key) show here. */
-export function HostSection({ id, host, kernels, lostReason, now, onStartKernel }: Props) {
+export function HostSection({ id, host, kernels, lostReason, now, onStartKernel, plotCounts, onOpenPlots }: Props) {
   const { client, apply } = useAgent();
   const action = useAction();
   const headingId = useId();
@@ -177,7 +180,7 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel 
       {kernels.length > 0 ? (
         <ul className="kernels" aria-label={`Kernels on ${id}`}>
           {kernels.map((k) => (
-            <KernelRow key={k.id} kernel={k} now={now} />
+            <KernelRow key={k.id} kernel={k} now={now} plotCount={plotCounts[k.id] ?? 0} onOpenPlots={() => onOpenPlots(k.id)} />
           ))}
         </ul>
       ) : (

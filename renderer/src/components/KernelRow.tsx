@@ -10,12 +10,15 @@ import { ErrorNotice } from './ErrorNotice';
 interface Props {
   kernel: KernelSummary;
   now: number;
+  /** Plots the agent holds of this kernel, from any of its frontends. */
+  plotCount: number;
+  onOpenPlots(): void;
 }
 
 const FRONTEND_WORDS: Record<Frontend, string> = { qtconsole: 'QtConsole', console: 'Console', none: 'Tunnels only' };
 
 /** One kernel: its live state and every action one click away; its errors stay on this row. */
-export function KernelRow({ kernel, now }: Props) {
+export function KernelRow({ kernel, now, plotCount, onOpenPlots }: Props) {
   const { client, apply } = useAgent();
   const action = useAction();
   const [confirmStop, setConfirmStop] = useState(false);
@@ -87,6 +90,11 @@ export function KernelRow({ kernel, now }: Props) {
           >
             Copy path
           </button>
+          {plotCount > 0 ? (
+            <button type="button" className="plots-button" onClick={onOpenPlots} aria-label={`Plots of ${label} (${plotCount})`} data-testid="plots-button">
+              Plots · {plotCount}
+            </button>
+          ) : null}
         </div>
         <div className="kernel-actions-row">
           <button type="button" disabled={busy || !alive} onClick={() => simple('Interrupting…', (id) => client.kernels.interrupt({ id }))} aria-label={`Interrupt ${label}`}>

@@ -25,3 +25,19 @@ export function useFocusTarget(loaded: boolean): void {
     return () => window.removeEventListener('hashchange', focus);
   }, [loaded]);
 }
+
+/** `#plots=KERNEL`: the tray or a plot notification asks for that kernel's plots. */
+export function usePlotsTarget(loaded: boolean, open: (kernel: string) => void): void {
+  useEffect(() => {
+    if (!loaded) return;
+    const check = () => {
+      const m = /^#plots=(.+)$/.exec(window.location.hash);
+      if (m) open(decodeURIComponent(m[1]!));
+    };
+    check();
+    window.addEventListener('hashchange', check);
+    return () => window.removeEventListener('hashchange', check);
+    // `open` is a fresh closure each render; the hash is what matters.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [loaded]);
+}
