@@ -8,37 +8,17 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelSummary, PlotSummary } from '../electron/shared/types';
-import { run } from './harness/proc';
+import { installPlotClient, localPlotClient, remotePlotClient, type ClientImage, type ClientRun } from './harness/plot-client';
 import { kernelRow, openTrayFixture, screenshots, type TrayFixture } from './renderer-helpers';
 
 // Safety nets only: nothing below asserts how long anything took.
 const SLOW = { timeout: 90_000, interval: 200 };
 
-const CLIENT = fileURLToPath(new URL('./harness/plot_client.py', import.meta.url));
 // The user's notes: the plot they drew from a console on the remote box.
 const NOTES_PLOT = 'import matplotlib.pyplot as plt\nplt.plot([1,2,3,4,4,5,6])\nplt.show()';
-
-interface ClientImage {
-  type: string;
-  mime: string;
-  displayId: string | null;
-  bytes: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-}
-interface ClientRun {
-  status: string;
-  session: string;
-  username: string;
-  images: ClientImage[];
-  stdout: string;
-  error: string | null;
-}
 
 let f: TrayFixture;
 let page: Page;
@@ -46,31 +26,17 @@ let kernel: KernelSummary;
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Runs CODE from a jupyter_client on the remote box, on the kernel's own (remote) connection file. */
 async function remoteClient(code: string): Promise<ClientRun> {
-  const b64 = Buffer.from(code).toString('base64');
-  const r = await f.remote.exec(`/usr/bin/python3 ~/plot_client.py '${kernel.connectionFile}' "$(echo ${b64} | base64 -d)" --timeout 90`, { timeoutMs: 150_000 });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  let got: ClientRun;
-  try {
-    got = JSON.parse(line) as ClientRun;
-  } catch {
-    throw new Error(`plot_client.py on the remote gave no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
+  const got = await remotePlotClient(f.remote, kernel.connectionFile, code);
   expect(got.error, got.stdout).toBeNull();
   expect(got.status).toBe('ok');
   return got;
 }
 
-/** Same client, here, through the local connection file of the agent's attachment (the tunnel). */
 async function localClient(file: string, code: string): Promise<ClientRun> {
-  const r = await run('/usr/bin/python3', [CLIENT, file, code, '--timeout', '90'], {
-    env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...(process.env.HOME ? { HOME: process.env.HOME } : {}) },
-    timeoutMs: 150_000,
-  });
-  const parsed = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as ClientRun;
-  expect(parsed.error, r.stderr).toBeNull();
-  return parsed;
+  const got = await localPlotClient(file, code);
+  expect(got.error, got.stdout).toBeNull();
+  return got;
 }
 
 async function plotsOf(id: string): Promise<PlotSummary[]> {
@@ -84,12 +50,7 @@ async function bytesOf(id: string): Promise<Buffer> {
 beforeAll(async () => {
   f = await openTrayFixture();
   page = f.page;
-  const script = await readFile(CLIENT, 'utf8');
-  expect(script).not.toContain('PYEOF');
-  const put = await f.remote.exec(`cat > ~/plot_client.py <<'PYEOF'\n${script}\nPYEOF`);
-  expect(put.code, put.stderr).toBe(0);
-  const mpl = await f.remote.exec(`/usr/bin/python3 -c 'import matplotlib, matplotlib_inline; print(matplotlib.__version__)'`);
-  expect(mpl.code, `python3-matplotlib must be on the remote (scripts/test-prereqs.mjs): ${mpl.stderr}`).toBe(0);
+  await installPlotClient(f.remote);
 }, 300_000);
 
 afterAll(async () => {

@@ -200,11 +200,14 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
     expect(await jobWarning.inputValue()).toBe('10');
     await jobWarning.fill('20');
     await dialog.getByLabel('Terminal for Console').fill('xterm -e');
+    const other = dialog.getByLabel('Consoles show what other frontends of the kernel run and print');
+    expect(await other.isChecked()).toBe(true);
+    await other.uncheck();
     await screenshots(page, '15-settings');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached', ...SLOW });
-    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e', jobWarningMinutes: 20, jobPollSeconds: 15, consoleOtherOutput: true });
-    await f.agent.connection.setSettings({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10 });
+    expect(await f.agent.connection.getSettings({})).toEqual({ longRunSeconds: 5, terminal: 'xterm -e', jobWarningMinutes: 20, jobPollSeconds: 15, consoleOtherOutput: false });
+    await f.agent.connection.setSettings({ longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, consoleOtherOutput: true });
   });
 
   it('runs under its strict CSP: an inline style is refused', async () => {

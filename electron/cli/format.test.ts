@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { HostSummary, KernelSummary } from '../shared/types';
-import { formatHosts, formatKernels } from './format';
+import type { HostSummary, KernelSummary, PlotSummary } from '../shared/types';
+import { formatHosts, formatKernels, formatPlot } from './format';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -117,5 +117,18 @@ describe('formatHosts', () => {
     const rows = cells(formatHosts([host({ connection: 'lost', error, since: NOW - 120_000 }), host({ id: 'ok', connection: 'connected', error, rttMs: null })], NOW));
     expect(rows[1][1]).toBe('lost 2m ago: Cannot reach gpu1: connection refused.');
     expect(rows[2][1]).toBe('connected');
+  });
+});
+
+describe('formatPlot', () => {
+  const plot: PlotSummary = {
+    id: 'gpu/k#3', kernel: 'gpu/k', seq: 3, at: 0, updatedAt: 0, version: 2, mime: 'image/png', otherMimes: [], bytes: 14_321,
+    width: 534, height: 413, source: 'update_display_data', displayId: 'd', code: 'import matplotlib.pyplot as plt\n\nplt.plot([1,2,3,4,4,5,6])\nplt.show()',
+    executionCount: 1, client: { session: 's', username: 'u' },
+  };
+  it('puts a plot on one line: id, size, type, bytes, time, version and the first line of code that is not an import', () => {
+    const line = formatPlot(plot);
+    expect(line).toMatch(/^gpu\/k#3  534×413 PNG  14 kB  .+ \(v2\)  plt\.plot\(\[1,2,3,4,4,5,6\]\)$/);
+    expect(formatPlot({ ...plot, code: null, width: null, height: null, mime: 'image/svg+xml', version: 1, bytes: 90 })).toMatch(/^gpu\/k#3  SVG  90 B  \S(.*\S)?$/);
   });
 });

@@ -1,6 +1,6 @@
 // Plain-text tables and lines for the terminal.
 import { formatDuration, hostStateLabel, kernelStateLabel, listenWarning, timeLeftLabel } from '../shared/format';
-import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
+import type { AgentEvent, HostSummary, KernelSummary, PlotSummary } from '../shared/types';
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -63,7 +63,23 @@ export function formatEvent(e: AgentEvent): string {
       return `${t} host back ${e.host.id} after ${formatDuration(e.downSeconds * 1000)}`;
     case 'notice':
       return `${t} notice    ${e.kernel ?? e.host ?? ''}${e.kernel || e.host ? ': ' : ''}${e.message}`;
+    case 'plot-added':
+      return `${t} plot      ${formatPlot(e.plot)}`;
+    case 'plot-updated':
+      return `${t} replotted ${formatPlot(e.plot)}`;
     default:
       return '';
   }
+}
+
+/** `gpu/k#3  640×480 PNG  14 kB  12:03:04  plt.plot([1, 2, 3])`: one plot on one line. */
+export function formatPlot(p: PlotSummary): string {
+  const size = p.width !== null && p.height !== null ? `${p.width}×${p.height} ` : '';
+  const type = { 'image/png': 'PNG', 'image/jpeg': 'JPEG', 'image/svg+xml': 'SVG' }[p.mime];
+  const kb = p.bytes < 1000 ? `${p.bytes} B` : `${Math.round(p.bytes / 1000)} kB`;
+  // The first line that does something: imports say little about which plot it is.
+  const lines = (p.code ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const line = lines.find((l) => !/^(import|from)\s/.test(l)) ?? lines[0];
+  const code = line ? `  ${line}` : '';
+  return `${p.id}  ${size}${type}  ${kb}  ${new Date(p.updatedAt).toLocaleTimeString()}${p.version > 1 ? ` (v${p.version})` : ''}${code.slice(0, 80)}`;
 }

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // ktray: the command line face of Kernel Tray. Every command talks to the
 // agent over its socket, starting a headless agent when none runs.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatError, KtrayError } from '../shared/errors';
 import type { RpcAgent } from '../core/rpc/rpc';
-import type { AgentEvent, AttachOptions, Frontend, FrontendWindow, KtrayErrorData } from '../shared/types';
+import type { AgentEvent, AttachOptions, Frontend, FrontendWindow, KtrayErrorData, PlotSummary } from '../shared/types';
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
-import { formatEvent, formatHosts, formatKernels } from './format';
+import { formatEvent, formatHosts, formatKernels, formatPlot } from './format';
 import { jobLabel, kernelStateLabel } from '../shared/format';
+import { plotFileName } from '../core/plots/plot-cache';
 import { ask, askHidden, confirm } from './prompt';
 
 const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
@@ -40,6 +43,10 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
   detach ID                           close its tunnels, remove the local file
   stop ID | interrupt ID | restart ID
   pin ID | unpin ID                   watch live state without attaching
+  plots ID [--dir DIR] [--follow]     the images any frontend of the kernel showed while
+                                      Kernel Tray watched it (attached or pinned), newest
+                                      first; --dir: write them to DIR as files and print
+                                      their paths; --follow: and each new one, until Ctrl-C
 
 Hosts (local is this computer; others come from ~/.ssh/config):
   hosts                               list hosts and their connection state
@@ -83,6 +90,8 @@ const options = {
   'allow-address': { type: 'string' },
   fingerprint: { type: 'string' },
   replace: { type: 'boolean' },
+  dir: { type: 'string' },
+  follow: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -240,6 +249,8 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       return streamEvents(agent, flags);
     case 'settings':
       return settings(agent, rest, flags);
+    case 'plots':
+      return plots(agent, arg(rest, 0, 'ID'), flags);
     default:
       usageError(`Unknown command ${command}.`);
   }
@@ -271,13 +282,15 @@ async function attach(agent: RpcAgent, id: string, flags: Flags, opts: { printId
 async function settings(agent: RpcAgent, pairs: string[], flags: Flags): Promise<number> {
   const now = await agent.getSettings({});
   if (!pairs.length) return out(flags, now, Object.entries(now).map(([k, v]) => `${k}=${v}`).join('\n'));
-  const patch: Record<string, string | number> = {};
+  const patch: Record<string, string | number | boolean> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     const key = eq > 0 ? pair.slice(0, eq) : '';
     if (!(key in now)) usageError(`${pair} is not KEY=VALUE with one of: ${Object.keys(now).join(', ')}.`);
     const value = pair.slice(eq + 1);
-    patch[key] = typeof now[key as keyof typeof now] === 'number' ? Number(value) : value;
+    const kind = typeof now[key as keyof typeof now];
+    if (kind === 'boolean' && value !== 'true' && value !== 'false') usageError(`${key} is true or false, not ${value}.`);
+    patch[key] = kind === 'number' ? Number(value) : kind === 'boolean' ? value === 'true' : value;
   }
   const next = await agent.setSettings(patch);
   return out(flags, next, Object.entries(next).map(([k, v]) => `${k}=${v}`).join('\n'));
@@ -365,6 +378,58 @@ async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<numbe
     .join('');
   const whole = replaced.some((r) => r.hosts.some((h) => h.includes(','))) ? 'A line that named other hosts too went whole, as with `ssh-keygen -R`.\n' : '';
   return out(flags, trusted, `${removed}${whole}Trusted ${host}: ${trusted.keyType} ${trusted.fingerprint} added to ${trusted.knownHostsFile}.`);
+}
+
+async function plots(agent: RpcAgent, kernel: string, flags: Flags): Promise<number> {
+  const dir = flags.dir ? path.resolve(flags.dir) : null;
+  const written = new Set<string>();
+  const write = async (p: PlotSummary): Promise<string | null> => {
+    if (!dir || written.has(`${p.id}@${p.version}`)) return null;
+    const { plot, base64 } = await agent.plot({ id: p.id });
+    const file = path.join(dir, plotFileName(plot));
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(file, Buffer.from(base64, 'base64'));
+    } catch (err) {
+      throw new KtrayError({ code: 'BAD_INPUT', message: `Could not write plot ${p.id} to ${file}: ${(err as Error).message}`, hint: 'Give --dir a folder you can write to.' });
+    }
+    written.add(`${plot.id}@${plot.version}`);
+    return file;
+  };
+  const say = (p: PlotSummary, file: string | null) => {
+    if (flags.json) process.stdout.write(JSON.stringify(file ? { ...p, path: file } : p) + '\n');
+    else process.stdout.write((file ?? formatPlot(p)) + '\n');
+  };
+  // Subscribed before listing, so a plot made in between is not missed (repeats are skipped).
+  let chain = Promise.resolve();
+  let failed: unknown = null;
+  const follow = flags.follow
+    ? new Promise<number>((resolve) => {
+        agent.onEvent((e: AgentEvent) => {
+          if ((e.type !== 'plot-added' && e.type !== 'plot-updated') || e.plot.kernel !== kernel) return;
+          chain = chain.then(async () => say(e.plot, await write(e.plot))).catch((err: unknown) => {
+            failed = err;
+            resolve(1);
+          });
+        });
+        const stop = () => resolve(0);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      })
+    : null;
+  const list = await agent.plots({ kernel });
+  if (!follow && flags.json && !dir) return out(flags, list, '');
+  if (!follow && !list.plots.length) {
+    process.stderr.write(`No plots of ${kernel} yet: Kernel Tray keeps them while it watches the kernel (ktray attach or ktray pin).\n`);
+    return 0;
+  }
+  for (const p of list.plots) say(p, await write(p));
+  if (!follow) return 0;
+  process.stderr.write(flags.json ? '' : `Waiting for new plots of ${kernel} (Ctrl-C to stop)...\n`);
+  const code = await follow;
+  await chain;
+  if (failed) throw failed;
+  return code;
 }
 
 function streamEvents(agent: RpcAgent, flags: Flags): Promise<number> {

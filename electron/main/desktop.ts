@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { KtrayError } from '../shared/errors';
 import type { AgentApi } from '../shared/agent-api';
 import type { PlotSummary } from '../shared/types';
-import { extensionOf } from '../core/plots/plot-cache';
+import { plotFileName } from '../core/plots/plot-cache';
 import type { DesktopApi } from '../shared/ipc-contract';
 import { attachAndOpen, type FrontendOptions } from '../core/frontends/frontends';
 
@@ -46,7 +46,7 @@ export function createDesktop(agent: Pick<AgentApi, 'attach' | 'detach' | 'getSe
     },
     async savePlot({ id }) {
       const { plot, base64 } = await agent.plot({ id });
-      const file = await o.chooseSavePath(suggestedPlotName(plot), plot);
+      const file = await o.chooseSavePath(plotFileName(plot), plot);
       if (!file) return { id, path: null };
       try {
         await writeFile(file, Buffer.from(base64, 'base64'));
@@ -60,10 +60,4 @@ export function createDesktop(agent: Pick<AgentApi, 'attach' | 'detach' | 'getSe
       return { id, path: file };
     },
   };
-}
-
-/** `train-3.png` for plot 3 of kernel gpu/train (the kernel's name without the host, safe as a file name). */
-export function suggestedPlotName(plot: Pick<PlotSummary, 'kernel' | 'seq' | 'version' | 'mime'>): string {
-  const name = (plot.kernel.split('/').pop() ?? 'kernel').replace(/^kernel-/, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'kernel';
-  return `${name}-${plot.seq}${plot.version > 1 ? `-v${plot.version}` : ''}.${extensionOf(plot.mime)}`;
 }

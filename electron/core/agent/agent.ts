@@ -19,6 +19,7 @@ import type {
   SavedHost,
   StartOptions,
 } from '../../shared/types';
+import { KtrayError } from '../../shared/errors';
 import { VERSION } from '../../shared/version';
 import type { Host } from '../hosts/host';
 import { PlotStore } from '../plots/plot-store';
@@ -168,7 +169,13 @@ export class Agent implements AgentConnection {
   restart = (p: { id: string }): Promise<KernelSummary> => this.kernelService.restart(p);
   pin = (p: { id: string; pinned: boolean }): Promise<KernelSummary> => this.kernelService.pin(p);
 
-  plots = async (p: { kernel?: string }): Promise<PlotList> => ({ plots: this.plotStore.list(p.kernel), usage: this.plotStore.usage() });
+  plots = async (p: { kernel?: string }): Promise<PlotList> => {
+    const plots = this.plotStore.list(p.kernel);
+    if (p.kernel && plots.length === 0 && !this.table.get(p.kernel)) {
+      throw new KtrayError({ code: 'KERNEL_NOT_FOUND', message: `No kernel ${p.kernel}: the agent knows none by that id.`, hint: '`ktray ls` lists kernels with their ids (HOST/KERNEL).' });
+    }
+    return { plots, usage: this.plotStore.usage() };
+  };
   plot = async (p: { id: string }): Promise<PlotData> => {
     const plot = this.plotStore.get(p.id);
     return { plot, base64: (await this.plotStore.read(p.id)).toString('base64') };

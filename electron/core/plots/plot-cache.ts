@@ -12,6 +12,15 @@ export function extensionOf(mime: string): string {
   return EXTENSIONS[mime] ?? 'bin';
 }
 
+/**
+ * `train-3.png` for plot 3 of kernel gpu/train (`-v2` once its display was updated): the
+ * kernel's name without its host, safe as a file name anywhere.
+ */
+export function plotFileName(plot: { kernel: string; seq: number; version: number; mime: string }): string {
+  const name = (plot.kernel.split('/').pop() ?? '').replace(/^kernel-/, '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(0, 60) || 'kernel';
+  return `${name}-${plot.seq}${plot.version > 1 ? `-v${plot.version}` : ''}.${extensionOf(plot.mime)}`;
+}
+
 export class PlotCache {
   private readonly ready: Promise<void>;
   private made: Promise<void> | null = null;

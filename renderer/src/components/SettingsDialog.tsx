@@ -21,8 +21,9 @@ export function SettingsDialog({ onClose }: Props) {
   const [seconds, setSeconds] = useState('');
   const [terminal, setTerminal] = useState('');
   const [jobMinutes, setJobMinutes] = useState('');
+  const [otherOutput, setOtherOutput] = useState(true);
   const [loaded, setLoaded] = useState(false);
-  const ids = { seconds: useId(), jobMinutes: useId(), terminal: useId(), terminalHelp: useId() };
+  const ids = { seconds: useId(), jobMinutes: useId(), terminal: useId(), terminalHelp: useId(), otherOutput: useId() };
 
   useEffect(() => {
     void loading.run('Loading settings…', async () => {
@@ -30,6 +31,7 @@ export function SettingsDialog({ onClose }: Props) {
       setSeconds(String(s.longRunSeconds));
       setTerminal(s.terminal);
       setJobMinutes(String(s.jobWarningMinutes));
+      setOtherOutput(s.consoleOtherOutput);
       setLoaded(true);
     });
     // loading.run is stable; settings are read once per opening.
@@ -37,7 +39,7 @@ export function SettingsDialog({ onClose }: Props) {
 
   const save = () =>
     saving.run('Saving…', async () => {
-      await client.settings.set({ longRunSeconds: Number(seconds), terminal: terminal.trim(), jobWarningMinutes: Number(jobMinutes) });
+      await client.settings.set({ longRunSeconds: Number(seconds), terminal: terminal.trim(), jobWarningMinutes: Number(jobMinutes), consoleOtherOutput: otherOutput });
       onClose();
     });
 
@@ -74,6 +76,10 @@ export function SettingsDialog({ onClose }: Props) {
           <p id={ids.terminalHelp} className="muted small">
             The command before <code>jupyter console …</code>, e.g. <code>kitty</code> or <code>xterm -e</code>.
           </p>
+          <label className="choice" htmlFor={ids.otherOutput}>
+            <input id={ids.otherOutput} type="checkbox" checked={otherOutput} onChange={(e) => setOtherOutput(e.target.checked)} />
+            <span>Consoles show what other frontends of the kernel run and print</span>
+          </label>
           {saving.error ? <ErrorNotice error={saving.error} context="Not saved:" /> : null}
           <div className="button-row">
             <button type="submit" className="primary" disabled={saving.pending !== null}>
