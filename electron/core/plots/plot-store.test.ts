@@ -224,6 +224,24 @@ describe('PlotStore: bounded memory', () => {
     await expect(stat(cache)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('with the default limits, 500 small images and one of 20 MB keep memory under its cap, every image readable as sent', async () => {
+    open();
+    const small = Array.from({ length: 500 }, (_, i) => png(64, 48, 40_000, i % 251));
+    for (const [i, p] of small.entries()) {
+      store.observe(K, output('display_data', image(p)));
+      if (i === 250) store.observe(K, output('display_data', image(png(4000, 3000, 20 * 1000 * 1000, 9))));
+    }
+    await store.idle();
+    const u = store.usage();
+    expect(u.plots).toBe(501);
+    expect(u.dropped).toBe(0);
+    expect(u.memoryBytes).toBeLessThanOrEqual(DEFAULT_PLOT_LIMITS.memoryBytesPerKernel);
+    expect(u.memoryBytes + u.diskBytes).toBe(small.reduce((n, p) => n + p.length, 0) + 20 * 1000 * 1000 + 33);
+    const big = store.list(K).find((p) => p.width === 4000)!;
+    expect((await store.read(big.id)).length).toBe(20 * 1000 * 1000 + 33);
+    expect((await store.read(`${K}#1`)).equals(small[0]!)).toBe(true);
+  }, 60_000);
+
   it('has limits a 20-kernel agent can afford', () => {
     expect(DEFAULT_PLOT_LIMITS.memoryBytesTotal).toBeLessThanOrEqual(32 * 1024 * 1024);
     expect(DEFAULT_PLOT_LIMITS.memoryBytesPerKernel).toBeLessThanOrEqual(DEFAULT_PLOT_LIMITS.memoryBytesTotal);
