@@ -131,6 +131,8 @@ export interface HostSummary {
   user: string;
   port: number;
   proxyJump: string[];
+  /** The ProxyCommand that carries the connection, as written in the ssh config. */
+  proxyCommand?: string;
   connection: HostConnection;
   /** The last error met on this host, in words a user can act on. */
   error: KtrayErrorData | null;

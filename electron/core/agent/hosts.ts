@@ -112,6 +112,7 @@ export class Hosts {
     let user = '';
     let port = 22;
     let proxyJump: string[] = [];
+    let proxyCommand: string | undefined;
     if (id === LOCAL_HOST) {
       hostname = 'localhost';
       port = 0;
@@ -120,6 +121,7 @@ export class Hosts {
         const p = this.registry.profile(id);
         ({ hostname, user, port } = p);
         proxyJump = p.proxyJump.map((h) => `${h.user ? h.user + '@' : ''}${h.host}${h.port ? ':' + h.port : ''}`);
+        proxyCommand = p.proxyCommand ?? undefined;
       } catch {
         // An unparsable profile still lists; connecting will say what is wrong.
       }
@@ -131,6 +133,7 @@ export class Hosts {
       user,
       port,
       proxyJump,
+      ...(proxyCommand ? { proxyCommand } : {}),
       connection: host?.state ?? (id === LOCAL_HOST ? 'connected' : 'idle'),
       error: host?.lastError ?? null,
       since: this.since.get(id) ?? this.startedAt,

@@ -23,7 +23,7 @@ const stale = key('stale');
 function profile(user: string[], system: string[]): HostProfile {
   return {
     alias: 'box', hostname: 'box.example', user: 'me', port: 22, identityFiles: [], identityFilesDefault: false, identitiesOnly: false,
-    identityAgent: null, proxyJump: [], userKnownHostsFiles: user, globalKnownHostsFiles: system, strictHostKeyChecking: 'yes',
+    identityAgent: null, proxyJump: [], proxyCommand: null, userKnownHostsFiles: user, globalKnownHostsFiles: system, strictHostKeyChecking: 'yes',
     hostKeyAlias: null, serverAliveIntervalSec: 15, serverAliveCountMax: 3, connectTimeoutSec: null,
   };
 }

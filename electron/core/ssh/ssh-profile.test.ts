@@ -46,6 +46,7 @@ describe('defaults', () => {
       identitiesOnly: false,
       identityAgent: '/tmp/agent.sock',
       proxyJump: [],
+      proxyCommand: null,
       userKnownHostsFiles: [join(home, '.ssh/known_hosts'), join(home, '.ssh/known_hosts2')],
       globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
       strictHostKeyChecking: 'ask',
@@ -404,6 +405,24 @@ Host c
   stricthostkeychecking no
   serveralivecountmax 0
 `,
+    proxies: `Host pc-first
+  ProxyCommand socat - TCP:%h:%p
+  ProxyJump j1
+Host pj-first
+  ProxyJump j1
+  ProxyCommand socat - TCP:%h:%p
+Host pc-none
+  ProxyCommand none
+  ProxyJump j1
+Host pj-none
+  ProxyJump none
+  ProxyCommand ssh -W %h:%p bastion
+Host pc-*
+  HostName real.example
+  User bob
+  Port 2222
+  ProxyCommand nc %h %p
+`,
     include: `Include ${incDir}/*.conf
 Host lab-gpu
   HostName gpu.lab
@@ -419,6 +438,11 @@ Host lab-gpu
     ['patterns', 'bad.corp'],
     ['options', 'b'],
     ['options', 'c'],
+    ['proxies', 'pc-first'],
+    ['proxies', 'pj-first'],
+    ['proxies', 'pc-none'],
+    ['proxies', 'pj-none'],
+    ['proxies', 'pc-other'],
     ['include', 'lab-gpu'],
     ['include', 'lab-cpu'],
     ['include', 'other'],
@@ -447,6 +471,7 @@ Host lab-gpu
     expect(p.user).toBe(one('user'));
     expect(p.port).toBe(Number(one('port')));
     expect(p.proxyJump).toEqual(one('proxyjump') ? parseProxyJump(one('proxyjump')!) : []);
+    expect(p.proxyCommand).toBe(one('proxycommand') ?? null);
     expect(p.strictHostKeyChecking).toBe(strict[one('stricthostkeychecking')!]);
     expect(p.serverAliveIntervalSec).toBe(Number(one('serveraliveinterval')) || 15);
     expect(p.serverAliveCountMax).toBe(Number(one('serveralivecountmax')));

@@ -28,6 +28,11 @@ export interface HostProfile {
   /** Why there is no agent socket: `IdentityAgent none`, or no SSH_AUTH_SOCK (say which to the user). */
   identityAgentOff?: 'none' | 'unset';
   proxyJump: ProxyHop[];
+  /**
+   * ProxyCommand as written (tokens unexpanded, as `ssh -G` prints it), or null
+   * for none. It and ProxyJump exclude each other: the first one set wins.
+   */
+  proxyCommand: string | null;
   userKnownHostsFiles: string[];
   globalKnownHostsFiles: string[];
   strictHostKeyChecking: 'yes' | 'no' | 'accept-new' | 'ask';
@@ -316,6 +321,16 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
   const port = one('port') === undefined ? 22 : (a2port(one('port')!) ?? parseInteger(one('port')!, 'Port', alias, 1, 65535));
   const hostKeyAlias = one('hostkeyalias') ?? null;
   const jumpRaw = one('proxyjump');
+  const commandRaw = one('proxycommand');
+  // readconf.c: a ProxyCommand (even `none`) set first makes later ProxyJump lines no-ops, and a
+  // ProxyJump host set first does the same to ProxyCommand; `ProxyJump none` blocks nothing
+  // (OpenSSH 9.2, checked with `ssh -G` and by running ssh). compute keeps first-set order.
+  const order = Object.keys(raw);
+  const jumpWins =
+    jumpRaw !== undefined &&
+    jumpRaw.trim().toLowerCase() !== 'none' &&
+    (commandRaw === undefined || order.indexOf('proxyjump') < order.indexOf('proxycommand'));
+  const proxyCommand = !jumpWins && commandRaw !== undefined && commandRaw.trim().toLowerCase() !== 'none' ? commandRaw.trim() : null;
   const localHostname = ctx.localHostname ?? osHostname();
 
   const tokens: Record<string, string> = {
@@ -329,7 +344,7 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
     r: user,
     p: String(port),
     k: hostKeyAlias ?? hostname,
-    j: jumpRaw ?? '',
+    j: jumpWins ? jumpRaw : '',
   };
   /** A path as ssh reads it: ~, then ${VAR}, then %tokens; relative ones taken from home. */
   const path = (value: string): string => {
@@ -373,7 +388,8 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
     identitiesOnly: one('identitiesonly') === undefined ? false : parseYesNo(one('identitiesonly')!, 'IdentitiesOnly', alias),
     identityAgent,
     ...(identityAgent === null ? { identityAgentOff: agentRaw?.toLowerCase() === 'none' ? ('none' as const) : ('unset' as const) } : {}),
-    proxyJump: jumpRaw === undefined ? [] : parseProxyJump(jumpRaw),
+    proxyJump: jumpWins ? parseProxyJump(jumpRaw) : [],
+    proxyCommand,
     userKnownHostsFiles: paths('userknownhostsfile', ['known_hosts', 'known_hosts2'].map((f) => join(ctx.homeDir, '.ssh', f))),
     globalKnownHostsFiles: paths('globalknownhostsfile', ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']),
     strictHostKeyChecking: one('stricthostkeychecking') === undefined ? 'ask' : parseStrict(one('stricthostkeychecking')!, alias),

@@ -199,6 +199,7 @@ function profile(over: Partial<HostProfile> = {}): HostProfile {
     identitiesOnly: true,
     identityAgent: null,
     proxyJump: [],
+    proxyCommand: null,
     userKnownHostsFiles: [knownHosts],
     globalKnownHostsFiles: [],
     strictHostKeyChecking: 'yes',

@@ -12,6 +12,7 @@ import { KtrayError } from '../../shared/errors';
 import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
 import type { HostProfile, ProxyHop } from './ssh-profile';
+import { expandProxyCommand, ProxyProcess } from './ssh-proxy-command';
 import type { HostConnection, KtrayErrorData } from '../../shared/types';
 
 export interface SshSessionOptions {
@@ -24,6 +25,8 @@ export interface SshSessionOptions {
   /** A notice for the user that is not an error (a key added under accept-new). */
   notice?: (message: string) => void;
   createClient?: () => Client;
+  /** The environment a ProxyCommand runs in (default: this process's, as ssh passes its own). */
+  env?: NodeJS.ProcessEnv;
   /** Backoff bounds in ms for reconnects. */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -340,6 +343,15 @@ export class SshSession implements Host {
     let keyError: KtrayError | null = null;
     const log = new AuthLog();
     const via = profile.alias === this.id ? '' : ` (jump host for ${this.id})`;
+    // The first hop of a chain (or the host itself) may be reached through its own ProxyCommand;
+    // later hops ride the one before, as `ssh -J` makes them.
+    let proxy: ProxyProcess | null = null;
+    if (!sock && profile.proxyCommand) {
+      proxy = new ProxyProcess(expandProxyCommand(profile.proxyCommand, profile), this.opts.env ?? process.env, this.id);
+      sock = proxy.stream;
+      const p = proxy;
+      client.once('close', () => p.stop());
+    }
     const config: ConnectConfig = {
       host: profile.hostname,
       port: profile.port,
@@ -368,10 +380,24 @@ export class SshSession implements Host {
       }),
     };
     return new Promise<Client>((resolve, reject) => {
+      let failed = false;
       const fail = (err: Error & { level?: string; code?: string }) => {
+        if (failed) return;
+        failed = true;
         client.removeAllListeners('ready');
         client.end();
-        reject(keyError ?? translateError(err, profile, this.id, via, log));
+        const known = keyError ?? (err.level === 'client-authentication' || err instanceof KtrayError ? translateError(err, profile, this.id, via, log) : null);
+        if (known || !proxy) {
+          proxy?.stop();
+          reject(known ?? translateError(err, profile, this.id, via, log));
+          return;
+        }
+        // The transport was the command: its exit and stderr say more than ssh2's "Connection lost".
+        const p = proxy;
+        void p.failure(profile, via, err.message).then((e) => {
+          p.stop();
+          reject(e);
+        });
       };
       client.once('ready', () => {
         client.removeListener('error', fail);
