@@ -95,10 +95,10 @@ describe('ssh_config features against the real sshd', () => {
     const cfg = (await harnessConfig()).replace(/IdentityFile .*/, `IdentityFile ${remote.encryptedIdentityFile}`);
     const hosted = await agentWith('passphrase', cfg, { serve: true });
     const asked: string[] = [];
-    const wrong = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(p.keyFile), 'not-it') });
+    const wrong = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(p.keyFile ?? ''), 'not-it') });
     await expect(wrong!.kernels({ host: remote.alias, refresh: true })).rejects.toMatchObject({ code: 'AUTH_FAILED', hint: expect.stringContaining('wrong passphrase') });
     wrong!.dispose();
-    const right = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(p.keyFile), remote.passphrase) });
+    const right = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(p.keyFile ?? ''), remote.passphrase) });
     expect(await right!.kernels({ host: remote.alias, refresh: true })).toEqual([]);
     right!.dispose();
     expect(asked).toEqual([remote.encryptedIdentityFile, remote.encryptedIdentityFile]);

@@ -13,6 +13,21 @@ export interface BackendKeys {
   loginShell?: string;
   /** false: the remote's PID 1 reaps only its own children, as a container's non-init PID 1 does. */
   reapOrphans?: boolean;
+  /** Password/OTP logins (isolated mode only): see RemoteAuth in remote-host.ts. */
+  auth?: RemoteAuth;
+}
+
+/**
+ * sshd logs in through PAM: `password` (the SSH password method, pam_unix) or
+ * `otp` (keyboard-interactive: pam_unix's "Password:" then
+ * pam_google_authenticator's "Verification code:"). The user's password is set
+ * for the remote's life; the TOTP secret goes to ~/.google_authenticator.
+ */
+export interface RemoteAuth {
+  kind: 'password' | 'otp';
+  password: string;
+  /** base32, for kind otp. */
+  totpSecret?: string;
 }
 
 export interface Backend {

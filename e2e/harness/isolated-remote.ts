@@ -33,6 +33,26 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
     await killUserProcesses(user);
     await resetHome(u.home, u.uid, u.gid, k.authorizedKeys);
     undo.push(() => resetHome(u.home, u.uid, u.gid, null));
+    const binds: [string, string][] = [];
+    if (k.auth) {
+      // The password through stdin (never an argv); back to "no password" when the remote stops.
+      await runOk('chpasswd', [], { env, input: `${user}:${k.auth.password}\n` });
+      undo.push(() => runOk('usermod', ['-p', '*', user], { env }));
+      const pam = join(k.dir, 'pam-sshd');
+      const otp = k.auth.kind === 'otp';
+      await writeFile(
+        pam,
+        ['auth required pam_unix.so', ...(otp ? ['auth required pam_google_authenticator.so'] : []), 'account required pam_permit.so', 'session required pam_permit.so', ''].join('\n'),
+        { mode: 0o644 },
+      );
+      // Only this remote's sshd reads it: bind-mounted in its own mount namespace by remote-init.py.
+      binds.push([pam, '/etc/pam.d/sshd']);
+      if (otp) {
+        const ga = join(u.home, '.google_authenticator');
+        await writeFile(ga, `${k.auth.totpSecret}\n" TOTP_AUTH\n" WINDOW_SIZE 3\n`, { mode: 0o400 });
+        await chown(ga, u.uid, u.gid);
+      }
+    }
 
     // sshd's privilege separation directory; Debian creates it only from its service unit.
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -46,6 +66,9 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
         user,
         authorizedKeysFile: '.ssh/authorized_keys',
         strictModes: true,
+        ...(k.auth
+          ? { pam: k.auth.kind === 'otp' ? { password: false, kbdInteractive: true, methods: 'keyboard-interactive' } : { password: true, kbdInteractive: false, methods: 'password' } }
+          : {}),
       }),
     );
 
@@ -60,6 +83,7 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
       sshd: [SSHD, '-D', '-e', '-f', config],
       bridge: ['/usr/bin/socat', `UNIX-LISTEN:${socket},fork,mode=600,unlink-early`, 'TCP:127.0.0.1:22'],
       reap: k.reapOrphans === false ? 'own' : 'all',
+      mounts: binds,
     };
     // --kill-child: if unshare dies, our init gets SIGKILL and the kernel empties the namespace.
     const child = spawn(

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, BackendKeys } from './backend';
+import type { Backend, BackendKeys, RemoteAuth } from './backend';
 import { startIsolated } from './isolated-remote';
 import { startLoopback } from './loopback-remote';
 import { sleep } from './proc';
@@ -92,6 +92,8 @@ export interface RemoteHostOptions {
   reapOrphans?: boolean;
   /** A remote of another kind behind the same keys and bridge (the Slurm harness's login node). */
   backend?: (keys: BackendKeys) => Promise<Backend>;
+  /** Password/OTP logins through PAM (isolated mode only). */
+  auth?: RemoteAuth;
 }
 
 export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<RemoteHost> {
@@ -111,8 +113,10 @@ export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<Rem
       keygen(identityFile, 'kt-e2e'),
       keygen(encryptedIdentityFile, 'kt-e2e-encrypted', passphrase),
     ]);
-    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell, reapOrphans: opts.reapOrphans };
+    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell, reapOrphans: opts.reapOrphans, auth: opts.auth };
     const mode = process.getuid?.() === 0 && process.env.KT_REMOTE_HOST_MODE !== 'loopback' ? 'isolated' : 'loopback';
+    // PAM logins need a user of the remote's own and its own /etc/pam.d: root and namespaces.
+    if (opts.auth && mode !== 'isolated') throw new Error('a remote with password/OTP logins needs root (isolated mode)');
     backend = opts.backend ? await opts.backend(keys) : mode === 'isolated' ? await startIsolated(keys) : await startLoopback(keys);
     installExitHook();
     live.set(backend, dir);

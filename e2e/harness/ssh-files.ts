@@ -20,6 +20,8 @@ export interface SshdConfigOptions {
   strictModes: boolean;
   /** Extra environment for every session (loopback mode: a private HOME and a marker). */
   setEnv?: Record<string, string>;
+  /** Logins through PAM instead of keys: which methods sshd offers, and requires (AuthenticationMethods). */
+  pam?: { password: boolean; kbdInteractive: boolean; methods: string };
 }
 
 export function sshdConfig(o: SshdConfigOptions): string {
@@ -33,9 +35,10 @@ export function sshdConfig(o: SshdConfigOptions): string {
     // Only root logins through the loopback fallback run as root; the dedicated user never is.
     `PermitRootLogin ${o.user === 'root' ? 'prohibit-password' : 'no'}`,
     'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'UsePAM no',
+    `PasswordAuthentication ${o.pam?.password ? 'yes' : 'no'}`,
+    `KbdInteractiveAuthentication ${o.pam?.kbdInteractive ? 'yes' : 'no'}`,
+    `UsePAM ${o.pam ? 'yes' : 'no'}`,
+    ...(o.pam ? [`AuthenticationMethods ${o.pam.methods}`] : []),
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatError, KtrayError } from '../shared/errors';
 import type { RpcAgent } from '../core/rpc/rpc';
-import type { AgentEvent, AttachOptions, Frontend, FrontendWindow, KtrayErrorData, PlotSummary } from '../shared/types';
+import type { AgentEvent, AttachOptions, AuthPrompt, Frontend, FrontendWindow, KtrayErrorData, PlotSummary } from '../shared/types';
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { formatEvent, formatHosts, formatKernels, formatPlot } from './format';
@@ -163,13 +163,24 @@ async function main(argv: string[]): Promise<number> {
   const { ensureAgent } = await import('./agent-process');
   const agent = await ensureAgent({
     sshConfigFile: flags['ssh-config'],
-    askPassphrase: interactive ? (p) => askHidden(`Passphrase for ${p.keyFile} (${p.host}): `) : undefined,
+    askPassphrase: interactive ? askOnTerminal : undefined,
   });
   try {
     return await run(agent, command, rest, flags);
   } finally {
     agent.dispose();
   }
+}
+
+/** A key's passphrase, a password or a server's own prompt (shown as ssh shows it), typed here. */
+function askOnTerminal(p: AuthPrompt): Promise<string | null> {
+  if ((p.kind ?? 'passphrase') === 'passphrase') return askHidden(`Passphrase for ${p.keyFile} (${p.host}): `);
+  if (p.kind === 'password') return askHidden(`(${p.host}) ${p.prompt ?? 'Password: '}`);
+  // Control characters from the server are not ours to send to the terminal.
+  const clean = (t: string) => t.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  for (const t of [p.name, p.instructions]) if (t?.trim()) process.stderr.write(`${clean(t.trim())}\n`);
+  const question = `(${p.host}) ${clean(p.prompt ?? '')}`;
+  return p.echo ? ask(question) : askHidden(question);
 }
 
 async function run(agent: RpcAgent, command: string, rest: string[], flags: Flags): Promise<number> {

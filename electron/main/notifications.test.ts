@@ -90,6 +90,18 @@ describe('notificationFor', () => {
     }
   });
 
+  it('tells of a host that waits for the user to reconnect (a fresh code), under the lost-connection switch', () => {
+    const e: AgentEvent = { type: 'notice', at: T0, host: 'hpc', message: 'hpc asks for "Verification code:" to reconnect', attention: true };
+    expect(notificationFor(e, ALL_NOTIFICATIONS_ON)).toEqual({
+      kind: 'hostLost',
+      title: 'hpc needs you to reconnect',
+      body: 'hpc asks for "Verification code:" to reconnect.',
+      target: { host: 'hpc' },
+    });
+    expect(notificationFor(e, { ...ALL_NOTIFICATIONS_ON, hostLost: false })).toBeNull();
+    expect(notificationFor({ ...e, attention: undefined }, ALL_NOTIFICATIONS_ON)).toBeNull();
+  });
+
   it('has nothing to say about the other events', () => {
     const quiet: AgentEvent[] = [
       { type: 'kernel-started', at: T0, kernel: kernel('gpu', 'a') },

@@ -71,6 +71,10 @@ export function notificationFor(e: AgentEvent, on: NotificationSwitches): Notifi
         body: `Reconnected after ${formatDuration(e.downSeconds * 1000)}.`,
         target: { host: e.host.id },
       };
+    case 'notice':
+      // Only what needs the user (a reconnect waiting for a code), under the lost-connection switch.
+      if (!e.attention || !e.host || !on.hostLost) return null;
+      return { kind: 'hostLost', title: `${e.host} needs you to reconnect`, body: sentence(e.message), target: { host: e.host } };
     case 'run-finished':
       if (!on.runFinished) return null;
       return {

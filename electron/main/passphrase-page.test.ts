@@ -67,6 +67,23 @@ describe.skipIf(SKIP !== null)('passphrase prompt page', () => {
     await page.close();
   });
 
+  it("shows a server's prompt and instructions as text, with nothing to remember", async () => {
+    const page = await open({ host: 'hpc', kind: 'server', prompt: 'Verification code: ', name: '<i>Duo</i>', instructions: 'Line one\nLine <b>two</b>' });
+    expect(await page.textContent('#heading')).toBe('<i>Duo</i>');
+    expect(await page.textContent('#lead')).toBe('The SSH server of hpc asks:');
+    expect(await page.textContent('#instructions')).toBe('Line one\nLine <b>two</b>');
+    expect(await page.textContent('#question')).toBe('Verification code:');
+    expect(await page.isVisible('#remember')).toBe(false);
+    expect(await page.getAttribute('#passphrase', 'type')).toBe('password');
+    await page.fill('#passphrase', '123456');
+    await page.press('#passphrase', 'Enter');
+    expect(await sent(page)).toEqual([{ channel: PASSPHRASE_CHANNEL, payload: { passphrase: '123456', remember: false } }]);
+    await page.close();
+    const echoed = await open({ host: 'hpc', kind: 'server', prompt: 'Passcode or option (1-3): ', echo: '1' });
+    expect(await echoed.getAttribute('#passphrase', 'type')).toBe('text');
+    await echoed.close();
+  });
+
   it('sends null on Cancel and on Escape', async () => {
     const page = await open({ host: 'gpu', keyFile: '/k' });
     await page.click('#cancel');

@@ -13,6 +13,27 @@ window.addEventListener('DOMContentLoaded', () => {
   byId('host').textContent = q.get('host') ?? '';
   byId('key').textContent = q.get('keyFile') ?? '';
   const remember = byId<HTMLInputElement>('remember');
+  const kind = q.get('kind');
+  if (kind) {
+    // A password or a server's prompt: its words as text, nothing to remember (a code is used once).
+    const host = q.get('host') ?? '';
+    const prompt = (q.get('prompt') ?? '').trim();
+    byId('heading').textContent = kind === 'password' ? `Password for ${host}` : (q.get('name') ?? '').trim() || `${host} asks`;
+    byId('lead').textContent = kind === 'password' ? `${host} asks for your password.` : `The SSH server of ${host} asks:`;
+    const instructions = (q.get('instructions') ?? '').trim();
+    if (instructions) {
+      byId('instructions').textContent = instructions;
+      byId('instructions').hidden = false;
+    }
+    byId('question').textContent = prompt;
+    byId('question').hidden = !prompt;
+    const input = byId<HTMLInputElement>('passphrase');
+    input.setAttribute('aria-label', prompt || 'Answer');
+    if (q.get('echo') === '1') input.type = 'text';
+    byId('remember-row').hidden = true;
+    remember.disabled = true;
+    byId('ok').textContent = 'Send';
+  }
   const why = q.get('cannotRemember');
   if (why) {
     remember.disabled = true;

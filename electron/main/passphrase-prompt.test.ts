@@ -83,6 +83,20 @@ describe('PassphrasePrompt', () => {
     expect(await again).toBe('new');
   });
 
+  it('asks a server prompt with its own words, and never remembers the answer', async () => {
+    const req = { host: 'hpc', kind: 'server' as const, prompt: 'Verification code: ', name: 'Duo', instructions: 'Enter a code', echo: true };
+    const pending = prompt.ask(req);
+    const win = await openWindow();
+    expect(win.loaded[0].options).toEqual({ query: { host: 'hpc', kind: 'server', prompt: 'Verification code: ', name: 'Duo', instructions: 'Enter a code', echo: '1' } });
+    answer(win, { passphrase: '123456', remember: true });
+    expect(await pending).toBe('123456');
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8')).passphrases ?? {})).toEqual([]);
+    // Asked again: a window again, never a kept answer.
+    const again = prompt.ask(req);
+    answer(await openWindow(2), { passphrase: '654321', remember: false });
+    expect(await again).toBe('654321');
+  });
+
   it('still returns the passphrase when it cannot be remembered, and says why', async () => {
     stub.encryptionAvailable = false;
     const pending = prompt.ask(REQ);

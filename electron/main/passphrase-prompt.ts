@@ -1,10 +1,13 @@
 // The agent's askPassphrase for the tray app: a saved passphrase first (once
-// per key and run, in case it is stale), else a small sandboxed window.
+// per key and run, in case it is stale), else a small sandboxed window. The
+// same window asks a server's password and keyboard-interactive prompts, with
+// the server's own words; those answers are never remembered.
 import { BrowserWindow, ipcMain as electronIpcMain, type BrowserWindowConstructorOptions, type IpcMain, type IpcMainEvent } from 'electron';
 import { pathToFileURL } from 'node:url';
 import { isRendererUrl } from './navigation-policy';
 import { PASSPHRASE_CHANNEL, parseAnswer } from './passphrase-shared';
 import type { Secrets } from './secrets';
+import type { AuthPrompt } from '../shared/types';
 import { guardWebContents } from './window';
 
 export interface PassphrasePromptOptions {
@@ -17,7 +20,10 @@ export interface PassphrasePromptOptions {
   onSaveError?: (message: string) => void;
 }
 
-export type PassphraseRequest = { host: string; keyFile: string };
+export type PassphraseRequest = AuthPrompt;
+
+/** A key's passphrase (the only thing the keychain may keep), by its file. */
+const keyFileOf = (req: PassphraseRequest): string | null => ((req.kind ?? 'passphrase') === 'passphrase' && req.keyFile ? req.keyFile : null);
 
 export class PassphrasePrompt {
   private queue: Promise<unknown> = Promise.resolve();
@@ -27,10 +33,11 @@ export class PassphrasePrompt {
 
   /** Fits AgentHostOptions.askPassphrase; prompts one at a time. */
   readonly ask = (req: PassphraseRequest): Promise<string | null> => {
-    const saved = this.usedSaved.has(req.keyFile) ? null : this.o.secrets.passphrase(req.keyFile);
-    if (saved !== null) {
+    const keyFile = keyFileOf(req);
+    const saved = keyFile === null || this.usedSaved.has(keyFile) ? null : this.o.secrets.passphrase(keyFile);
+    if (keyFile !== null && saved !== null) {
       // If it is asked for again this run, the saved one did not work: ask the user.
-      this.usedSaved.add(req.keyFile);
+      this.usedSaved.add(keyFile);
       return Promise.resolve(saved);
     }
     const next = this.queue.then(() => this.prompt(req));
@@ -43,7 +50,7 @@ export class PassphrasePrompt {
     const win = (this.o.createWindow ?? ((x) => new BrowserWindow(x)))({
       width: 420,
       height: 250,
-      title: 'Key passphrase — Kernel Tray',
+      title: keyFileOf(req) !== null ? 'Key passphrase — Kernel Tray' : `${req.host} asks — Kernel Tray`,
       resizable: false,
       minimizable: false,
       maximizable: false,
@@ -77,14 +84,23 @@ export class PassphrasePrompt {
         if (event.sender.id !== win.webContents.id || !isRendererUrl(frameUrl, page)) return;
         const answer = parseAnswer(raw);
         if (!answer) return;
-        if (answer.passphrase !== null && answer.remember) this.remember(req.keyFile, answer.passphrase);
+        const keyFile = keyFileOf(req);
+        if (answer.passphrase !== null && answer.remember && keyFile !== null) this.remember(keyFile, answer.passphrase);
         finish(answer.passphrase);
       };
       ipc.on(PASSPHRASE_CHANNEL, onAnswer);
       win.on('closed', () => finish(null));
       const availability = this.o.secrets.availability();
-      const query: Record<string, string> = { host: req.host, keyFile: req.keyFile };
-      if (!availability.ok) query.cannotRemember = availability.reason;
+      const keyFile = keyFileOf(req);
+      const query: Record<string, string> = { host: req.host };
+      if (keyFile !== null) {
+        query.keyFile = keyFile;
+        if (!availability.ok) query.cannotRemember = availability.reason;
+      } else {
+        query.kind = req.kind ?? 'server';
+        for (const k of ['prompt', 'name', 'instructions'] as const) if (req[k]) query[k] = req[k]!;
+        if (req.echo) query.echo = '1';
+      }
       win.loadFile(this.o.htmlFile, { query }).then(
         () => {
           if (!win.isDestroyed()) win.show();

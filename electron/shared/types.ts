@@ -376,6 +376,26 @@ export interface PlotData {
   base64: string;
 }
 
+/**
+ * What the agent asks a person while connecting: an encrypted key's passphrase,
+ * the account's password, or a prompt of the server's own (keyboard-interactive:
+ * "Verification code:", a Duo menu). Answers are used once and never stored by the agent.
+ */
+export interface AuthPrompt {
+  host: string;
+  /** Absent: a passphrase (clients from before the other kinds). */
+  kind?: 'passphrase' | 'password' | 'server';
+  /** The encrypted key, for a passphrase. */
+  keyFile?: string;
+  /** The question: the server's own words for `server`, e.g. "Verification code: ". */
+  prompt?: string;
+  /** keyboard-interactive: the server's name for the exchange and its instructions, shown above the prompt. */
+  name?: string;
+  instructions?: string;
+  /** The server allows the answer to be shown as it is typed. */
+  echo?: boolean;
+}
+
 export type AgentEvent =
   | { type: 'kernel-started'; at: number; kernel: KernelSummary }
   | { type: 'kernel-died'; at: number; kernel: KernelSummary; reason: string }
@@ -389,7 +409,8 @@ export type AgentEvent =
   | { type: 'host-lost'; at: number; host: HostSummary; reason: string }
   | { type: 'host-back'; at: number; host: HostSummary; downSeconds: number }
   | { type: 'host-state'; at: number; host: HostSummary }
-  | { type: 'notice'; at: number; host: string | null; message: string; kernel?: string }
+  /** attention: the user must act (type a code to reconnect): worth a notification. */
+  | { type: 'notice'; at: number; host: string | null; message: string; kernel?: string; attention?: boolean }
   // Plots carry metadata only: a face fetches the bytes it wants by id.
   | { type: 'plot-added'; at: number; plot: PlotSummary }
   | { type: 'plot-updated'; at: number; plot: PlotSummary }

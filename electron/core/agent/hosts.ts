@@ -45,7 +45,7 @@ export class Hosts {
       savedHosts: () => opts.persisted.state.savedHosts,
       askPassphrase: opts.askPassphrase,
       wanted: opts.wanted,
-      notice: (host, message) => opts.events.emit({ type: 'notice', at: Date.now(), host, message }),
+      notice: (host, message, attention) => opts.events.emit({ type: 'notice', at: Date.now(), host, message, ...(attention ? { attention } : {}) }),
       createHost: opts.createHost,
     });
   }

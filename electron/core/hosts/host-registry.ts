@@ -24,7 +24,7 @@ export interface HostRegistryOptions {
   askPassphrase?: PassphrasePrompt;
   /** Whether anything still needs the host's connection. */
   wanted: (hostId: string) => boolean;
-  notice: (hostId: string, message: string) => void;
+  notice: (hostId: string, message: string, attention?: boolean) => void;
   context?: Partial<ProfileContext>;
   /** Makes the session of a host instead of LocalHost/SshSession (tests hand in their own). */
   createHost?: (id: string) => Host | undefined;
@@ -129,7 +129,7 @@ export class HostRegistry {
               resolveHop: (hop: ProxyHop) => this.hopProfile(hop),
               askPassphrase: this.opts.askPassphrase,
               wanted: () => this.opts.wanted(id),
-              notice: (message) => this.opts.notice(id, message),
+              notice: (message, attention) => this.opts.notice(id, message, attention),
             }));
       this.sessions.set(id, host);
     }

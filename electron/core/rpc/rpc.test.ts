@@ -189,7 +189,7 @@ describe('serveAgent / connectRpc', () => {
 
   it('asks the most recent interactive client for a passphrase', async () => {
     expect(await server.askPassphrase({ host: 'gpu1', keyFile: '/k' })).toBeNull();
-    const asked: Array<{ who: string; host: string; keyFile: string }> = [];
+    const asked: Array<{ who: string; host: string; keyFile?: string }> = [];
     await client({ askPassphrase: async (p) => (asked.push({ who: 'first', ...p }), 'one') });
     const second = await client({ askPassphrase: async (p) => (asked.push({ who: 'second', ...p }), 'two') });
     await client(); // not interactive

@@ -3,6 +3,7 @@
 // Requests are `agent/<method>`; events go to subscribers as `agent/event`;
 // an interactive client may answer passphrase prompts (`client/passphrase`).
 import { chmod, rm, stat } from 'node:fs/promises';
+import type { AuthPrompt } from '../../shared/types';
 import net from 'node:net';
 import {
   createMessageConnection,
@@ -25,7 +26,7 @@ const KTRAY_ERROR = 1;
 export interface RpcServer {
   close(): Promise<void>;
   /** Asks the most recent interactive client for a key's passphrase; null when none can. */
-  askPassphrase(prompt: { host: string; keyFile: string }): Promise<string | null>;
+  askPassphrase(prompt: AuthPrompt): Promise<string | null>;
 }
 
 export async function serveAgent(agent: AgentConnection, socket: string): Promise<RpcServer> {
@@ -95,7 +96,7 @@ export async function serveAgent(agent: AgentConnection, socket: string): Promis
 
 export interface RpcClientOptions {
   /** Answer the agent's passphrase prompts (an interactive terminal). */
-  askPassphrase?: (prompt: { host: string; keyFile: string }) => Promise<string | null>;
+  askPassphrase?: (prompt: AuthPrompt) => Promise<string | null>;
 }
 
 export type RpcAgent = AgentConnection & { dispose(): void };
@@ -116,7 +117,7 @@ export async function connectRpc(socket: string, opts: RpcClientOptions = {}): P
   conn.onNotification(EVENT, (event: AgentEvent) => {
     for (const l of listeners) l(event);
   });
-  if (opts.askPassphrase) conn.onRequest(PASSPHRASE, (prompt: { host: string; keyFile: string }) => opts.askPassphrase!(prompt));
+  if (opts.askPassphrase) conn.onRequest(PASSPHRASE, (prompt: AuthPrompt) => opts.askPassphrase!(prompt));
   conn.listen();
   if (opts.askPassphrase) await conn.sendRequest(PROMPTER);
   const closed = new Promise<never>((_, reject) => {

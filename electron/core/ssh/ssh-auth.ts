@@ -3,13 +3,24 @@
 // other keys unless IdentitiesOnly, then the IdentityFiles the agent does not
 // hold, asking for a passphrase when a key is encrypted. What happened to each
 // key is kept, so a failure can say exactly what was offered, and what not.
+// Then, as ssh's PreferredAuthentications default has it, keyboard-interactive
+// and password when the server offers them, every prompt asked through the
+// same path as a passphrase (terminal or dialog) and never kept.
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2, { type AuthHandlerMiddleware, type BaseAgent, type ParsedKey } from 'ssh2';
 import { KtrayError } from '../../shared/errors';
+import type { AuthPrompt } from '../../shared/types';
 import type { HostProfile } from './ssh-profile';
 
-export type PassphrasePrompt = (prompt: { host: string; keyFile: string }) => Promise<string | null>;
+export type PassphrasePrompt = (prompt: AuthPrompt) => Promise<string | null>;
+
+/** A password or keyboard-interactive exchange: the server's prompts (never the answers). */
+interface InteractiveOutcome {
+  method: 'password' | 'keyboard-interactive';
+  prompts: string[];
+  outcome: 'refused' | 'unanswered';
+}
 
 type FileOutcome =
   | { kind: 'missing' }
@@ -30,6 +41,7 @@ export class AuthLog {
   agent: AgentOutcome = { kind: 'none' };
   readonly files = new Map<string, FileOutcome>();
   readonly failures: string[] = [];
+  readonly interactive: InteractiveOutcome[] = [];
 
   get offered(): number {
     const files = [...this.files.values()].filter((o) => o.kind === 'offered').length;
@@ -48,7 +60,8 @@ interface AuthOptions {
 }
 
 type Method = Parameters<Parameters<AuthHandlerMiddleware>[2]>[0];
-type Attempt = () => Promise<Method | null>;
+/** null: nothing to try from this one; 'probe': first learn which methods the server takes. */
+type Attempt = (methodsLeft: string[] | null) => Promise<Method | null | 'probe'>;
 
 export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
   const { profile, log } = opts;
@@ -91,16 +104,35 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
       return keyAttempt(file, opts);
     });
   }
+  attempts.push((left) => interactiveAttempt('keyboard-interactive', left, opts));
+  attempts.push((left) => interactiveAttempt('password', left, opts));
   let index = 0;
-  return (_left, _partial, next) => {
+  let probed = false;
+  let pending: InteractiveOutcome | null = null;
+  return (methodsLeft, _partial, next) => {
+    // Called again: what was just sent did not get us in.
+    if (pending) log.interactive.push(pending);
+    pending = null;
     const step = (): void => {
       const attempt = attempts[index++];
       if (!attempt) {
         (next as unknown as (v: false) => void)(false);
         return;
       }
-      attempt().then(
-        (method) => (method ? next(method) : step()),
+      attempt(methodsLeft ?? null).then(
+        (method) => {
+          if (method === 'probe') {
+            if (probed) return step();
+            // ssh starts with "none" for the list; ssh2 gives it to the next call of this handler.
+            probed = true;
+            index--;
+            return next({ type: 'none', username: profile.user });
+          }
+          if (method && typeof method === 'object' && (method.type === 'password' || method.type === 'keyboard-interactive')) {
+            pending = (method as unknown as { outcome: InteractiveOutcome }).outcome;
+          }
+          return method ? next(method) : step();
+        },
         (err: unknown) => {
           log.failures.push(err instanceof Error ? err.message : String(err));
           step();
@@ -109,6 +141,52 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
     };
     step();
   };
+}
+
+/**
+ * keyboard-interactive or password, if the server takes it: each prompt asked
+ * through askPassphrase; an unanswered one (no terminal or window, or
+ * cancelled) ends the attempt. The outcome rides on the method for the log.
+ */
+async function interactiveAttempt(
+  method: 'password' | 'keyboard-interactive',
+  methodsLeft: string[] | null,
+  opts: AuthOptions,
+): Promise<Method | null | 'probe'> {
+  if (methodsLeft === null) return 'probe';
+  if (!methodsLeft.includes(method)) return null;
+  const { profile, log } = opts;
+  const ask = (p: Omit<AuthPrompt, 'host'>) => (opts.askPassphrase ? opts.askPassphrase({ host: opts.hostId, ...p }) : Promise.resolve(null));
+  const outcome: InteractiveOutcome = { method, prompts: [], outcome: 'refused' };
+  if (method === 'password') {
+    const prompt = `${profile.user}@${profile.hostname}'s password: `;
+    outcome.prompts.push('password');
+    const password = await ask({ kind: 'password', prompt, echo: false });
+    if (password === null) {
+      log.interactive.push({ ...outcome, outcome: 'unanswered' });
+      return null;
+    }
+    return Object.assign({ type: 'password' as const, username: profile.user, password }, { outcome });
+  }
+  return Object.assign(
+    {
+      type: 'keyboard-interactive' as const,
+      username: profile.user,
+      prompt: (name: string, instructions: string, _lang: string, prompts: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
+        void (async () => {
+          const answers: string[] = [];
+          for (const p of prompts) {
+            outcome.prompts.push(p.prompt.trim());
+            const answer = outcome.outcome === 'unanswered' ? null : await ask({ kind: 'server', prompt: p.prompt, name, instructions, echo: Boolean(p.echo) });
+            if (answer === null) outcome.outcome = 'unanswered';
+            answers.push(answer ?? '');
+          }
+          finish(answers);
+        })();
+      },
+    },
+    { outcome },
+  );
 }
 
 /**
@@ -219,7 +297,7 @@ async function keyAttempt(file: string, opts: AuthOptions): Promise<Method | nul
   if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message)) {
     let passphrase = opts.passphrases.get(file) ?? null;
     if (passphrase === null && opts.askPassphrase) {
-      passphrase = await opts.askPassphrase({ host: opts.hostId, keyFile: file });
+      passphrase = await opts.askPassphrase({ host: opts.hostId, kind: 'passphrase', keyFile: file });
     }
     if (passphrase === null) {
       log.files.set(file, { kind: 'no-passphrase' });
@@ -305,9 +383,19 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
     notes.push(`no key file in ${dir} (${missingDefaults.map((f) => f.slice(dir.length + 1)).join(', ')})`);
   }
   for (const f of log.failures) notes.push(`an attempt that failed: ${f}`);
+  const asked = log.interactive;
+  for (const i of asked) {
+    const what = i.prompts.length ? ` (${i.prompts.join(', ')})` : '';
+    notes.push(i.outcome === 'refused' ? `${i.method}${what}: refused` : `${i.method}${what}: not answered (no terminal or window to ask in, or cancelled)`);
+  }
+  const refusedAnswers = asked.filter((i) => i.outcome === 'refused');
+  if (refusedAnswers.length) todo.push('Check what you typed and try again; a one-time code is asked afresh each time');
+  else if (asked.length) todo.push(`Run the command in a terminal (or use the app) to answer ${profile.alias}'s prompts, or load a key it accepts into ssh-agent`);
 
   const noKey = log.offered === 0;
-  if (noKey) {
+  if (asked.length) {
+    // The server asked for typed answers: a key is one way out, not the thing to fix.
+  } else if (noKey) {
     const nothingAtAll = [...log.files.values()].every((o) => o.kind === 'missing') && !(a.kind === 'listed' && a.offered + a.skipped > 0);
     if (nothingAtAll) {
       todo.push(`Create a key with \`ssh-keygen -t ed25519\` and add its .pub to ~/.ssh/authorized_keys on ${profile.hostname}, or set IdentityFile for ${profile.alias} in your ssh config`);
@@ -318,9 +406,13 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
   return new KtrayError({
     code: 'AUTH_FAILED',
     host: hostId,
-    message: noKey
-      ? `${profile.alias}${via} (${where}): Kernel Tray had no key to offer.`
-      : `${profile.alias}${via} (${where}) refused every key Kernel Tray offered.`,
-    hint: `${noKey ? 'Looked at' : 'Tried'}: ${notes.join('; ') || 'nothing'}.${todo.length ? ` ${todo.join('. ')}.` : ''}`,
+    message: refusedAnswers.length
+      ? `${profile.alias}${via} (${where}) refused what was typed for ${refusedAnswers.map((i) => `${i.method}${i.prompts.length ? ` (${i.prompts.join(', ')})` : ''}`).join(' and ')}.`
+      : asked.length
+        ? `${profile.alias}${via} (${where}) asks for ${asked.map((i) => i.method).join(' or ')}, and nothing answered its prompts.`
+        : noKey
+          ? `${profile.alias}${via} (${where}): Kernel Tray had no key to offer.`
+          : `${profile.alias}${via} (${where}) refused every key Kernel Tray offered.`,
+    hint: `${noKey && !asked.length ? 'Looked at' : 'Tried'}: ${notes.join('; ') || 'nothing'}.${todo.length ? ` ${todo.join('. ')}.` : ''}`,
   });
 }

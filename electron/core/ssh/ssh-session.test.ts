@@ -352,10 +352,10 @@ describe('authentication', () => {
 
   it('asks for the passphrase of an encrypted key', async () => {
     await trustServer();
-    const asked: Array<{ host: string; keyFile: string }> = [];
+    const asked: Array<{ host: string; keyFile?: string }> = [];
     const s = session({ identityFiles: [lockedKeyFile] }, { askPassphrase: async (p) => (asked.push(p), PASSPHRASE) });
     await s.connect();
-    expect(asked).toEqual([{ host: 'fake', keyFile: lockedKeyFile }]);
+    expect(asked).toEqual([{ host: 'fake', kind: 'passphrase', keyFile: lockedKeyFile }]);
     // A reconnect does not ask again.
     const back = states(s, ['connected']);
     server.dropAll();

@@ -22,8 +22,11 @@ export interface SshSessionOptions {
   askPassphrase?: PassphrasePrompt;
   /** Whether anything still needs this connection (tunnels, watches): decides reconnects. */
   wanted?: () => boolean;
-  /** A notice for the user that is not an error (a key added under accept-new). */
-  notice?: (message: string) => void;
+  /**
+   * A notice for the user that is not an error (a key added under accept-new);
+   * attention: the user must act (a reconnect waits for a typed code).
+   */
+  notice?: (message: string, attention?: boolean) => void;
   createClient?: () => Client;
   /** The environment a ProxyCommand runs in (default: this process's, as ssh passes its own). */
   env?: NodeJS.ProcessEnv;
@@ -343,6 +346,8 @@ export class SshSession implements Host {
     let keyError: KtrayError | null = null;
     const log = new AuthLog();
     const via = profile.alias === this.id ? '' : ` (jump host for ${this.id})`;
+    /** One notice per login that asks, however many prompts it has. */
+    let noticed = false;
     // The first hop of a chain (or the host itself) may be reached through its own ProxyCommand;
     // later hops ride the one before, as `ssh -J` makes them.
     let proxy: ProxyProcess | null = null;
@@ -361,7 +366,7 @@ export class SshSession implements Host {
       keepaliveInterval: profile.serverAliveIntervalSec * 1000,
       keepaliveCountMax: profile.serverAliveCountMax,
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-        verifyHostKey({ profile, key, hostId: this.id, capture: captureKey, notice: this.opts.notice })
+        verifyHostKey({ profile, key, hostId: this.id, capture: captureKey, notice: (m) => this.opts.notice?.(m) })
           .then((result) => {
             if (result !== true) keyError = result;
             verify(result === true);
@@ -376,7 +381,18 @@ export class SshSession implements Host {
         hostId: this.id,
         log,
         passphrases: this.passphrases,
-        askPassphrase: this.opts.askPassphrase,
+        askPassphrase: (prompt) => {
+          // A reconnect that needs a password or a fresh code: the user is told, not left guessing.
+          if (prompt.kind !== 'passphrase' && this._state === 'lost' && !noticed) {
+            noticed = true;
+            const what = prompt.kind === 'password' ? 'your password' : `"${(prompt.prompt ?? '').trim()}"`;
+            this.opts.notice?.(
+              `${this.id} asks for ${what} to reconnect: answer it in the Kernel Tray window, or run \`ktray reconnect ${this.id}\` in a terminal.`,
+              true,
+            );
+          }
+          return this.opts.askPassphrase ? this.opts.askPassphrase(prompt) : Promise.resolve(null);
+        },
       }),
     };
     return new Promise<Client>((resolve, reject) => {
