@@ -86,3 +86,21 @@ describe('trustHostKey', () => {
     expect(readFileSync(user, 'utf8')).toBe(`box.example ${real.line}\n`);
   });
 });
+
+describe('verifyHostKey and certificate authorities', () => {
+  it('refuses a host only a @cert-authority line vouches for as unknown, saying why', async () => {
+    const user = join(dir, 'user-ca');
+    const ca = key('ca');
+    writeFileSync(user, `@cert-authority *.example ${ca.line}\n`);
+    const err = await verifyHostKey({ profile: profile([user], []), key: real.blob, hostId: 'box' });
+    expect(err).toMatchObject({
+      code: 'HOST_KEY_UNKNOWN',
+      message: expect.stringContaining('box is not in known_hosts'),
+      hint: expect.stringContaining(`${user}:1 trusts box's host certificate through a certificate authority (@cert-authority)`),
+    });
+    // A CA for other hosts changes nothing in the words.
+    writeFileSync(user, `@cert-authority *.other ${ca.line}\n`);
+    const plain = await verifyHostKey({ profile: profile([user], []), key: real.blob, hostId: 'box' });
+    expect((plain as KtrayError).hint).not.toContain('certificate');
+  });
+});

@@ -10,6 +10,7 @@ import {
   hostLookupName,
   keyTypeOf,
   knownHostsLine,
+  matchesHost,
   readKnownHostsFiles,
   type KnownHostEntry,
 } from './known-hosts';
@@ -112,11 +113,17 @@ export async function verifyHostKey(opts: VerifyOptions): Promise<true | KtrayEr
       const other = check.otherTypes.length
         ? ` (${check.otherTypes[0].file}:${check.otherTypes[0].line} holds a ${check.otherTypes[0].keyType} key for it)`
         : '';
+      // ssh2 negotiates no certificate host key algorithms (lib/protocol/constants.js in 1.17.0 lists
+      // none), so a host a CA vouches for shows its plain key here: say so rather than look broken.
+      const ca = entries.find((e) => e.marker === '@cert-authority' && matchesHost(e, seen.lookupName));
+      const caNote = ca
+        ? ` ${ca.file}:${ca.line} trusts ${name}'s host certificate through a certificate authority (@cert-authority), which \`ssh\` checks but Kernel Tray cannot yet; it sees only the plain key.`
+        : '';
       return new KtrayError({
         code: 'HOST_KEY_UNKNOWN',
         host: opts.hostId,
         message: `${name}${via} is not in known_hosts${other}. It offers ${seen.keyType} key ${seen.fingerprint}.`,
-        hint: `Check that fingerprint with the host's administrator (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${seen.keyType.replace(/^ssh-/, '')}_key.pub), then run \`ktray trust ${name}\`.`,
+        hint: `${caNote.trim() ? `${caNote.trim()} ` : ''}Check that fingerprint with the host's administrator (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${seen.keyType.replace(/^ssh-/, '')}_key.pub), then run \`ktray trust ${name}\`.`,
         detail: { fingerprint: seen.fingerprint, keyType: seen.keyType, knownHostsFile: seen.knownHostsFile, hostname, port, trustHost: name },
       });
     }

@@ -29,7 +29,7 @@ type FileOutcome =
   | { kind: 'no-passphrase' }
   | { kind: 'wrong-passphrase' }
   | { kind: 'in-agent' }
-  | { kind: 'offered'; keyType: string };
+  | { kind: 'offered'; keyType: string; certificate?: string };
 
 type AgentOutcome =
   | { kind: 'none' }
@@ -320,7 +320,11 @@ async function keyAttempt(file: string, opts: AuthOptions): Promise<Method | nul
     log.files.set(file, { kind: 'not-a-key', reason: 'it is a public key' });
     return null;
   }
-  log.files.set(file, { kind: 'offered', keyType: key.type });
+  // ssh offers FILE-cert.pub with its key; ssh2 cannot (Protocol.authPK in 1.17.0 writes the
+  // certificate's algorithm name into the signature too), so the key goes alone, and a failure says so.
+  const certificate = `${file}-cert.pub`;
+  const hasCert = await readFile(certificate).then(() => true, () => false);
+  log.files.set(file, { kind: 'offered', keyType: key.type, ...(hasCert ? { certificate } : {}) });
   return { type: 'publickey', username: opts.profile.user, key };
 }
 
@@ -374,7 +378,11 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
         notes.push(`${file} (its key in ssh-agent, refused)`);
         break;
       case 'offered':
-        notes.push(`${file} (${o.keyType}, refused)`);
+        notes.push(
+          o.certificate
+            ? `${file} (${o.keyType}, refused; its certificate ${o.certificate} was not offered: Kernel Tray cannot sign with OpenSSH certificates yet, \`ssh\` can)`
+            : `${file} (${o.keyType}, refused)`,
+        );
         break;
     }
   }

@@ -1,7 +1,7 @@
 // SshSession against ssh2's in-process SSH server (the DESIGN allows it for
 // unit tests of edge cases; the e2e suite runs against a real sshd). The
 // server runs commands with a real /bin/sh and forwards to real TCP ports.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -348,6 +348,18 @@ describe('authentication', () => {
     expect(err.code, JSON.stringify({ message: err.message, hint: err.hint })).toBe('AUTH_FAILED');
     expect(err.hint).toContain(`${missing} (not found)`);
     expect(err.hint).toContain(`${strangerKeyFile} (ssh-ed25519, refused)`);
+  });
+
+  it('says that a key with an OpenSSH certificate beside it went without it', async () => {
+    await trustServer();
+    // A real certificate for the key, signed by a test CA with ssh-keygen -s.
+    const keyFile = path.join(dir, 'id_certified');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'user_ca')]);
+    execFileSync('ssh-keygen', ['-q', '-s', path.join(dir, 'user_ca'), '-I', 'ada', '-n', 'ada', `${keyFile}.pub`]);
+    const err = await failure(session({ identityFiles: [keyFile] }).connect());
+    expect(err.code).toBe('AUTH_FAILED');
+    expect(err.hint).toContain(`${keyFile} (ssh-ed25519, refused; its certificate ${keyFile}-cert.pub was not offered: Kernel Tray cannot sign with OpenSSH certificates yet`);
   });
 
   it('asks for the passphrase of an encrypted key', async () => {
