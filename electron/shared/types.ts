@@ -133,6 +133,8 @@ export interface HostSummary {
   proxyJump: string[];
   /** The ProxyCommand that carries the connection, as written in the ssh config. */
   proxyCommand?: string;
+  /** Set when the host goes through the system's OpenSSH client rather than ssh2, and why. */
+  transport?: { kind: 'openssh'; why: string };
   connection: HostConnection;
   /** The last error met on this host, in words a user can act on. */
   error: KtrayErrorData | null;

@@ -7,6 +7,7 @@ import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
 import { trustHostKey, type HostKeySeen } from '../ssh/host-key-verifier';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import { OpenSshHost } from '../ssh/openssh-host';
 import { SshSession } from '../ssh/ssh-session';
 import type { EventBus } from './event-bus';
 import type { Persisted } from './persisted';
@@ -134,6 +135,7 @@ export class Hosts {
       port,
       proxyJump,
       ...(proxyCommand ? { proxyCommand } : {}),
+      ...(host instanceof OpenSshHost ? { transport: { kind: 'openssh' as const, why: host.reason } } : {}),
       connection: host?.state ?? (id === LOCAL_HOST ? 'connected' : 'idle'),
       error: host?.lastError ?? null,
       since: this.since.get(id) ?? this.startedAt,
@@ -169,6 +171,14 @@ export class Hosts {
       throw new KtrayError({ code: 'BAD_INPUT', host: id, message: 'The local host needs no host key: it does not use SSH.' });
     }
     const host = this.get(id);
+    if (host instanceof OpenSshHost) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: id,
+        message: `${id} goes through your OpenSSH client (${host.reason}), which checks its host key itself.`,
+        hint: `Run \`ssh ${id}\` in a terminal to see and accept the key.`,
+      });
+    }
     if (!(host instanceof SshSession)) throw new KtrayError({ code: 'INTERNAL', host: id, message: `${id} is not an SSH host.` });
     return host;
   }

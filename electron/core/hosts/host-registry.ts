@@ -1,11 +1,13 @@
 // Which hosts exist (local, ~/.ssh/config, saved in the app), their resolved
 // profiles, and the one session per host.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { KtrayError } from '../../shared/errors';
 import type { Host } from './host';
 import { LocalHost } from './local-host';
 import { SshSession } from '../ssh/ssh-session';
+import { OpenSshHost } from '../ssh/openssh-host';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import {
   defaultSshConfigFile,
@@ -124,7 +126,8 @@ export class HostRegistry {
         this.opts.createHost?.(id) ??
         (id === LOCAL_HOST
           ? new LocalHost()
-          : new SshSession({
+          : this.openSshHost(id) ??
+            new SshSession({
               profile: this.profile(id),
               resolveHop: (hop: ProxyHop) => this.hopProfile(hop),
               askPassphrase: this.opts.askPassphrase,
@@ -145,6 +148,34 @@ export class HostRegistry {
     const host = this.sessions.get(id);
     this.sessions.delete(id);
     await host?.close();
+  }
+
+  /**
+   * The OpenSSH transport, when the host's config needs what ssh2 cannot do:
+   * a ControlMaster of the user's already listening at its ControlPath (no
+   * second login), or GSSAPIAuthentication yes. Hosts saved in the app use ssh2.
+   */
+  private openSshHost(id: string): OpenSshHost | undefined {
+    if (this.source(id) === 'saved') return undefined;
+    const p = this.profile(id);
+    if (!p.controlPath && !p.gssapiAuthentication) return undefined;
+    const configFile = this.configFile === defaultSshConfigFile(this.ctx.homeDir) ? null : this.configFile;
+    // ssh itself expands ControlPath (%C and the rest): ask it, as `ssh -G` prints it.
+    let userControlPath: string | null = null;
+    if (p.controlPath) {
+      const g = spawnSync('ssh', [...(configFile ? ['-F', configFile] : []), '-G', id], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+      userControlPath = /^controlpath (.+)$/m.exec(g.stdout ?? '')?.[1] ?? null;
+      if (userControlPath === 'none') userControlPath = null;
+    }
+    const master = userControlPath !== null && existsSync(userControlPath);
+    if (!master && !p.gssapiAuthentication) return undefined;
+    return new OpenSshHost({
+      id,
+      configFile,
+      userControlPath,
+      reason: master ? `your ControlMaster at ${userControlPath}` : 'GSSAPIAuthentication yes (ssh2 has no GSSAPI)',
+      wanted: () => this.opts.wanted(id),
+    });
   }
 
   private hopProfile(hop: ProxyHop): HostProfile {

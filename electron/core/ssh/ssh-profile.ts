@@ -41,6 +41,10 @@ export interface HostProfile {
   serverAliveIntervalSec: number;
   serverAliveCountMax: number;
   connectTimeoutSec: number | null;
+  /** ControlPath as written (tokens unexpanded), when set and not `none`: a master of the user's may listen there. */
+  controlPath?: string;
+  /** GSSAPIAuthentication yes: only the OpenSSH transport can do it. */
+  gssapiAuthentication?: boolean;
 }
 
 export interface IncludedFile {
@@ -398,5 +402,7 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
     serverAliveIntervalSec: alive === undefined || alive === 'none' ? DEFAULT_SERVER_ALIVE_INTERVAL_SEC : parseTime(alive, 'ServerAliveInterval', alias),
     serverAliveCountMax: countMax === undefined ? 3 : parseInteger(countMax, 'ServerAliveCountMax', alias, 0, 2147483647),
     connectTimeoutSec,
+    ...(one('controlpath') !== undefined && one('controlpath')!.toLowerCase() !== 'none' ? { controlPath: one('controlpath')! } : {}),
+    ...(one('gssapiauthentication') !== undefined && parseYesNo(one('gssapiauthentication')!, 'GSSAPIAuthentication', alias) ? { gssapiAuthentication: true } : {}),
   };
 }
