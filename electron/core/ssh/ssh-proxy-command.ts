@@ -95,8 +95,9 @@ export class ProxyProcess {
   stop(): void {
     if (this.exitInfo) return;
     this.stopping = true;
-    this.stream.destroy();
+    // The signal first: closing its stdin first lets a command end by itself on EOF instead.
     this.child.kill('SIGHUP');
+    this.stream.destroy();
   }
 
   /** The error for a connection that failed through this command, with its stderr. */
