@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('the OpenSSH transport', () => {
-  it("uses the user's own ControlMaster: no second login, kernels on TCP and unix sockets work through it", async () => {
+  it("uses the user's own ControlMaster: no second login, kernels on TCP and unix sockets work through it, and survive a drop", async () => {
     const config = path.join(base, 'ssh_config');
     // The harness's Host block, with a ControlPath (ssh expands %C itself).
     await writeFile(config, `${await readFile(remote.sshConfigFile, 'utf8')}  ControlPath ${base}/cm-%C\n`, { mode: 0o600 });
@@ -56,6 +56,18 @@ describe('the OpenSSH transport', () => {
     expect(h?.connection).toBe('connected');
     // Everything went through the one connection the user opened.
     expect(remote.acceptedCount()).toBe(logins);
+
+    // The link drops: the user's master ends; the host comes back through a master of our own
+    // and the attached kernels carry on, as over ssh2.
+    remote.dropConnections();
+    let result: string | null = null;
+    for (let i = 0; i < 30 && result !== '42'; i++) {
+      result = (await runJupyterCheck(ft, '6*7', { timeoutSec: 10 })).result;
+      if (result !== '42') await sleep(500);
+    }
+    expect(result).toBe('42');
+    expect((await runJupyterCheck(fi, '7*6')).result).toBe('42');
+    expect((await c.hosts({})).find((x) => x.id === remote.alias)?.connection).toBe('connected');
     await c.stop({ id: tcp.id });
     await c.stop({ id: ipc.id });
   });

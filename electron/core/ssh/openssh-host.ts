@@ -105,6 +105,9 @@ export class OpenSshHost implements Host {
 
   async connect(): Promise<void> {
     if (this.closed) throw new KtrayError({ code: 'HOST_DOWN', host: this.id, message: `The session to ${this.id} is closed.` });
+    // A master that exits (the link dropped) unlinks its socket: ours tells us by its exit, the
+    // user's only by the socket being gone, found here before each command or stream.
+    if (this._state === 'connected' && this.control && !this.control.own && !existsSync(this.control.path)) this.onMasterGone();
     if (this._state === 'connected' && this.control) return;
     this.connecting ??= this.establish().finally(() => {
       this.connecting = null;
@@ -161,6 +164,9 @@ export class OpenSshHost implements Host {
 
   private onMasterGone(): void {
     this.control = null;
+    // Its forwards went with it; their sockets here answer nobody now.
+    for (const local of this.unixForwards.values()) rmSync(local, { force: true });
+    this.unixForwards.clear();
     if (this.closed) return;
     this.setState(this.opts.wanted?.() ? 'lost' : 'idle', { code: 'HOST_DOWN', host: this.id, message: `The SSH connection to ${this.id} dropped.` });
     if (this.opts.wanted?.()) setTimeout(() => void this.connect().catch(() => {}), 1000).unref?.();
