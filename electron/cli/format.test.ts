@@ -25,6 +25,8 @@ function kernel(over: Partial<KernelSummary>): KernelSummary {
     busySince: null,
     watched: false,
     watchError: null,
+    server: null,
+    notebook: null,
     ...over,
   };
 }

@@ -3,7 +3,7 @@ import { AgentStateHolder, EMPTY_SNAPSHOT, applyEvent, type AgentSnapshot } from
 import { FakeAgent, T0, host, kernel, samplePlot } from './test/fixtures';
 
 describe('applyEvent', () => {
-  const base: AgentSnapshot = { hosts: [host('local'), host('gpu')], kernels: [kernel('gpu', 'a'), kernel('local', 'b')], error: null };
+  const base: AgentSnapshot = { hosts: [host('local'), host('gpu')], kernels: [kernel('gpu', 'a'), kernel('local', 'b')], servers: [], error: null };
 
   it('replaces a kernel on a state change and adds a new one', () => {
     const busy = kernel('gpu', 'a', { state: 'busy', busySince: T0 });

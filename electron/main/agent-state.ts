@@ -1,24 +1,33 @@
 // The tray's picture of the agent: hosts and kernels, kept current from the
 // event stream. Pure reducer plus a small holder that reloads and notifies.
 import type { AgentConnection } from '../shared/agent-api';
-import type { AgentEvent, HostSummary, KernelSummary } from '../shared/types';
+import type { AgentEvent, HostSummary, KernelSummary, ServerSummary } from '../shared/types';
 
 export interface AgentSnapshot {
   hosts: HostSummary[];
   kernels: KernelSummary[];
+  servers: ServerSummary[];
   /** Set when the agent could not be reached or started; the menu says so. */
   error: string | null;
   /** How many plots the agent holds per kernel id (kernels without any are absent). */
   plotCounts?: Record<string, number>;
 }
 
-export const EMPTY_SNAPSHOT: AgentSnapshot = { hosts: [], kernels: [], error: null };
+export const EMPTY_SNAPSHOT: AgentSnapshot = { hosts: [], kernels: [], servers: [], error: null };
 
 function upsertKernel(kernels: KernelSummary[], kernel: KernelSummary): KernelSummary[] {
   const i = kernels.findIndex((k) => k.id === kernel.id);
   if (i < 0) return [...kernels, kernel];
   const next = kernels.slice();
   next[i] = kernel;
+  return next;
+}
+
+function upsertServer(servers: ServerSummary[], server: ServerSummary): ServerSummary[] {
+  const i = servers.findIndex((s) => s.id === server.id);
+  if (i < 0) return [...servers, server];
+  const next = servers.slice();
+  next[i] = server;
   return next;
 }
 
@@ -42,6 +51,10 @@ export function applyEvent(s: AgentSnapshot, e: AgentEvent): AgentSnapshot {
       return { ...s, kernels: upsertKernel(s.kernels, e.kernel) };
     case 'kernels-changed':
       return { ...s, kernels: [...s.kernels.filter((k) => k.host !== e.host), ...e.kernels] };
+    case 'servers-changed':
+      return { ...s, servers: [...s.servers.filter((x) => x.host !== e.host), ...e.servers] };
+    case 'server-state':
+      return { ...s, servers: upsertServer(s.servers, e.server) };
     case 'host-lost':
     case 'host-back':
     case 'host-state':
@@ -81,10 +94,10 @@ export class AgentStateHolder {
 
   async reload(agent: AgentConnection): Promise<void> {
     try {
-      const [hosts, kernels, plots] = await Promise.all([agent.hosts({}), agent.kernels({}), agent.plots({})]);
+      const [hosts, kernels, plots, servers] = await Promise.all([agent.hosts({}), agent.kernels({}), agent.plots({}), agent.servers({})]);
       const plotCounts: Record<string, number> = {};
       for (const p of plots.plots) plotCounts[p.kernel] = (plotCounts[p.kernel] ?? 0) + 1;
-      this.set({ hosts, kernels, error: null, plotCounts });
+      this.set({ hosts, kernels, servers, error: null, plotCounts });
     } catch (err) {
       this.fail(`Could not read the agent's state: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -1,7 +1,7 @@
 // Wires the agent to the tray, the menu, the window, notifications and
 // settings. Everything OS-facing comes in through options or the adapters.
 import path from 'node:path';
-import { app, clipboard, dialog, nativeImage, type Rectangle } from 'electron';
+import { app, clipboard, dialog, nativeImage, shell, type Rectangle } from 'electron';
 import type { AgentConnection } from '../shared/agent-api';
 import { KtrayError, formatError } from '../shared/errors';
 import type { AgentHostOptions } from '../core/agent/agent-host';
@@ -165,6 +165,15 @@ export class AppController {
       restart: (id) => run(`Could not restart ${id}`, (s) => s.agent.restart({ id })),
       stop: (id) => run(`Could not stop ${id}`, (s) => s.agent.stop({ id })),
       startKernel: (host) => run(`Could not start a kernel on ${host}`, (s) => s.agent.start({ host })),
+      startServer: (host) => run(`Could not start a Jupyter server on ${host}`, (s) => s.agent.startServer({ host })),
+      openServer: (id) =>
+        run(`Could not open ${id}`, async (s) => {
+          const opened = await s.desktop.openServerInBrowser({ id });
+          if (opened.note) this.notifier.showMessage(`Opened ${id}`, opened.note, { host: opened.server.host });
+        }),
+      copyServerUrl: (id) => run(`Could not copy the URL of ${id}`, (s) => s.desktop.copyServerUrl({ id })),
+      closeServer: (id) => run(`Could not close the tunnel of ${id}`, (s) => s.agent.closeServer({ id })),
+      stopServer: (id) => run(`Could not stop ${id}`, (s) => s.agent.stopServer({ id })),
       reconnect: (host) => run(`Could not reconnect to ${host}`, (s) => s.agent.reconnect({ host })),
       openWindow: () => void this.openWindow(),
       openPlots: (id) => void this.openWindow({ kernelId: id, host: id.slice(0, id.indexOf('/')), view: 'plots' }),
@@ -195,6 +204,7 @@ export class AppController {
       agent,
       desktop: createDesktop(agent, {
         writeClipboard: (text) => clipboard.writeText(text),
+        openUrl: (url) => shell.openExternal(url),
         writeClipboardImage: (bytes) => {
           const image = nativeImage.createFromBuffer(bytes);
           if (image.isEmpty()) throw new KtrayError({ code: 'BAD_INPUT', message: 'This image could not be decoded for the clipboard; save it instead.' });

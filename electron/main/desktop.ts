@@ -1,5 +1,5 @@
 // What the app does for the window and the tray menu itself: open a frontend
-// in this (the user's desktop) process, the clipboard, saving a plot.
+// or the browser in this (the user's desktop) process, the clipboard, saving a plot.
 import { writeFile } from 'node:fs/promises';
 import { KtrayError } from '../shared/errors';
 import type { AgentApi } from '../shared/agent-api';
@@ -7,6 +7,7 @@ import type { PlotSummary } from '../shared/types';
 import { plotFileName } from '../core/plots/plot-cache';
 import type { DesktopApi } from '../shared/ipc-contract';
 import { attachAndOpen, type FrontendOptions } from '../core/frontends/frontends';
+import { launchBrowser, openServerInBrowser } from '../core/frontends/browser';
 
 export interface DesktopOptions {
   writeClipboard(text: string): void;
@@ -19,9 +20,11 @@ export interface DesktopOptions {
   chooseSavePath(suggested: string, plot: PlotSummary): Promise<string | null>;
   /** Spawn and PATH lookup, for tests. */
   frontend?: Pick<FrontendOptions, 'spawn' | 'which' | 'env'>;
+  /** Opens a URL in the user's browser (Electron: shell.openExternal); default: $BROWSER or the platform's opener. */
+  openUrl?: (url: string) => Promise<void>;
 }
 
-export function createDesktop(agent: Pick<AgentApi, 'attach' | 'detach' | 'getSettings' | 'kernels' | 'plot'>, o: DesktopOptions): DesktopApi {
+export function createDesktop(agent: Pick<AgentApi, 'attach' | 'detach' | 'getSettings' | 'kernels' | 'plot' | 'openServer'>, o: DesktopOptions): DesktopApi {
   return {
     async openFrontend({ id, frontend }) {
       const { terminal, consoleOtherOutput } = await agent.getSettings({});
@@ -58,6 +61,15 @@ export function createDesktop(agent: Pick<AgentApi, 'attach' | 'detach' | 'getSe
         });
       }
       return { id, path: file };
+    },
+    openServerInBrowser({ id }) {
+      return openServerInBrowser(agent, { id }, o.openUrl ?? ((url) => launchBrowser(url, { env: o.frontend?.env, spawn: o.frontend?.spawn })));
+    },
+    async copyServerUrl({ id }) {
+      // The URL has no token: a browser logged in once (Open in browser) keeps its cookie.
+      const { localUrl } = await agent.openServer({ id });
+      o.writeClipboard(localUrl);
+      return localUrl;
     },
   };
 }

@@ -4,7 +4,7 @@ import { BRIDGE_CHANNELS, EVENT_CHANNEL, createBridgeHandlers, type DesktopApi }
 import { forwardEvents, registerIpc } from './ipc';
 import type { RendererLocation } from './navigation-policy';
 import { ipcMain, resetElectronStub } from './test/electron-stub';
-import { FakeAgent, T0, kernel, samplePlot } from './test/fixtures';
+import { FakeAgent, T0, kernel, samplePlot, server } from './test/fixtures';
 
 const location: RendererLocation = { kind: 'file', url: 'file:///opt/kt/dist/renderer/index.html' };
 const OUR_ID = 41;
@@ -34,6 +34,14 @@ function recordingDesktop() {
       asked.push({ method: 'savePlot', params });
       return { id: params.id, path: '/l/a-1.png' };
     },
+    openServerInBrowser: async (params) => {
+      asked.push({ method: 'openServerInBrowser', params });
+      return { server: server('gpu', 'jpserver-1'), localUrl: 'http://127.0.0.1:50123/lab', loginFile: '/s/login.html', note: null };
+    },
+    copyServerUrl: async (params) => {
+      asked.push({ method: 'copyServerUrl', params });
+      return 'http://127.0.0.1:50123/lab';
+    },
   };
   return { desktop, asked };
 }
@@ -42,6 +50,7 @@ function setup() {
   const agent = new FakeAgent();
   agent.kernelList = [kernel('gpu', 'a'), kernel('gpu', 'b', { localConnectionFile: '/l/b.json', attached: true })];
   agent.plotList = [samplePlot(1, { id: 'gpu/a#1', kernel: 'gpu/a' })];
+  agent.serverList = [server('gpu', 's')];
   const { desktop, asked } = recordingDesktop();
   const warnings: string[] = [];
   const unregister = registerIpc({
@@ -84,6 +93,14 @@ const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent
   ['ktray:settings.set', { longRunSeconds: 5 }, { method: 'setSettings', params: { longRunSeconds: 5 } }, 'agent'],
   ['ktray:kernels.open', { id: 'gpu/a', frontend: 'qtconsole' }, { method: 'openFrontend', params: { id: 'gpu/a', frontend: 'qtconsole' } }, 'desktop'],
   ['ktray:kernels.copyConnectionFile', { id: 'gpu/b' }, { method: 'copyConnectionFile', params: { id: 'gpu/b' } }, 'desktop'],
+  ['ktray:servers.list', { host: 'gpu' }, { method: 'servers', params: { host: 'gpu' } }, 'agent'],
+  ['ktray:servers.start', { host: 'gpu', app: 'notebook' }, { method: 'startServer', params: { host: 'gpu', app: 'notebook' } }, 'agent'],
+  ['ktray:servers.tunnel', { id: 'gpu/s' }, { method: 'openServer', params: { id: 'gpu/s' } }, 'agent'],
+  ['ktray:servers.close', { id: 'gpu/s' }, { method: 'closeServer', params: { id: 'gpu/s' } }, 'agent'],
+  ['ktray:servers.kernels', { id: 'gpu/s' }, { method: 'serverKernels', params: { id: 'gpu/s' } }, 'agent'],
+  ['ktray:servers.stop', { id: 'gpu/s' }, { method: 'stopServer', params: { id: 'gpu/s' } }, 'agent'],
+  ['ktray:servers.open', { id: 'gpu/s' }, { method: 'openServerInBrowser', params: { id: 'gpu/s' } }, 'desktop'],
+  ['ktray:servers.copyUrl', { id: 'gpu/s' }, { method: 'copyServerUrl', params: { id: 'gpu/s' } }, 'desktop'],
 ];
 
 describe('registerIpc', () => {

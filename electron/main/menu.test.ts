@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentSnapshot } from './agent-state';
 import { buildMenuTemplate, kernelIsLive, type MenuContext, type MenuIntents } from './menu';
 import { ALL_NOTIFICATIONS_ON } from './notifications';
-import { T0, host, kernel } from './test/fixtures';
+import { T0, host, kernel, server } from './test/fixtures';
 
 type Item = MenuItemConstructorOptions;
 
@@ -22,6 +22,11 @@ function recorder() {
     restart: rec('restart'),
     stop: rec('stop'),
     startKernel: rec('startKernel'),
+    startServer: rec('startServer'),
+    openServer: rec('openServer'),
+    copyServerUrl: rec('copyServerUrl'),
+    closeServer: rec('closeServer'),
+    stopServer: rec('stopServer'),
     reconnect: rec('reconnect'),
     openWindow: rec('openWindow'),
     setStartAtLogin: rec('setStartAtLogin'),
@@ -40,6 +45,7 @@ const snapshot: AgentSnapshot = {
     kernel('gpu', 'old', { state: 'dead', alive: false }),
     kernel('lab', 'x', { state: 'unknown' }),
   ],
+  servers: [],
   error: null,
 };
 
@@ -54,6 +60,62 @@ const byLabel = (items: Item[], label: string) => {
   return found;
 };
 const click = (item: Item) => (item.click as unknown as () => void)();
+
+describe('Jupyter servers in the menu', () => {
+  const withServers: AgentSnapshot = {
+    ...snapshot,
+    kernels: [
+      ...snapshot.kernels,
+      kernel('gpu', 'cd2f2168-d08a-42e6-84e5-f31ee8f6bc13', { server: 'gpu/nbserver-777', notebook: 'reports/analysis.ipynb', state: 'running', watched: false }),
+    ],
+    servers: [
+      server('gpu', 'nbserver-777', { kernels: ['gpu/cd2f2168-d08a-42e6-84e5-f31ee8f6bc13'], tunnelled: true, localUrl: 'http://127.0.0.1:50123/', localPort: 50123, version: '6.4.12' }),
+      server('gpu', 'nbserver-900', { auth: 'password', listens: 'all-interfaces', endpoint: { kind: 'tcp', address: '0.0.0.0', port: 8890 }, warnings: ['It listens on 0.0.0.0:8890, so the network can reach it.'] }),
+      server('gpu', 'jpserver-5', { app: 'jupyter-server', alive: false, version: '1.23.3', command: null }),
+    ],
+  };
+
+  it("lists a host's servers with their state, and kernels by their notebook's name", () => {
+    const gpu = sub(buildMenuTemplate(ctx({ snapshot: withServers }), recorder().intents).find((i) => i.id === 'host:gpu'));
+    expect(gpu.filter((i) => String(i.id).startsWith('server:')).map((i) => i.label)).toEqual([
+      'Notebook 6.4.12 nbserver-777 — running ⇄',
+      'Notebook nbserver-900 — running ⚠',
+      'Jupyter Server 1.23.3 jpserver-5 — dead',
+    ]);
+    expect(byLabel(gpu, 'analysis.ipynb (python3) — running')).toBeTruthy();
+  });
+
+  it('says which kernels a Stop takes with it, why a server warns, and routes the clicks', () => {
+    const { calls, intents } = recorder();
+    const gpu = sub(buildMenuTemplate(ctx({ snapshot: withServers }), intents).find((i) => i.id === 'host:gpu'));
+    const nb = sub(gpu.find((i) => i.id === 'server:gpu/nbserver-777'));
+    expect(nb.map((i) => i.label).filter(Boolean)).toEqual([
+      '127.0.0.1:8887 — /home/ada/proj',
+      'Here: http://127.0.0.1:50123/',
+      'Notebooks: analysis.ipynb',
+      'Open in browser',
+      'Copy URL',
+      'Close tunnel',
+      'Stop (and its kernel)',
+    ]);
+    for (const label of ['Open in browser', 'Copy URL', 'Close tunnel', 'Stop (and its kernel)']) click(byLabel(nb, label));
+    const pw = sub(gpu.find((i) => i.id === 'server:gpu/nbserver-900'));
+    expect(pw.map((i) => i.label)).toContain('Uses a password: the browser asks for it');
+    expect(pw.map((i) => i.label)).toContain('⚠ It listens on 0.0.0.0:8890, so the network can reach it.');
+    const dead = sub(gpu.find((i) => i.id === 'server:gpu/jpserver-5'));
+    expect(byLabel(dead, 'Open in browser').enabled).toBe(false);
+    click(byLabel(dead, 'Remove stale file'));
+    click(byLabel(gpu, 'Start Jupyter server'));
+    expect(calls).toEqual([
+      ['openServer', 'gpu/nbserver-777'],
+      ['copyServerUrl', 'gpu/nbserver-777'],
+      ['closeServer', 'gpu/nbserver-777'],
+      ['stopServer', 'gpu/nbserver-777'],
+      ['stopServer', 'gpu/jpserver-5'],
+      ['startServer', 'gpu'],
+    ]);
+  });
+});
 
 describe('buildMenuTemplate', () => {
   it('lists hosts (local first) with their state and count of running kernels', () => {
@@ -192,9 +254,9 @@ describe('buildMenuTemplate', () => {
 
   it('while starting and after a failure, says so and offers to try again', () => {
     const { calls, intents } = recorder();
-    const starting = buildMenuTemplate(ctx({ agentMode: 'none', snapshot: { hosts: [], kernels: [], error: null } }), intents);
+    const starting = buildMenuTemplate(ctx({ agentMode: 'none', snapshot: { hosts: [], kernels: [], servers: [], error: null } }), intents);
     expect(starting[0]).toEqual({ label: 'Starting the agent…', enabled: false });
-    const failed = buildMenuTemplate(ctx({ agentMode: 'none', snapshot: { hosts: [], kernels: [], error: 'Agent not available: EACCES' } }), intents);
+    const failed = buildMenuTemplate(ctx({ agentMode: 'none', snapshot: { hosts: [], kernels: [], servers: [], error: 'Agent not available: EACCES' } }), intents);
     expect(failed[0]).toEqual({ label: 'Agent not available: EACCES', enabled: false });
     click(byLabel(failed, 'Try again'));
     expect(calls).toEqual([['retryAgent']]);
@@ -214,6 +276,7 @@ describe("a Slurm cluster's kernels", () => {
       kernel('hpc', 'b-wait', { pid: null, alive: false, state: 'queued', job: job({ jobId: '813', state: 'PENDING', reason: 'Priority', node: null, endsAt: null }) }),
       kernel('hpc', 'c-done', { pid: null, alive: false, state: 'dead', job: job({ jobId: '800', state: 'TIMEOUT', ended: 'time limit' }) }),
     ],
+    servers: [],
     error: null,
   };
 

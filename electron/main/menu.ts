@@ -1,7 +1,8 @@
 // The native tray menu as a pure function of the agent's state. On Linux this
 // menu is all the user gets, so everything the tray can do is reachable here.
 import type { MenuItemConstructorOptions } from 'electron';
-import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary } from '../shared/types';
+import { kernelDisplayName, serverAddress, serverAppLabel } from '../shared/format';
+import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary, type ServerSummary } from '../shared/types';
 import type { AgentSnapshot } from './agent-state';
 import { hostStateLabel, jobWhere, kernelStateLabel } from './labels';
 import { NOTIFICATION_KINDS, type NotificationKind, type NotificationSwitches } from './notifications';
@@ -16,6 +17,11 @@ export interface MenuIntents {
   restart(kernelId: string): void;
   stop(kernelId: string): void;
   startKernel(host: string): void;
+  openServer(serverId: string): void;
+  copyServerUrl(serverId: string): void;
+  closeServer(serverId: string): void;
+  stopServer(serverId: string): void;
+  startServer(host: string): void;
   reconnect(host: string): void;
   openWindow(): void;
   setStartAtLogin(on: boolean): void;
@@ -58,7 +64,33 @@ function kernelLabel(k: KernelSummary, now: number): string {
   const marks = k.attached ? ' ⇄' : '';
   // A batch job's kernel: where it runs and how long it has left (`c1, 54m left`).
   const job = k.job && k.state !== 'dead' && k.state !== 'queued' ? ` · ${jobWhere(k, now)}` : '';
-  return `${k.name} (${k.kernelName}) — ${kernelStateLabel(k, now)}${job}${marks}`;
+  // A server's kernel is known by its notebook.
+  const name = k.notebook ? kernelDisplayName(k) : k.name;
+  return `${name} (${k.kernelName}) — ${kernelStateLabel(k, now)}${job}${marks}`;
+}
+
+export function serverItems(s: ServerSummary, kernels: KernelSummary[], i: MenuIntents): MenuItemConstructorOptions {
+  const going = kernels.filter((k) => s.kernels.includes(k.id) && k.alive);
+  const sub: MenuItemConstructorOptions[] = [
+    { label: `${serverAddress(s)}${s.rootDir ? ` — ${s.rootDir}` : ''}`, enabled: false },
+  ];
+  if (s.localUrl) sub.push({ label: `Here: ${s.localUrl}`, enabled: false });
+  if (!s.alive) sub.push({ label: 'Not running: its file is stale', enabled: false });
+  if (s.auth === 'password') sub.push({ label: 'Uses a password: the browser asks for it', enabled: false });
+  for (const w of s.warnings) sub.push({ label: `⚠ ${w}`, enabled: false });
+  if (going.length) sub.push({ label: `Notebooks: ${going.map((k) => kernelDisplayName(k)).join(', ')}`, enabled: false });
+  sub.push(
+    { type: 'separator' },
+    { label: 'Open in browser', enabled: s.alive, click: () => i.openServer(s.id) },
+    { label: 'Copy URL', enabled: s.alive, click: () => i.copyServerUrl(s.id) },
+  );
+  if (s.tunnelled) sub.push({ label: 'Close tunnel', click: () => i.closeServer(s.id) });
+  // Says what goes with it: the menu asks no question before acting.
+  const stop = !s.alive ? 'Remove stale file' : going.length ? `Stop (and its ${going.length === 1 ? 'kernel' : `${going.length} kernels`})` : 'Stop';
+  sub.push({ label: stop, click: () => i.stopServer(s.id) });
+  const marks = s.tunnelled ? ' ⇄' : '';
+  const warn = s.warnings.length ? ' ⚠' : '';
+  return { id: `server:${s.id}`, label: `${serverAppLabel(s)} ${s.name} — ${s.alive ? 'running' : 'dead'}${marks}${warn}`, submenu: sub };
 }
 
 const FRONTENDS: readonly AttachFrontend[] = ['qtconsole', 'console'];
@@ -99,14 +131,21 @@ export function hostItems(
   now: number,
   preferred: AttachFrontend = 'qtconsole',
   plotCounts: Record<string, number> = {},
+  servers: ServerSummary[] = [],
 ): MenuItemConstructorOptions {
   const sub: MenuItemConstructorOptions[] = [];
   if (h.error) sub.push({ label: h.error.message, enabled: false });
   if (h.error?.hint) sub.push({ label: h.error.hint, enabled: false });
+  if (servers.length) {
+    sub.push({ label: 'Jupyter servers', enabled: false });
+    for (const s of servers) sub.push(serverItems(s, kernels, i));
+    sub.push({ type: 'separator' });
+  }
   if (kernels.length === 0) sub.push({ label: 'No kernels', enabled: false });
   for (const k of kernels) sub.push(kernelItems(k, i, now, preferred, plotCounts[k.id] ?? 0));
   sub.push({ type: 'separator' });
   sub.push({ label: 'Start kernel', enabled: h.connection !== 'connecting', click: () => i.startKernel(h.id) });
+  sub.push({ label: 'Start Jupyter server', enabled: h.connection !== 'connecting', click: () => i.startServer(h.id) });
   if (h.id !== LOCAL_HOST) {
     sub.push({ label: 'Reconnect', enabled: h.connection !== 'connecting', click: () => i.reconnect(h.id) });
   }
@@ -133,7 +172,8 @@ export function buildMenuTemplate(ctx: MenuContext, i: MenuIntents): MenuItemCon
     if (s.hosts.length === 0) t.push({ label: 'No hosts', enabled: false });
     for (const h of sortedHosts(s)) {
       const kernels = s.kernels.filter((k) => k.host === h.id).sort((a, b) => a.name.localeCompare(b.name));
-      t.push(hostItems(h, kernels, i, now, ctx.preferredFrontend, s.plotCounts));
+      const servers = s.servers.filter((x) => x.host === h.id);
+      t.push(hostItems(h, kernels, i, now, ctx.preferredFrontend, s.plotCounts, servers));
     }
   }
   t.push({ type: 'separator' });

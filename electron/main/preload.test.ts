@@ -20,8 +20,8 @@ beforeEach(() => {
 describe('preload', () => {
   it('exposes one object, window.ktray, grouped by domain, with functions only', () => {
     expect(Object.keys(stub.exposed)).toEqual(['ktray']);
-    expect(Object.keys(api).sort()).toEqual(['agent', 'hosts', 'kernels', 'onEvent', 'plots', 'settings']);
-    for (const group of ['agent', 'hosts', 'kernels', 'plots', 'settings'] as const) {
+    expect(Object.keys(api).sort()).toEqual(['agent', 'hosts', 'kernels', 'onEvent', 'plots', 'servers', 'settings']);
+    for (const group of ['agent', 'hosts', 'kernels', 'plots', 'servers', 'settings'] as const) {
       for (const fn of Object.values(api[group])) expect(typeof fn).toBe('function');
     }
     expect(api).not.toHaveProperty('send');
@@ -53,6 +53,14 @@ describe('preload', () => {
       () => api.plots.get({ id: 'gpu/a#1' }),
       () => api.plots.copy({ id: 'gpu/a#1' }),
       () => api.plots.save({ id: 'gpu/a#1' }),
+      () => api.servers.list({ host: 'gpu' }),
+      () => api.servers.start({ host: 'gpu', app: 'lab' }),
+      () => api.servers.tunnel({ id: 'gpu/jpserver-1' }),
+      () => api.servers.open({ id: 'gpu/jpserver-1' }),
+      () => api.servers.copyUrl({ id: 'gpu/jpserver-1' }),
+      () => api.servers.close({ id: 'gpu/jpserver-1' }),
+      () => api.servers.kernels({ id: 'gpu/jpserver-1' }),
+      () => api.servers.stop({ id: 'gpu/jpserver-1' }),
       () => api.settings.get({}),
       () => api.settings.set({ terminal: 'kitty' }),
     ];
@@ -81,6 +89,14 @@ describe('preload', () => {
       { channel: 'ktray:plots.get', args: [{ id: 'gpu/a#1' }] },
       { channel: 'ktray:plots.copy', args: [{ id: 'gpu/a#1' }] },
       { channel: 'ktray:plots.save', args: [{ id: 'gpu/a#1' }] },
+      { channel: 'ktray:servers.list', args: [{ host: 'gpu' }] },
+      { channel: 'ktray:servers.start', args: [{ host: 'gpu', app: 'lab' }] },
+      { channel: 'ktray:servers.tunnel', args: [{ id: 'gpu/jpserver-1' }] },
+      { channel: 'ktray:servers.open', args: [{ id: 'gpu/jpserver-1' }] },
+      { channel: 'ktray:servers.copyUrl', args: [{ id: 'gpu/jpserver-1' }] },
+      { channel: 'ktray:servers.close', args: [{ id: 'gpu/jpserver-1' }] },
+      { channel: 'ktray:servers.kernels', args: [{ id: 'gpu/jpserver-1' }] },
+      { channel: 'ktray:servers.stop', args: [{ id: 'gpu/jpserver-1' }] },
       { channel: 'ktray:settings.get', args: [{}] },
       { channel: 'ktray:settings.set', args: [{ terminal: 'kitty' }] },
     ]);

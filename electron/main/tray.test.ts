@@ -6,9 +6,9 @@ import { Tray, resetElectronStub, type NativeImage } from './test/electron-stub'
 import { host, kernel } from './test/fixtures';
 import { TrayController } from './tray';
 
-const idle: AgentSnapshot = { hosts: [host('local')], kernels: [kernel('local', 'a')], error: null };
+const idle: AgentSnapshot = { hosts: [host('local')], kernels: [kernel('local', 'a')], servers: [], error: null };
 const busy: AgentSnapshot = { ...idle, kernels: [kernel('local', 'a', { state: 'busy' })] };
-const lost: AgentSnapshot = { hosts: [host('gpu', { connection: 'lost' })], kernels: [], error: null };
+const lost: AgentSnapshot = { hosts: [host('gpu', { connection: 'lost' })], kernels: [], servers: [], error: null };
 const template: MenuItemConstructorOptions[] = [{ label: 'Quit' }];
 
 function setup(platform: Platform) {
@@ -67,7 +67,7 @@ describe('TrayController', () => {
 
   it('shows an agent error as a problem, with the error as tooltip', () => {
     const { controller, tray } = setup('linux');
-    controller.render({ hosts: [], kernels: [], error: 'Agent not available: boom' }, template);
+    controller.render({ hosts: [], kernels: [], servers: [], error: 'Agent not available: boom' }, template);
     expect(controller.overall).toBe('problem');
     expect(tray.toolTip).toBe('Kernel Tray: Agent not available: boom');
   });

@@ -17,6 +17,10 @@ import type {
   PlotData,
   PlotList,
   SavedHost,
+  ServerOpened,
+  ServerStartOptions,
+  ServerStopped,
+  ServerSummary,
   StartOptions,
 } from './types';
 
@@ -68,6 +72,18 @@ export interface AgentApi {
   plots(params: { kernel?: string }): Promise<PlotList>;
   /** One plot with its bytes (base64), as the kernel sent them. */
   plot(params: { id: string }): Promise<PlotData>;
+  /** Jupyter servers of one host or all, found in the same round trip as the kernels. */
+  servers(params: { host?: string; refresh?: boolean }): Promise<ServerSummary[]>;
+  /** Starts a Jupyter server detached on the host, on its loopback (or a unix socket), with a fresh token. */
+  startServer(params: ServerStartOptions): Promise<ServerSummary>;
+  /** Forwards the server to 127.0.0.1 here and writes the page that logs a browser in; the caller opens the browser. */
+  openServer(params: { id: string }): Promise<ServerOpened>;
+  /** Closes the server's tunnel; the server keeps running. */
+  closeServer(params: { id: string }): Promise<ServerSummary>;
+  /** The live kernels that stopping this server would stop, to tell the user first. */
+  serverKernels(params: { id: string }): Promise<KernelSummary[]>;
+  /** Shuts the server down (its REST API, then signals), its kernels with it. */
+  stopServer(params: { id: string }): Promise<ServerStopped>;
 
   getSettings(params: Record<string, never>): Promise<AgentSettings>;
   setSettings(params: Partial<AgentSettings>): Promise<AgentSettings>;
@@ -78,7 +94,7 @@ export type AgentParams<M extends AgentMethod> = Parameters<AgentApi[M]>[0];
 export type AgentResult<M extends AgentMethod> = Awaited<ReturnType<AgentApi[M]>>;
 
 /** The window groups methods by domain (`kernels.start`); `no-window` ones are for the CLI only. */
-export type Domain = 'agent' | 'hosts' | 'kernels' | 'plots' | 'settings';
+export type Domain = 'agent' | 'hosts' | 'kernels' | 'plots' | 'servers' | 'settings';
 type Placement = readonly [Domain, string] | readonly [Domain, string, 'no-window'];
 
 /** Where each method sits; the compiler checks that every method has its place. */
@@ -103,6 +119,12 @@ export const AGENT_METHODS = {
   pin: ['kernels', 'pin'],
   plots: ['plots', 'list'],
   plot: ['plots', 'get'],
+  servers: ['servers', 'list'],
+  startServer: ['servers', 'start'],
+  openServer: ['servers', 'tunnel'],
+  closeServer: ['servers', 'close'],
+  serverKernels: ['servers', 'kernels'],
+  stopServer: ['servers', 'stop'],
   getSettings: ['settings', 'get'],
   setSettings: ['settings', 'set'],
 } as const satisfies Record<AgentMethod, Placement>;

@@ -1,6 +1,6 @@
 // Words for durations and states, the same in the CLI, the tray menu, the
 // notifications and the window.
-import type { HostSummary, KernelSummary, SchedulerJob } from './types';
+import type { HostSummary, KernelSummary, SchedulerJob, ServerSummary } from './types';
 
 /** `45s`, `3m`, `1h 5m`, `2h`, `2d 3h`: short enough for a menu line or a table cell. */
 export function formatDuration(ms: number): string {
@@ -85,4 +85,28 @@ export function jobLabel(k: Pick<KernelSummary, 'job' | 'alive'>, now: number): 
   if (!j) return '';
   const where = `${j.node ? ` on ${j.node}` : ''}${j.partition ? ` (${j.partition})` : ''}`;
   return `job ${j.jobId}${where}${k.alive && !j.ended ? `, ${timeLeftLabel(j, now)}` : ''}`;
+}
+
+/** `127.0.0.1:8888`, `[::1]:8888`, `unix:/run/user/1000/jupyter/x.sock`: where a server listens on its host. */
+export function serverAddress(s: Pick<ServerSummary, 'endpoint'>): string {
+  const e = s.endpoint;
+  if (e.kind === 'unix') return `unix:${e.path}`;
+  return `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`;
+}
+
+/**
+ * `Notebook`, `JupyterLab (jupyter_server 2.1.0)`, `Jupyter Server 1.23.3`: jpserver files are
+ * written by every jupyter_server app, so the command line says which one.
+ */
+export function serverAppLabel(s: Pick<ServerSummary, 'app' | 'version' | 'command'>): string {
+  if (s.app === 'notebook') return `Notebook${s.version ? ` ${s.version}` : ''}`;
+  const c = s.command ?? '';
+  const app = /jupyter-lab|jupyterlab|jupyter lab/.test(c) ? 'JupyterLab' : /nbclassic/.test(c) ? 'NbClassic' : /jupyter-notebook|-m notebook|jupyter notebook/.test(c) ? 'Notebook 7' : null;
+  if (!app) return `Jupyter Server${s.version ? ` ${s.version}` : ''}`;
+  return s.version ? `${app} (jupyter_server ${s.version})` : app;
+}
+
+/** A kernel as people know it: the notebook a server runs it for, else its kernelspec name. */
+export function kernelDisplayName(k: Pick<KernelSummary, 'notebook' | 'kernelName'>): string {
+  return k.notebook ? k.notebook.split('/').pop()! : k.kernelName;
 }

@@ -5,7 +5,7 @@
 // exposeBinding.
 import { AGENT_METHODS, type AgentApi, type AgentConnection, type Domain, type Grouped, type Result } from './agent-api';
 import { KtrayError } from './errors';
-import type { AgentEvent, OpenedFrontend } from './types';
+import type { AgentEvent, OpenedFrontend, ServerOpened } from './types';
 
 export type { Result } from './agent-api';
 
@@ -19,6 +19,10 @@ export interface DesktopApi {
   copyPlot(params: { id: string }): Promise<{ id: string; copied: 'image' | 'svg-text' }>;
   /** Asks where to save a plot (the desktop's own save dialog) and writes its bytes there; path null when cancelled. */
   savePlot(params: { id: string }): Promise<{ id: string; path: string | null }>;
+  /** Tunnels the Jupyter server and opens the local browser on the page that logs it in. */
+  openServerInBrowser(params: { id: string }): Promise<ServerOpened>;
+  /** Tunnels the server if need be and puts its local URL (no token) on the clipboard, returns it. */
+  copyServerUrl(params: { id: string }): Promise<string>;
 }
 
 export const DESKTOP_METHODS = {
@@ -26,6 +30,8 @@ export const DESKTOP_METHODS = {
   copyConnectionFile: ['kernels', 'copyConnectionFile'],
   copyPlot: ['plots', 'copy'],
   savePlot: ['plots', 'save'],
+  openServerInBrowser: ['servers', 'open'],
+  copyServerUrl: ['servers', 'copyUrl'],
 } as const satisfies Record<keyof DesktopApi, readonly [Domain, string]>;
 
 /** What the preload exposes as `window.ktray`: intent-level methods by domain, each resolving to a Result. */
@@ -90,7 +96,7 @@ export function createBridgeHandlers(s: BridgeServices): Record<string, BridgeHa
 
 /** Builds a grouped object from the channel list: `call(channel, params)` does the transport. */
 export function groupChannels<T>(call: (channel: string, params: unknown) => T): Record<Domain, Record<string, (params?: unknown) => T>> {
-  const grouped = { agent: {}, hosts: {}, kernels: {}, plots: {}, settings: {} } as Record<Domain, Record<string, (params?: unknown) => T>>;
+  const grouped = { agent: {}, hosts: {}, kernels: {}, plots: {}, servers: {}, settings: {} } as Record<Domain, Record<string, (params?: unknown) => T>>;
   for (const c of BRIDGE_CHANNELS) grouped[c.domain][c.name] = (params?: unknown) => call(c.channel, params ?? {});
   return grouped;
 }

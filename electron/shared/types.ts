@@ -119,6 +119,95 @@ export interface KernelSummary {
   launchedWith?: string;
   /** The batch job it runs in, on a cluster host (absent for kernels that are plain processes). */
   job?: SchedulerJob;
+  /** The Jupyter server (`HOST/jpserver-PID`) that started this kernel, when one did. */
+  server: string | null;
+  /** The notebook (or console) the server runs this kernel for, from its sessions API: `analysis.ipynb`. */
+  notebook: string | null;
+}
+
+/** `notebook`: classic Notebook < 7 (nbserver-*.json); `jupyter-server`: jupyter_server (Lab, Notebook 7, nbclassic, ...). */
+export type ServerApp = 'notebook' | 'jupyter-server';
+
+/**
+ * How the browser logs in: `token`: Kernel Tray holds the server's token and
+ * logs the browser in; `password`: the server asks for its password; `none`:
+ * the server checks nothing (anyone who reaches it can run code).
+ */
+export type ServerAuth = 'token' | 'password' | 'none';
+
+/** Where a server listens on its host: a TCP address, or a unix socket (`--sock`). */
+export type ServerEndpoint = { kind: 'tcp'; address: string; port: number } | { kind: 'unix'; path: string };
+
+/** A Jupyter server on a host, from its jpserver-*.json / nbserver-*.json. Never carries its token. */
+export interface ServerSummary {
+  /** `HOST/jpserver-PID` (the file's name without `.json`, `@TAG`-qualified like kernel ids when two runtime dirs share a name). */
+  id: string;
+  host: string;
+  name: string;
+  /** Absolute path of the server's file on the host. */
+  file: string;
+  app: ServerApp;
+  /** From the file (jupyter_server writes it; classic Notebook does not). */
+  version: string | null;
+  rootDir: string;
+  pid: number | null;
+  /** Its process runs (and is the one that wrote the file). */
+  alive: boolean;
+  /** Epoch ms, from the process's elapsed time, else the file's mtime. */
+  startedAt: number | null;
+  command: string | null;
+  endpoint: ServerEndpoint;
+  /** `http://127.0.0.1:8888/` or `http+unix://...`: the server's own URL on its host, no token. */
+  remoteUrl: string;
+  baseUrl: string;
+  /** Served over https. */
+  secure: boolean;
+  auth: ServerAuth;
+  /** How it listens on its host, as for kernels: `all-interfaces` (`--ip=0.0.0.0`) and `other-address` are reachable from the network. */
+  listens: ListenScope;
+  /** What a user should know: the network can reach it, its file is readable by others, ... */
+  warnings: string[];
+  /** A 127.0.0.1 listener here forwards to it. */
+  tunnelled: boolean;
+  /** `http://127.0.0.1:PORT/BASE/` when tunnelled (no token). */
+  localUrl: string | null;
+  localPort: number | null;
+  /** Kernels this server runs (ids as `ktray ls` prints them). */
+  kernels: string[];
+  /** Started by `ktray server start`. */
+  startedByKtray: boolean;
+}
+
+export interface ServerStartOptions {
+  host: string;
+  /** Working (and root) directory on the host; default the remote home. */
+  cwd?: string;
+  /** lab, notebook or server; default: the first of them installed. */
+  app?: 'lab' | 'notebook' | 'server';
+  /** Python on the host (default python3). */
+  python?: string;
+}
+
+/** What opening a server gives the caller, who opens the browser. */
+export interface ServerOpened {
+  server: ServerSummary;
+  localUrl: string;
+  /**
+   * A 0600 page under KTRAY_HOME that logs the browser in and goes on to the
+   * server (it holds the token, so no argv does); null when the server has no
+   * token (password or no auth): open localUrl.
+   */
+  loginFile: string | null;
+  /** What the user should be told, e.g. that the browser will ask for the server's password. */
+  note: string | null;
+}
+
+export interface ServerStopped {
+  server: ServerSummary;
+  /** Kernels that went with it. */
+  kernels: KernelSummary[];
+  /** How it went: `api` (its shutdown API), `signal` (SIGTERM/SIGKILL), `stale` (its file was stale, removed). */
+  how: 'api' | 'signal' | 'stale';
 }
 
 export type HostConnection = 'idle' | 'connecting' | 'connected' | 'lost';
@@ -411,6 +500,8 @@ export type AgentEvent =
   | { type: 'host-lost'; at: number; host: HostSummary; reason: string }
   | { type: 'host-back'; at: number; host: HostSummary; downSeconds: number }
   | { type: 'host-state'; at: number; host: HostSummary }
+  | { type: 'servers-changed'; at: number; host: string; servers: ServerSummary[] }
+  | { type: 'server-state'; at: number; server: ServerSummary }
   /** attention: the user must act (type a code to reconnect): worth a notification. */
   | { type: 'notice'; at: number; host: string | null; message: string; kernel?: string; attention?: boolean }
   // Plots carry metadata only: a face fetches the bytes it wants by id.
@@ -443,6 +534,10 @@ export type KtrayErrorCode =
   | 'KERNEL_DEAD'
   | 'KERNEL_START_FAILED'
   | 'PLOT_NOT_FOUND'
+  | 'SERVER_NOT_FOUND'
+  | 'SERVER_DEAD'
+  | 'SERVER_START_FAILED'
+  | 'SERVER_UNREACHABLE'
   | 'IPYKERNEL_MISSING'
   | 'SCHEDULER_MISSING'
   | 'JOB_REFUSED'

@@ -30,7 +30,7 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
   const groups = groupByHost(state);
   // Seconds matter only while something is busy or silent; ages are shown in minutes.
   const ticking = state.kernels.some((k) => k.state === 'busy' || k.state === 'unresponsive');
-  const now = useNow(state.kernels.length > 0, ticking ? 1000 : 30_000);
+  const now = useNow(state.kernels.length > 0 || state.servers.length > 0, ticking ? 1000 : 30_000);
   const kernelCount = state.kernels.filter((k) => k.state !== 'dead').length;
 
   return (
@@ -77,6 +77,7 @@ export function App({ bridge }: { bridge: KtrayBridge }) {
                 id={g.id}
                 host={g.host}
                 kernels={g.kernels}
+                servers={g.servers}
                 lostReason={state.lostReasons[g.id]}
                 now={now}
                 onStartKernel={(host) => setDialog({ kind: 'start', host })}

@@ -13,7 +13,7 @@ function kernel(hostId: string, name: string, over: Partial<KernelSummary> = {})
   return {
     id: `${hostId}/${name}`, host: hostId, name, connectionFile: `/run/kernel-${name}.json`, kernelName: 'python3',
     pid: 100, alive: true, startedAt: 1000, command: null, attached: false, localConnectionFile: null,
-    localPorts: null, localChannels: null, listens: 'loopback', state: 'idle', stateSince: 0, busySince: null, watched: false, watchError: null, ...over,
+    localPorts: null, localChannels: null, listens: 'loopback', state: 'idle', stateSince: 0, busySince: null, watched: false, watchError: null, server: null, notebook: null, ...over,
   };
 }
 
@@ -29,6 +29,7 @@ const loaded = reduceAgentState(initialAgentState, {
   type: 'loaded',
   hosts: [host('a'), host('b')],
   kernels: [kernel('a', '1'), kernel('b', '2')],
+  servers: [],
 });
 
 describe('reduceAgentState', () => {
@@ -75,7 +76,7 @@ describe('reduceAgentState', () => {
   });
 
   it('keeps plots per kernel, newest first: an added one goes first, an updated one keeps its place, removed ones go', () => {
-    const withPlots = reduceAgentState(initialAgentState, { type: 'loaded', hosts: [], kernels: [], plots: [plot('a/1', 2), plot('b/2', 1), plot('a/1', 1)] });
+    const withPlots = reduceAgentState(initialAgentState, { type: 'loaded', hosts: [], kernels: [], servers: [], plots: [plot('a/1', 2), plot('b/2', 1), plot('a/1', 1)] });
     expect(withPlots.plots['a/1']!.map((p) => p.id)).toEqual(['a/1#2', 'a/1#1']);
     expect(withPlots.plots['b/2']!.map((p) => p.id)).toEqual(['b/2#1']);
     const added = reduceAgentState(withPlots, { type: 'event', event: { type: 'plot-added', at: 3, plot: plot('a/1', 3) } });

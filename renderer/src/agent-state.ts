@@ -1,6 +1,6 @@
 // What the window knows of the agent: one snapshot, then kept current by the
 // agent's pushed events and by the answers to the window's own requests.
-import type { AgentEvent, HostSummary, KernelSummary, PlotSummary } from '../../electron/shared/types';
+import type { AgentEvent, HostSummary, KernelSummary, PlotSummary, ServerSummary } from '../../electron/shared/types';
 import { formatDuration, shortKernelName } from './format';
 
 const kernelLabel = (k: KernelSummary) => `${k.kernelName} ${shortKernelName(k.name)}`;
@@ -16,6 +16,7 @@ export interface AgentState {
   loaded: boolean;
   hosts: HostSummary[];
   kernels: KernelSummary[];
+  servers: ServerSummary[];
   /** Why a host was last lost, from `host-lost`; cleared by `host-back`. */
   lostReasons: Record<string, string>;
   notices: Notice[];
@@ -30,7 +31,7 @@ export interface AgentState {
  * the window saw begin later.
  */
 export type AgentAction =
-  | { type: 'loaded'; hosts: HostSummary[]; kernels: KernelSummary[]; plots?: PlotSummary[] }
+  | { type: 'loaded'; hosts: HostSummary[]; kernels: KernelSummary[]; servers: ServerSummary[]; plots?: PlotSummary[] }
   | { type: 'event'; event: AgentEvent }
   | { type: 'host'; host: HostSummary }
   | { type: 'hosts'; hosts: HostSummary[] }
@@ -39,12 +40,17 @@ export type AgentAction =
   | { type: 'kernel-removed'; id: string }
   /** A fresh list of one host's kernels, or of all when host is undefined. */
   | { type: 'kernels'; host?: string; kernels: KernelSummary[] }
+  | { type: 'server'; server: ServerSummary }
+  | { type: 'server-removed'; id: string }
+  /** A fresh list of one host's servers, or of all when host is undefined. */
+  | { type: 'servers'; host?: string; servers: ServerSummary[] }
   | { type: 'dismiss-notice'; id: number };
 
 export const initialAgentState: AgentState = {
   loaded: false,
   hosts: [],
   kernels: [],
+  servers: [],
   lostReasons: {},
   notices: [],
   plots: {},
@@ -118,6 +124,10 @@ function applyEvent(state: AgentState, event: AgentEvent): AgentState {
       return { ...state, hosts: upsert(state.hosts, event.host), lostReasons: withoutKey(state.lostReasons, event.host.id) };
     case 'host-state':
       return { ...state, hosts: upsert(state.hosts, event.host) };
+    case 'servers-changed':
+      return reduceAgentState(state, { type: 'servers', host: event.host, servers: event.servers });
+    case 'server-state':
+      return { ...state, servers: upsert(state.servers, event.server) };
     case 'notice':
       return withNotice(state, event.at, event.host, event.message);
     case 'plot-added':
@@ -150,7 +160,7 @@ function plotsByKernel(list: PlotSummary[]): Record<string, PlotSummary[]> {
 export function reduceAgentState(state: AgentState, action: AgentAction): AgentState {
   switch (action.type) {
     case 'loaded':
-      return { ...state, loaded: true, hosts: action.hosts, kernels: action.kernels, plots: action.plots ? plotsByKernel(action.plots) : state.plots };
+      return { ...state, loaded: true, hosts: action.hosts, kernels: action.kernels, servers: action.servers, plots: action.plots ? plotsByKernel(action.plots) : state.plots };
     case 'event':
       return applyEvent(state, action.event);
     case 'host':
@@ -162,6 +172,7 @@ export function reduceAgentState(state: AgentState, action: AgentAction): AgentS
         ...state,
         hosts: state.hosts.filter((h) => h.id !== action.id),
         kernels: state.kernels.filter((k) => k.host !== action.id),
+        servers: state.servers.filter((s) => s.host !== action.id),
       };
     case 'kernel':
       return { ...state, kernels: upsertKernelAnswer(state.kernels, action.kernel) };
@@ -171,6 +182,15 @@ export function reduceAgentState(state: AgentState, action: AgentAction): AgentS
       const { host } = action;
       const others = host === undefined ? [] : state.kernels.filter((k) => k.host !== host);
       return { ...state, kernels: [...others, ...action.kernels] };
+    }
+    case 'server':
+      return { ...state, servers: upsert(state.servers, action.server) };
+    case 'server-removed':
+      return { ...state, servers: state.servers.filter((s) => s.id !== action.id) };
+    case 'servers': {
+      const { host } = action;
+      const others = host === undefined ? [] : state.servers.filter((s) => s.host !== host);
+      return { ...state, servers: [...others, ...action.servers] };
     }
     case 'dismiss-notice':
       return { ...state, notices: state.notices.filter((n) => n.id !== action.id) };
@@ -182,20 +202,23 @@ export interface HostGroup {
   host: HostSummary | null;
   id: string;
   kernels: KernelSummary[];
+  servers: ServerSummary[];
 }
 
-/** Hosts in the agent's order, each with its kernels, oldest first. */
-export function groupByHost(state: Pick<AgentState, 'hosts' | 'kernels'>): HostGroup[] {
+/** Hosts in the agent's order, each with its kernels, oldest first, and its Jupyter servers. */
+export function groupByHost(state: Pick<AgentState, 'hosts' | 'kernels'> & { servers?: ServerSummary[] }): HostGroup[] {
   const groups = new Map<string, HostGroup>();
-  for (const host of state.hosts) groups.set(host.id, { host, id: host.id, kernels: [] });
-  for (const kernel of state.kernels) {
-    let group = groups.get(kernel.host);
+  const groupOf = (id: string) => {
+    let group = groups.get(id);
     if (!group) {
-      group = { host: null, id: kernel.host, kernels: [] };
-      groups.set(kernel.host, group);
+      group = { host: null, id, kernels: [], servers: [] };
+      groups.set(id, group);
     }
-    group.kernels.push(kernel);
-  }
+    return group;
+  };
+  for (const host of state.hosts) groups.set(host.id, { host, id: host.id, kernels: [], servers: [] });
+  for (const kernel of state.kernels) groupOf(kernel.host).kernels.push(kernel);
+  for (const server of state.servers ?? []) groupOf(server.host).servers.push(server);
   for (const group of groups.values()) {
     group.kernels.sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity) || a.id.localeCompare(b.id));
   }

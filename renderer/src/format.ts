@@ -4,7 +4,7 @@ import type { HostSummary, PlotMime, PlotSummary } from '../../electron/shared/t
 
 import { hostStateLabel } from '../../electron/shared/format';
 
-export { formatDuration, hostStateLabel, kernelStateHelp, kernelStateLabel, listenWarning } from '../../electron/shared/format';
+export { formatDuration, hostStateLabel, kernelDisplayName, kernelStateHelp, kernelStateLabel, listenWarning, serverAddress, serverAppLabel } from '../../electron/shared/format';
 
 /** `user@hostname:port`, leaving out what is default or unknown. */
 export function hostAddress(host: HostSummary): string {

@@ -17,6 +17,10 @@ import type {
   PlotLimits,
   PlotList,
   SavedHost,
+  ServerOpened,
+  ServerStartOptions,
+  ServerStopped,
+  ServerSummary,
   StartOptions,
 } from '../../shared/types';
 import { KtrayError } from '../../shared/errors';
@@ -35,6 +39,8 @@ import { Jobs } from './jobs';
 import { KernelTable } from './kernel-table';
 import { Kernels } from './kernels';
 import { Persisted } from './persisted';
+import { Servers } from './servers';
+import { ServerTable } from './server-table';
 import { Settings } from './settings';
 import { StateStore } from './state-store';
 import { Watching, type WatchingOptions } from './watching';
@@ -62,7 +68,9 @@ export class Agent implements AgentConnection {
   private readonly startedAt = Date.now();
   private closed = false;
   readonly table: KernelTable;
+  readonly serverTable: ServerTable;
   private readonly hostService: Hosts;
+  private readonly serverService: Servers;
   private readonly attachments: Attachments;
   private readonly watching: Watching;
   private readonly kernelService: Kernels;
@@ -85,12 +93,13 @@ export class Agent implements AgentConnection {
     const allowances = this.allowances;
     this.table = new KernelTable({ events, rememberedFile: (id) => this.attachments.rememberedFile(id) });
     const table = this.table;
+    this.serverTable = new ServerTable({ events, startedHere: (id) => persisted.state.servers[id]?.started !== undefined });
     this.hostService = new Hosts({
       events,
       persisted,
       sshConfigFile: opts.sshConfigFile,
       askPassphrase: opts.askPassphrase,
-      wanted: (host) => this.attachments.wantsHost(host) || table.ids(host).some((id) => this.watching.isWanted(id) && table.get(id)?.alive),
+      wanted: (host) => this.attachments.wantsHost(host) || this.serverService.wantsHost(host) || table.ids(host).some((id) => this.watching.isWanted(id) && table.get(id)?.alive),
       kernelCount: (host) => table.summaries(host).filter((k) => k.alive).length,
       scheduler: (host) => this.jobs.config(host),
       rtt: (host) => this.watching.rtt(host),
@@ -121,7 +130,16 @@ export class Agent implements AgentConnection {
       settings: () => this.settings.current,
       refresh: (host) => this.kernelService.refresh(host),
     });
-    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances, jobs: this.jobs });
+    this.serverService = new Servers({
+      table: this.serverTable,
+      kernels: table,
+      hosts: this.hostService,
+      persisted,
+      home: opts.home,
+      refresh: (h) => this.kernelService.refresh(h),
+      stopKernel: (id) => this.kernelService.stop({ id }),
+    });
+    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances, jobs: this.jobs, servers: this.serverService });
   }
 
   static async create(opts: AgentOptions): Promise<Agent> {
@@ -180,14 +198,20 @@ export class Agent implements AgentConnection {
     const plot = this.plotStore.get(p.id);
     return { plot, base64: (await this.plotStore.read(p.id)).toString('base64') };
   };
+  servers = (p: { host?: string; refresh?: boolean }): Promise<ServerSummary[]> => this.serverService.list(p, (q) => this.kernelService.list(q));
+  startServer = (p: ServerStartOptions): Promise<ServerSummary> => this.serverService.start(p);
+  openServer = (p: { id: string }): Promise<ServerOpened> => this.serverService.open(p);
+  closeServer = (p: { id: string }): Promise<ServerSummary> => this.serverService.close(p);
+  serverKernels = async (p: { id: string }): Promise<KernelSummary[]> => this.serverService.kernelsOf(p.id);
+  stopServer = (p: { id: string }): Promise<ServerStopped> => this.serverService.stop(p);
 
   getSettings = (): Promise<AgentSettings> => this.settings.get();
   setSettings = (p: Partial<AgentSettings>): Promise<AgentSettings> => this.settings.set(p);
 
-  /** After an agent restart: tunnels again for kernels attached before, on the same ports. */
+  /** After an agent restart: tunnels again for kernels attached and servers open before, on the same ports. */
   async restoreAttachments(): Promise<void> {
     await this.sweepSockets();
-    await this.kernelService.restore();
+    await Promise.all([this.kernelService.restore(), this.serverService.restore()]);
   }
 
   /** Sockets a killed agent left in our folders, except those re-attaching will take again. */
@@ -211,6 +235,7 @@ export class Agent implements AgentConnection {
     this.jobs.close();
     this.watching.close();
     await this.attachments.closeAll();
+    await this.serverService.closeAll();
     await this.hostService.closeAll();
     await this.plotStore.close();
     this.events.close();

@@ -3,6 +3,7 @@
 // intent (`attached`, `watchFailed`, `died`, ...), and reads copies.
 import { KtrayError } from '../../shared/errors';
 import { hostOfKernel, kernelId } from '../../shared/kernel-id';
+import { serverId } from '../../shared/server-id';
 import type { ConnectionInfo, KernelState, KernelSummary, LocalChannels } from '../../shared/types';
 import type { FoundKernel, ListedKernel } from '../kernels/kernel-ops';
 import { listenScope } from '../tunnels/forward-policy';
@@ -146,6 +147,10 @@ export class KernelTable {
       if (k.info?.kernel_name) s.kernelName = k.info.kernel_name;
       s.pid = k.pid ?? s.pid;
       s.command = k.command ?? s.command;
+      // undefined: the server could not be asked this time; its kernels keep their names.
+      if (k.server !== undefined) s.server = k.server ? serverId(host, k.server) : null;
+      if (k.notebook !== undefined) s.notebook = k.notebook;
+      if (!s.server) s.notebook = null;
       if (restarted || (k.startedAt && !s.startedAt)) s.startedAt = k.startedAt;
       if (k.job || s.job) {
         this.jobListed(e, k, change, { fresh: false });
@@ -419,6 +424,8 @@ export class KernelTable {
         watched: false,
         watchError: null,
         ...(k.job ? { job: { ...k.job } } : {}),
+        server: k.server ? serverId(host, k.server) : null,
+        notebook: k.server ? (k.notebook ?? null) : null,
       },
     };
     this.entries.set(id, e);

@@ -24,6 +24,7 @@ import type { Hosts } from './hosts';
 import type { Jobs } from './jobs';
 import type { KernelTable } from './kernel-table';
 import type { Persisted } from './persisted';
+import type { Servers } from './servers';
 import type { Watching } from './watching';
 
 const log = logger('kernels');
@@ -39,6 +40,7 @@ export interface KernelsOptions {
   persisted: Persisted;
   allowances: AddressAllowances;
   jobs: Jobs;
+  servers: Servers;
 }
 
 export class Kernels {
@@ -46,6 +48,8 @@ export class Kernels {
   private readonly listed = new Set<string>();
   /** Per host, kernels to take up again once a listing reaches it (their host was down when the agent started). */
   private readonly pendingRestore = new Map<string, string[]>();
+  /** Listings under way for `list` (kernels and servers asked at once share one round trip). */
+  private readonly listing = new Map<string, Promise<void>>();
 
   constructor(private readonly o: KernelsOptions) {}
 
@@ -56,7 +60,7 @@ export class Kernels {
     if (params.host) {
       if (params.refresh || !this.listed.has(params.host)) {
         try {
-          await this.refresh(params.host);
+          await this.listOnce(params.host);
         } catch (err) {
           // Unreachable: what is known of its kernels, shown as unknown (the host's error
           // is in its summary). Nothing known: nothing to show but the error.
@@ -67,19 +71,30 @@ export class Kernels {
     }
     const hosts = new Set([LOCAL_HOST, ...this.o.hosts.used(), ...table.hosts()]);
     const due = [...hosts].filter((h) => params.refresh || !this.listed.has(h));
-    await Promise.all(due.map((h) => this.refresh(h).catch(() => {})));
+    await Promise.all(due.map((h) => this.listOnce(h).catch(() => {})));
     return table.summaries();
   }
 
+  /** A listing of the host, or the one already under way for another reader. */
+  private listOnce(hostId: string): Promise<void> {
+    const running = this.listing.get(hostId);
+    if (running) return running;
+    const p = this.refresh(hostId).finally(() => this.listing.delete(hostId));
+    this.listing.set(hostId, p);
+    return p;
+  }
+
   /**
-   * One round trip: every connection file and process on the host, merged
-   * into the table; on a cluster host its queue too, in the same script.
+   * One round trip: every connection file, server file and process on the
+   * host, merged into the tables; on a cluster host its queue too, in the same script.
    */
   async refresh(hostId: string): Promise<void> {
     const { table, watching, jobs } = this.o;
     const host = this.o.hosts.get(hostId);
     const scheduler = jobs.schedulerOf(hostId);
     let listing;
+    // The sessions of servers known alive are asked meanwhile, over the same connection.
+    const early = this.o.servers.prefetch(hostId);
     try {
       listing = await listKernels(host, [], scheduler ?? undefined);
     } catch (err) {
@@ -87,6 +102,7 @@ export class Kernels {
       throw err;
     }
     this.listed.add(hostId);
+    await this.o.servers.annotate(hostId, listing, early);
     let kernels: ListedKernel[] = listing.kernels;
     const warnings = [...listing.warnings];
     let present: Set<string> | null = null;
@@ -104,6 +120,7 @@ export class Kernels {
     for (const id of change.started) watching.renew(id);
     await this.forget(change.removed);
     if (scheduler) await jobs.afterListing(hostId, kernels, present);
+    await this.o.servers.merge(hostId, listing);
     const pending = this.pendingRestore.get(hostId);
     if (pending) {
       this.pendingRestore.delete(hostId);
@@ -131,6 +148,18 @@ export class Kernels {
     if (!this.o.table.has(id)) {
       // The same file name in two runtime dirs: each has its own id, and a bare name picks neither.
       const alike = this.o.table.summaries(host).filter((k) => k.id.startsWith(`${id}@`));
+      // HOST/analysis.ipynb: the kernel a server runs for that notebook.
+      const { name } = parseKernelId(id);
+      const forNotebook = this.o.table.summaries(host).filter((k) => k.alive && k.notebook !== null && (k.notebook === name || k.notebook.split('/').pop() === name));
+      if (forNotebook.length === 1) return forNotebook[0]!;
+      if (forNotebook.length > 1) {
+        throw new KtrayError({
+          code: 'BAD_INPUT',
+          host,
+          message: `${forNotebook.length} kernels on ${host} run a notebook named ${name}.`,
+          hint: `Use one of: ${forNotebook.map((k) => `${k.id} (${k.notebook}, ${k.server})`).join(', ')}.`,
+        });
+      }
       if (alike.length) {
         throw new KtrayError({
           code: 'BAD_INPUT',

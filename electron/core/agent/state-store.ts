@@ -38,11 +38,22 @@ export interface JobRecord {
   dismissed?: boolean;
 }
 
+/** What the agent keeps of a Jupyter server: its local port (the same one every time), whether it was open, how it was started. */
+export interface ServerRecord {
+  localPort?: number;
+  /** Tunnelled when the agent stopped: the next agent opens the tunnel again, on the same port. */
+  open?: boolean;
+  /** Started by `ktray server start`. */
+  started?: { app: string; cwd?: string; python: string };
+}
+
 export interface AgentState {
   version: 1;
   attached: Record<string, AttachedRecord>;
   pinned: string[];
   launches: Record<string, LaunchRecord>;
+  /** Jupyter servers by id. No tokens: those are read from the host each time. */
+  servers: Record<string, ServerRecord>;
   /** Hosts used through Kernel Tray, listed by `ktray ls` without naming them. */
   usedHosts: string[];
   savedHosts: SavedHost[];
@@ -58,7 +69,7 @@ export interface AgentState {
 export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true };
 
 export function emptyState(): AgentState {
-  return { version: 1, attached: {}, pinned: [], launches: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };
+  return { version: 1, attached: {}, pinned: [], launches: {}, servers: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };
 }
 
 export class StateStore {

@@ -15,8 +15,24 @@ export interface DiscoveredFile {
   text: string | null;
 }
 
+/** A Jupyter server's file (jpserver-*.json, nbserver-*.json). */
+export interface DiscoveredServerFile {
+  dir: string;
+  path: string;
+  mtime: number;
+  size: number;
+  /** Permission bits, e.g. 0o600; null where stat could not say. */
+  mode: number | null;
+  /** The folder's permission bits. */
+  dirMode: number | null;
+  /** null when the file is too big to be a server file, and was not read. */
+  text: string | null;
+}
+
 export interface DiscoveredProcess {
   pid: number;
+  /** The parent's pid: a server's kernels are its children. */
+  ppid: number;
   elapsedSec: number;
   /** `ps` args, for display: argv joined by spaces. */
   args: string;
@@ -35,8 +51,8 @@ export interface ProcFacts {
   details: Map<number, ProcessDetail>;
   /** Socket inodes each process holds open. */
   sockets: Map<number, Set<string>>;
-  /** Listening TCP sockets: port and inode. */
-  tcp: Array<{ port: number; inode: string }>;
+  /** Listening TCP sockets: port, inode, and the address they are bound to (`0.0.0.0`, `127.0.0.1`, `::`, `::1`, ...). */
+  tcp: Array<{ port: number; inode: string; address: string }>;
   /** Bound unix sockets whose path ends in -PORT (ZeroMQ ipc endpoints). */
   unix: Array<{ inode: string; path: string }>;
 }
@@ -45,6 +61,7 @@ export interface Discovery {
   now: number;
   home: string;
   files: DiscoveredFile[];
+  servers: DiscoveredServerFile[];
   processes: DiscoveredProcess[];
   /** null on hosts without /proc (macOS): matching falls back to argv. */
   procfs: ProcFacts | null;
@@ -77,7 +94,7 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
   const begin = stdout.indexOf(`\n${marker} begin\n`);
   if (begin < 0) throw new Error('the listing never began (no output from the discovery script)');
   const lines = stdout.slice(begin + 1).split('\n');
-  const d: Discovery = { now: Date.now(), home: '', files: [], processes: [], procfs: null, queue: null };
+  const d: Discovery = { now: Date.now(), home: '', files: [], servers: [], processes: [], procfs: null, queue: null };
   let section = '';
   let body: string[] | null = null;
   let onBody: ((text: string) => void) | null = null;
@@ -104,6 +121,14 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
         d.files.push(f);
         body = [];
         // The script adds one newline after the text.
+        onBody = (text) => (f.text = size > MAX_CONNECTION_FILE_BYTES ? null : text.replace(/\n$/, ''));
+      } else if (kind === 'server') {
+        const file = decodeName(words.slice(4).join(' '));
+        const size = Number(words[1]);
+        const octal = (w: string | undefined) => (w && /^[0-7]{3,4}$/.test(w) ? parseInt(w, 8) : null);
+        const f: DiscoveredServerFile = { dir: path.posix.dirname(file), path: file, mtime: Number(words[0]) * 1000, size, mode: octal(words[2]), dirMode: octal(words[3]), text: null };
+        d.servers.push(f);
+        body = [];
         onBody = (text) => (f.text = size > MAX_CONNECTION_FILE_BYTES ? null : text.replace(/\n$/, ''));
       } else if (kind === 'procfs') d.procfs = { details: new Map(), sockets: new Map(), tcp: [], unix: [] };
       else if (kind === 'proc' && d.procfs) {
@@ -142,8 +167,8 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
     }
     const facts = d.procfs;
     if (section === 'ps') {
-      const m = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
-      if (m) d.processes.push({ pid: Number(m[1]), elapsedSec: parseElapsed(m[2]!), args: m[3]! });
+      const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+      if (m) d.processes.push({ pid: Number(m[1]), ppid: Number(m[2]), elapsedSec: parseElapsed(m[3]!), args: m[4]! });
     } else if (section === 'fds' && facts) {
       const header = /^\/proc\/(\d+)\/fd:$/.exec(line);
       if (header) {
@@ -154,8 +179,8 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
         if (s && fdsOf) fdsOf.add(s[1]!);
       }
     } else if (section === 'tcp' && facts) {
-      const m = /^[0-9A-Fa-f]+:([0-9A-Fa-f]{4}) (\d+)$/.exec(line.trim());
-      if (m) facts.tcp.push({ port: parseInt(m[1]!, 16), inode: m[2]! });
+      const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4}) (\d+)$/.exec(line.trim());
+      if (m) facts.tcp.push({ port: parseInt(m[2]!, 16), inode: m[3]!, address: procAddress(m[1]!) });
     } else if (section === 'unix' && facts) {
       // Num RefCount Protocol Flags Type St Inode Path
       const m = /^\s*\S+:\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\d+)\s+(.+)$/.exec(line);
@@ -165,6 +190,34 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
   closeBody();
   if (!ended) throw new Error('the listing was cut short');
   return d;
+}
+
+/**
+ * An address as /proc/net/tcp{,6} prints it: IPv4 as one little-endian 32-bit
+ * word, IPv6 as four. `0100007F` is 127.0.0.1; 32 zeros are `::`.
+ */
+export function procAddress(hex: string): string {
+  const word = (w: string) => [6, 4, 2, 0].map((i) => parseInt(w.slice(i, i + 2), 16));
+  if (hex.length === 8) return word(hex).join('.');
+  if (hex.length !== 32) return hex;
+  const bytes = [0, 8, 16, 24].flatMap((i) => word(hex.slice(i, i + 8)));
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${bytes.slice(12).join('.')}`;
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // The longest run of zero groups becomes `::`.
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j;
+  }
+  if (best.len < 2) return groups.join(':');
+  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.len).join(':')}`;
 }
 
 /** ps's etime: [[DD-]HH:]MM:SS. */

@@ -9,6 +9,7 @@ import { KernelClient } from '../jupyter/kernel-client';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MAX_CONNECTION_FILE_BYTES, matchKernel, parseDiscovery } from './discovery';
+import { findServers, type FoundServer } from '../servers/server-ops';
 import { discoveryScript, launchScript, offerScript, parseLaunch, signalScript, stopScript, type LaunchSpec } from './remote-scripts';
 import { PrivateChannels } from '../tunnels/channel-tunnel';
 import type { ConnectionInfo, HostOffer, KernelSpecChoice, LocalChannels, PythonChoice, SchedulerJob } from '../../shared/types';
@@ -25,6 +26,10 @@ export interface FoundKernel {
   alive: boolean;
   startedAt: number | null;
   command: string | null;
+  /** The name of the live Jupyter server on the same host that runs this kernel (`jpserver-4242`), if any. */
+  server?: string | null;
+  /** The notebook that server runs it for (`analysis.ipynb`); null: none; undefined: the server could not be asked. */
+  notebook?: string | null;
 }
 
 /** A kernel as a host's listing gives it to the kernel table: a file's kernel, or a batch job's. */
@@ -43,6 +48,8 @@ export interface ListedKernel extends Omit<FoundKernel, 'info'> {
 
 export interface Listing {
   kernels: FoundKernel[];
+  /** Jupyter servers, found in the same round trip. */
+  servers: FoundServer[];
   warnings: string[];
   home: string;
   /** The scheduler's queue, when asked for (null otherwise). */
@@ -95,7 +102,12 @@ export async function listKernels(host: Host, extraDirs: string[] = [], schedule
       command: proc?.args ?? null,
     });
   }
-  return { kernels, warnings, home: found.home, queue: scheduler ? scheduler.parseQueue(found.queue) : null };
+  const servers = findServers(found, warnings);
+  // A server's kernels are its children.
+  const parents = new Map(found.processes.map((p) => [p.pid, p.ppid]));
+  const byPid = new Map(servers.filter((s) => s.alive && s.pid !== null).map((s) => [s.pid!, s.name]));
+  for (const k of kernels) k.server = k.pid !== null ? (byPid.get(parents.get(k.pid) ?? -1) ?? null) : null;
+  return { kernels, servers, warnings, home: found.home, queue: scheduler ? scheduler.parseQueue(found.queue) : null };
 }
 
 /** Kernel Tray's own local attachment files (`kernel-ktray-HOST-NAME.json`) describe tunnels, not kernels. */
@@ -109,11 +121,11 @@ export function isAttachmentFile(file: string): boolean {
  * specific first) and is qualified with a tag of its dir elsewhere, so ids stay
  * stable as long as that first file lives.
  */
-export function uniqueNames(files: string[]): Map<string, string> {
+export function uniqueNames(files: string[], nameOf: (file: string) => string = kernelNameFromPath): Map<string, string> {
   const out = new Map<string, string>();
   const taken = new Set<string>();
   for (const file of files) {
-    const base = kernelNameFromPath(file);
+    const base = nameOf(file);
     if (!taken.has(base)) {
       taken.add(base);
       out.set(file, base);

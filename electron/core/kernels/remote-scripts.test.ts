@@ -192,12 +192,12 @@ describe('discovery with live, stale and broken connection files', () => {
     const other = discoveryScript().marker;
     expect(other).not.toBe(marker);
     const d = parseDiscovery(
-      `welcome, no newline${other} file 5 2 raw:/x/kernel-a.json\n{}\n\n${marker} begin\n${marker} now 7\n${marker} ps\n  42 01:00 python -m ipykernel_launcher -f /x/kernel-a.json\n${marker} end\n`,
+      `welcome, no newline${other} file 5 2 raw:/x/kernel-a.json\n{}\n\n${marker} begin\n${marker} now 7\n${marker} ps\n  42     1 01:00 python -m ipykernel_launcher -f /x/kernel-a.json\n${marker} end\n`,
       marker,
     );
     expect(d.files).toEqual([]);
     expect(d.now).toBe(7000);
-    expect(d.processes).toEqual([{ pid: 42, elapsedSec: 60, args: 'python -m ipykernel_launcher -f /x/kernel-a.json' }]);
+    expect(d.processes).toEqual([{ pid: 42, ppid: 1, elapsedSec: 60, args: 'python -m ipykernel_launcher -f /x/kernel-a.json' }]);
   });
 
   it('lists a file whose name holds a newline under its whole name', async () => {
@@ -268,7 +268,7 @@ describe('discovery with live, stale and broken connection files', () => {
 
 describe('matching kernels to processes without /proc (argv only)', () => {
   const info = { ip: '127.0.0.1', transport: 'tcp', shell_port: 1, iopub_port: 2, stdin_port: 3, control_port: 4, hb_port: 5, key: '', signature_scheme: 'hmac-sha256' } as const;
-  const discovery = (args: string[]): Discovery => ({ now: 0, home: '/h', files: [], procfs: null, queue: null, processes: args.map((a, i) => ({ pid: 100 + i, elapsedSec: 1, args: a })) });
+  const discovery = (args: string[]): Discovery => ({ now: 0, home: '/h', files: [], servers: [], procfs: null, queue: null, processes: args.map((a, i) => ({ pid: 100 + i, ppid: 1, elapsedSec: 1, args: a })) });
 
   it('takes a kernel process that names the file, never `tail -f` or a frontend on it', () => {
     const d = discovery(['tail -f /rt/kernel-a.json', 'jupyter-console --existing /rt/kernel-a.json', 'python3 -m ipykernel_launcher -f /rt/kernel-a.json']);
@@ -391,7 +391,7 @@ describe('signals reach only the process that was listed', () => {
       expect(sig.stdout).not.toContain('sent');
       expect(running(other.pid!)).toBe(true);
       // With its own start time it is the one: signalled and stopped.
-      expect((await host.run(stopScript(other.pid!, { graceSec: 0, start }), { timeoutMs: 30_000 })).stdout.trim()).toBe('gone');
+      expect((await host.run(stopScript(other.pid!, { graceSec: 0, start }), { timeoutMs: 30_000 })).stdout.trim().split('\n')).toEqual(['sent TERM', 'gone']);
       await new Promise((r) => setTimeout(r, 100));
       expect(other.exitCode !== null || other.signalCode !== null).toBe(true);
     } finally {

@@ -9,6 +9,8 @@ import LAUNCHER_PY from './scripts/launcher.py';
 import OFFER_SH from './scripts/offer.sh';
 import SAME_SH from './scripts/same.sh';
 import STOP_SH from './scripts/stop.sh';
+import SERVER_LAUNCH_SH from './scripts/server-launch.sh';
+import SERVER_LAUNCHER_PY from './scripts/server-launcher.py';
 
 /** `name='value'` lines that set a script's inputs; every value quoted for sh. */
 export function assignments(vars: Record<string, string>): string {
@@ -70,6 +72,40 @@ export function launchScript(spec: LaunchSpec): string {
   );
 }
 
+export interface ServerLaunchSpec {
+  id: string;
+  python?: string;
+  app?: 'lab' | 'notebook' | 'server';
+  cwd?: string;
+  startTimeoutSec?: number;
+}
+
+export type ServerLaunchOutcome =
+  | { ok: true; pid: number; start?: string | null; file: string; text: string; mode: number | null; dir_mode: number | null; log: string; app: string; python: string; sock: boolean; own_token: boolean }
+  | { ok: false; error: string; python?: string; log?: string; code?: number; installed?: string[]; app?: string; cwd?: string; detail?: string; path?: string };
+
+/** Starts a Jupyter server in its own session, detached from SSH, and waits for its server file. */
+export function serverLaunchScript(spec: ServerLaunchSpec): string {
+  const py = spec.python ?? 'python3';
+  const env = { KT_ID: spec.id, KT_APP: spec.app ?? '', KT_CWD: spec.cwd ?? '', KT_TIMEOUT: String(spec.startTimeoutSec ?? 60) };
+  return (
+    assignments({ py, missing: '@@KTRAY-SERVER ' + JSON.stringify({ ok: false, error: 'PYTHON_MISSING', python: py }) }) +
+    assignments(env) +
+    `export ${Object.keys(env).join(' ')}\n` +
+    SERVER_LAUNCH_SH.replace('@LAUNCHER@', SERVER_LAUNCHER_PY.trimEnd())
+  );
+}
+
+export function parseServerLaunch(stdout: string): ServerLaunchOutcome | null {
+  const at = stdout.lastIndexOf('@@KTRAY-SERVER ');
+  if (at < 0) return null;
+  try {
+    return JSON.parse(stdout.slice(at + '@@KTRAY-SERVER '.length).split('\n')[0]!) as ServerLaunchOutcome;
+  } catch {
+    return null;
+  }
+}
+
 /** The launcher's one report line, wherever it is (text a login shell printed may precede it on the line). */
 export function parseLaunch(stdout: string): LaunchOutcome | null {
   const at = stdout.lastIndexOf('@@KTRAY-LAUNCH ');
@@ -86,8 +122,19 @@ export function parseLaunch(stdout: string): LaunchOutcome | null {
  * Waits for a process to go after a clean shutdown request, then TERM, then
  * KILL. Prints `gone` or `alive`. The file is removed only when asked.
  */
-export function stopScript(pid: number, opts: { graceSec: number; start?: string | null; removeFile?: string }): string {
-  return assignments({ p: String(pid), start: opts.start ?? '', grace: String(Math.round(opts.graceSec * 10)), remove: opts.removeFile ?? '' }) + SAME_SH + STOP_SH;
+export function stopScript(pid: number, opts: { graceSec: number; start?: string | null; removeFile?: string; alsoRemove?: string[]; termWaitSec?: number }): string {
+  return (
+    `set --${(opts.alsoRemove ?? []).map((f) => ` ${quote(f)}`).join('')}\n` +
+    assignments({
+      p: String(pid),
+      start: opts.start ?? '',
+      grace: String(Math.round(opts.graceSec * 10)),
+      remove: opts.removeFile ?? '',
+      termwait: String(Math.round((opts.termWaitSec ?? 3) * 10)),
+    }) +
+    SAME_SH +
+    STOP_SH
+  );
 }
 
 /** Sends a signal to the kernel, only if that pid is still the process it was (see same.sh). Prints `sent`. */

@@ -3,7 +3,7 @@
 // the right partner here; the agent itself is tested against real hosts.
 import type { AgentConnection, AgentEventListener } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
-import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary, PlotSummary } from '../../shared/types';
+import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary, PlotSummary, ServerSummary } from '../../shared/types';
 import { DEFAULT_PLOT_LIMITS } from '../../core/plots/plot-store';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -47,6 +47,37 @@ export function kernel(hostId: string, name: string, over: Partial<KernelSummary
     busySince: null,
     watched: true,
     watchError: null,
+    server: null,
+    notebook: null,
+    ...over,
+  };
+}
+
+export function server(hostId: string, name: string, over: Partial<ServerSummary> = {}): ServerSummary {
+  return {
+    id: `${hostId}/${name}`,
+    host: hostId,
+    name,
+    file: `/run/user/1000/jupyter/${name}.json`,
+    app: 'notebook',
+    version: null,
+    rootDir: '/home/ada/proj',
+    pid: 777,
+    alive: true,
+    startedAt: T0 - 600_000,
+    command: 'python3 /usr/bin/jupyter-notebook --no-browser --port=8887',
+    endpoint: { kind: 'tcp', address: '127.0.0.1', port: 8887 },
+    remoteUrl: 'http://localhost:8887/',
+    baseUrl: '/',
+    secure: false,
+    auth: 'token',
+    listens: 'loopback',
+    warnings: [],
+    tunnelled: false,
+    localUrl: null,
+    localPort: null,
+    kernels: [],
+    startedByKtray: false,
     ...over,
   };
 }
@@ -83,6 +114,7 @@ export class FakeAgent implements AgentConnection {
   calls: Call[] = [];
   hostList: HostSummary[] = [host('local')];
   kernelList: KernelSummary[] = [];
+  serverList: ServerSummary[] = [];
   settings: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true };
   failWith: Partial<Record<string, KtrayError>> = {};
   private listeners = new Set<AgentEventListener>();
@@ -103,6 +135,11 @@ export class FakeAgent implements AgentConnection {
     const failure = this.failWith[method];
     if (failure) throw failure;
     return value();
+  }
+  private findServer(id: string): ServerSummary {
+    const s = this.serverList.find((x) => x.id === id);
+    if (!s) throw new KtrayError({ code: 'SERVER_NOT_FOUND', message: `No Jupyter server ${id}.` });
+    return s;
   }
   private find(id: string): KernelSummary {
     const k = this.kernelList.find((x) => x.id === id);
@@ -191,6 +228,18 @@ export class FakeAgent implements AgentConnection {
       this.hostList = [...this.hostList.filter((x) => x.id !== p.host), h];
       return h;
     });
+  servers = (p: { host?: string; refresh?: boolean }) =>
+    this.rec('servers', p, () => this.serverList.filter((s) => !p.host || s.host === p.host));
+  startServer = (p: { host: string }) => this.rec('startServer', p, () => server(p.host, 'jpserver-1'));
+  openServer = (p: { id: string }) =>
+    this.rec('openServer', p, () => {
+      const s = { ...this.findServer(p.id), tunnelled: true, localPort: 50123, localUrl: 'http://127.0.0.1:50123/' };
+      return { server: s, localUrl: 'http://127.0.0.1:50123/tree', loginFile: s.auth === 'token' ? `/state/servers/login-${p.id.replace('/', '_')}.html` : null, note: null };
+    });
+  closeServer = (p: { id: string }) => this.rec('closeServer', p, () => this.findServer(p.id));
+  serverKernels = (p: { id: string }) => this.rec('serverKernels', p, () => this.kernelList.filter((k) => k.server === p.id));
+  stopServer = (p: { id: string }) =>
+    this.rec('stopServer', p, () => ({ server: this.findServer(p.id), kernels: this.kernelList.filter((k) => k.server === p.id), how: 'api' as const }));
   getSettings = (p: Record<string, never>) => this.rec('getSettings', p, () => this.settings);
   setSettings = (p: Partial<AgentSettings>) =>
     this.rec('setSettings', p, () => {

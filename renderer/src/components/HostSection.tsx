@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'react';
-import type { HostSummary, KernelSummary, KtrayErrorData } from '../../../electron/shared/types';
+import type { HostSummary, KernelSummary, KtrayErrorData, ServerSummary } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { hostAddress, hostConnectionText } from '../format';
 import { useAction } from '../hooks/useAction';
@@ -7,11 +7,13 @@ import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
 import { HostKeyPrompt, type OfferedKey, offeredKeyOf } from './HostKeyPrompt';
 import { KernelRow } from './KernelRow';
+import { ServerRow } from './ServerRow';
 
 interface Props {
   id: string;
   host: HostSummary | null;
   kernels: KernelSummary[];
+  servers: ServerSummary[];
   lostReason: string | undefined;
   now: number;
   onStartKernel(host: string): void;
@@ -21,7 +23,7 @@ interface Props {
 }
 
 /** A host, its connection and its kernels; host-level errors (unreachable, unknown key) show here. */
-export function HostSection({ id, host, kernels, lostReason, now, onStartKernel, plotCounts, onOpenPlots }: Props) {
+export function HostSection({ id, host, kernels, servers, lostReason, now, onStartKernel, plotCounts, onOpenPlots }: Props) {
   const { client, apply } = useAgent();
   const action = useAction();
   const headingId = useId();
@@ -57,6 +59,11 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel,
   const refresh = () =>
     action.run('Asking the host…', async () => {
       apply({ type: 'kernels', host: id, kernels: await client.kernels.list({ host: id, refresh: true }) });
+      apply({ type: 'servers', host: id, servers: await client.servers.list({ host: id }) });
+    });
+  const startServer = () =>
+    action.run('Starting a Jupyter server…', async () => {
+      apply({ type: 'server', server: await client.servers.start({ host: id }) });
     });
   const checkKey = () =>
     action.run('Fetching the host key…', async () => {
@@ -98,6 +105,9 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel,
             )}
             <button type="button" disabled={busy} onClick={() => onStartKernel(id)} aria-label={`Start a kernel on ${id}`}>
               Start…
+            </button>
+            <button type="button" disabled={busy} onClick={startServer} aria-label={`Start a Jupyter server on ${id}`} title="A Jupyter server on the host's loopback, with a fresh token">
+              Server
             </button>
             {host?.source === 'saved' ? (
               <button type="button" className="danger-quiet" disabled={busy} onClick={() => setConfirmRemove(true)} aria-label={`Remove host ${id}`}>
@@ -177,6 +187,18 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel,
         </details>
       ) : null}
 
+      {servers.length > 0 ? (
+        <>
+          <h3 className="list-head">Jupyter servers</h3>
+          <ul className="kernels servers" aria-label={`Jupyter servers on ${id}`}>
+            {servers.map((s) => (
+              <ServerRow key={s.id} server={s} kernels={kernels} now={now} />
+            ))}
+          </ul>
+          {kernels.length > 0 ? <h3 className="list-head">Kernels</h3> : null}
+        </>
+      ) : null}
+
       {kernels.length > 0 ? (
         <ul className="kernels" aria-label={`Kernels on ${id}`}>
           {kernels.map((k) => (
@@ -185,7 +207,7 @@ export function HostSection({ id, host, kernels, lostReason, now, onStartKernel,
         </ul>
       ) : (
         <p className="empty muted">
-          {host?.connection === 'connected' ? `No kernels found on ${id}.` : 'Not connected yet: Refresh looks for kernels.'}
+          {host?.connection === 'connected' ? `No kernels found on ${id}.` : 'Not connected yet: Refresh looks for kernels and servers.'}
         </p>
       )}
     </section>

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { Frontend, KernelSummary, OpenedFrontend } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
 import { jobLabel } from '../../../electron/shared/format';
-import { formatDuration, kernelStateHelp, kernelStateLabel, listenWarning, shortKernelName } from '../format';
+import { formatDuration, kernelDisplayName, kernelStateHelp, kernelStateLabel, listenWarning, shortKernelName } from '../format';
 import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
@@ -24,7 +24,7 @@ export function KernelRow({ kernel, now, plotCount, onOpenPlots }: Props) {
   const [confirmStop, setConfirmStop] = useState(false);
   const alive = kernel.alive && kernel.state !== 'dead';
   const busy = action.pending !== null;
-  const label = `${kernel.kernelName} ${shortKernelName(kernel.name)}`;
+  const label = `${kernelDisplayName(kernel)} ${shortKernelName(kernel.name)}`;
   const applyKernel = (k: KernelSummary) => apply({ type: 'kernel', kernel: k });
 
   const attach = (frontend: Frontend) =>
@@ -44,6 +44,7 @@ export function KernelRow({ kernel, now, plotCount, onOpenPlots }: Props) {
     kernel.job ? jobLabel(kernel, now) : kernel.pid !== null ? `pid ${kernel.pid}` : 'no pid',
     kernel.startedAt !== null ? `up ${formatDuration(now - kernel.startedAt)}` : null,
     kernel.attached ? 'attached' : 'not attached',
+    kernel.server ? `server ${kernel.server.slice(kernel.server.indexOf('/') + 1)}` : null,
   ].filter(Boolean);
 
   return (
@@ -54,7 +55,7 @@ export function KernelRow({ kernel, now, plotCount, onOpenPlots }: Props) {
           {kernelStateLabel(kernel, now)}
         </span>
         <span className="kernel-name" title={kernel.connectionFile}>
-          {kernel.kernelName} <span className="muted">{shortKernelName(kernel.name)}</span>
+          {kernelDisplayName(kernel)} <span className="muted">{kernel.notebook ? kernel.kernelName : shortKernelName(kernel.name)}</span>
         </span>
         {kernel.attached ? <span className="badge">attached</span> : null}
       </div>

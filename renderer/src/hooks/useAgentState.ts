@@ -31,12 +31,12 @@ export function useAgentState(client: KtrayClient): AgentStateHandle {
       else dispatch({ type: 'event', event });
     });
     setLoadError(null);
-    Promise.all([client.hosts.list({}), client.kernels.list({}), client.plots.list({})])
-      .then(([hosts, kernels, plots]) => {
+    Promise.all([client.hosts.list({}), client.kernels.list({}), client.plots.list({}), client.servers.list({})])
+      .then(([hosts, kernels, plots, servers]) => {
         const queued = held ?? [];
         held = null;
         if (cancelled) return;
-        dispatch({ type: 'loaded', hosts, kernels, plots: plots.plots });
+        dispatch({ type: 'loaded', hosts, kernels, servers, plots: plots.plots });
         for (const event of queued) dispatch({ type: 'event', event });
       })
       .catch((err: unknown) => {

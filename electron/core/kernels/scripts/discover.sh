@@ -1,5 +1,6 @@
-# Lists every connection file in the Jupyter runtime dirs, and the processes
-# that may serve them, in one go. Set before this text:
+# Lists every connection file and Jupyter server file (jpserver-*.json,
+# nbserver-*.json) in the Jupyter runtime dirs, and the processes that may
+# serve them, in one go. Set before this text:
 #   m           a marker no file or process can print by chance
 #   "$@"        extra folders to look in
 # A scheduler's queue section (slurm-queue.sh) may follow in the same script,
@@ -28,31 +29,45 @@ for d in "${JUPYTER_RUNTIME_DIR:-}" "${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/jupyter
   case "$seen" in *"$nl$r$nl"*) continue;; esac
   seen="$seen$nl$r$nl"
   set -- "$r"/kernel-*.json
-  [ "$#" -gt 1 ] || [ -e "$1" ] || continue
-  # One stat for the folder; should a file go between the glob and stat, the
-  # line-per-file order is lost, and then each file is asked on its own.
-  all=$(stat $st_fmt -- "$@" 2>/dev/null) || all=
-  c=0; rest=$all
-  while [ -n "$rest" ]; do c=$((c + 1)); case "$rest" in *"$nl"*) rest=${rest#*"$nl"};; *) rest=;; esac; done
-  [ "$c" -eq "$#" ] || all=
-  for f; do
-    if [ -n "$all" ]; then ts=${all%%"$nl"*}; all=${all#"$ts"}; all=${all#"$nl"}
-    else ts=$(stat $st_fmt -- "$f" 2>/dev/null || echo 0_0); fi
+  # No kernel file here (the glob stays as it is): on to the server files.
+  if [ "$#" -gt 1 ] || [ -e "$1" ]; then
+    # One stat for the folder; should a file go between the glob and stat, the
+    # line-per-file order is lost, and then each file is asked on its own.
+    all=$(stat $st_fmt -- "$@" 2>/dev/null) || all=
+    c=0; rest=$all
+    while [ -n "$rest" ]; do c=$((c + 1)); case "$rest" in *"$nl"*) rest=${rest#*"$nl"};; *) rest=;; esac; done
+    [ "$c" -eq "$#" ] || all=
+    for f; do
+      if [ -n "$all" ]; then ts=${all%%"$nl"*}; all=${all#"$ts"}; all=${all#"$nl"}
+      else ts=$(stat $st_fmt -- "$f" 2>/dev/null || echo 0_0); fi
+      [ -f "$f" ] || continue
+      t=${ts%%_*}; sz=${ts#*_}
+      printf '%s file %s %s ' "$m" "$t" "$sz"; name "$f"; printf '\n'
+      # A connection file is a few hundred bytes; a bigger one is reported by its size, not read.
+      if [ "$sz" -le 65536 ] 2>/dev/null; then copy "$f" 2>/dev/null; fi
+      printf '\n'
+    done
+  fi
+  # A server's file holds its token: read here, it travels only on this stdout.
+  # Its mode and its folder's tell whether other users can read it too.
+  dm=
+  for f in "$r"/jpserver-*.json "$r"/nbserver-*.json; do
     [ -f "$f" ] || continue
-    t=${ts%%_*}; sz=${ts#*_}
-    printf '%s file %s %s ' "$m" "$t" "$sz"; name "$f"; printf '\n'
-    # A connection file is a few hundred bytes; a bigger one is reported by its size, not read.
+    [ -n "$dm" ] || dm=$(stat -c '%a' "$r" 2>/dev/null || stat -f '%Lp' "$r" 2>/dev/null || echo 0)
+    ts=$(stat -c '%Y %s %a' "$f" 2>/dev/null || stat -f '%m %z %Lp' "$f" 2>/dev/null || echo '0 0 0')
+    printf '%s server %s %s ' "$m" "$ts" "$dm"; name "$f"; printf '\n'
+    sz=${ts#* }; sz=${sz%% *}
     if [ "$sz" -le 65536 ] 2>/dev/null; then copy "$f" 2>/dev/null; fi
     printf '\n'
   done
 done
-ps=$(ps -ww -u "$(id -u)" -o pid= -o etime= -o args= 2>/dev/null)
+ps=$(ps -ww -u "$(id -u)" -o pid= -o ppid= -o etime= -o args= 2>/dev/null)
 printf '%s ps\n%s\n' "$m" "$ps"
 # Which process owns a kernel's ports, from the kernel's own view of its
 # sockets (Linux /proc): exact where argv matching could only guess.
 if [ -r /proc/self/stat ] && [ -d /proc/self/fd ]; then
   printf '%s procfs\n' "$m"
-  pids=$(printf '%s\n' "$ps" | grep -E 'kernel|\.json' | while read -r p _; do printf '%s ' "$p"; done)
+  pids=$(printf '%s\n' "$ps" | grep -E 'kernel|\.json|jupyter|notebook' | while read -r p _; do printf '%s ' "$p"; done)
   # Every argv in one cat: between two, a file holding a line no argv can
   # hold (the marker); without a temporary file, one cat each, same output.
   argv=

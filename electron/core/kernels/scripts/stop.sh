@@ -1,16 +1,19 @@
 # Waits for a process to go after a clean shutdown request, then TERM, then
-# KILL; prints `gone` or `alive`. Set before this text (and same.sh):
+# KILL; prints `gone` or `alive` (after `sent TERM`/`sent KILL` for each signal). Set before this text (and same.sh):
 #   p           the pid
 #   start       its start time, for same()
 #   grace       tenths of a second to wait before TERM
 #   remove      a file to remove once it is gone, or empty
+#   "$@"        more files to remove with it (a server's -open.html, its socket)
+#   termwait    tenths of a second to wait after TERM before KILL (default 30)
 # A zombie is gone for our purposes, whenever its parent gets round to reaping
 # it; a pid that is now another process's is gone too, and never signalled.
 alive() { same && ! ps -o stat= -p "$p" 2>/dev/null | grep -q '^Z'; }
 waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; }
 waitgone "$grace"
-if alive; then kill -TERM "$p" 2>/dev/null; waitgone 30; fi
-if alive; then kill -KILL "$p" 2>/dev/null; waitgone 20; fi
+if alive; then echo sent TERM; kill -TERM "$p" 2>/dev/null; waitgone "${termwait:-30}"; fi
+if alive; then echo sent KILL; kill -KILL "$p" 2>/dev/null; waitgone 20; fi
 if alive; then echo alive; exit 0; fi
 [ -z "$remove" ] || rm -f -- "$remove"
+for f in "$@"; do rm -f -- "$f"; done
 echo gone
