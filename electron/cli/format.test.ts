@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSummary, KernelSummary, PlotSummary } from '../shared/types';
-import { formatHosts, formatKernels, formatPlot } from './format';
+import { formatHosts, formatKernels, formatPlot, formatServers } from './format';
+import { server } from '../main/test/fixtures';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
 
@@ -97,6 +98,40 @@ describe('formatKernels', () => {
   it('says under the table which kernels could not be watched, and why', () => {
     const text = formatKernels([kernel({ watchError: 'the SSH server refused to forward' })], NOW);
     expect(text.split('\n').pop()).toBe('note: gpu1/abc is not watched: the SSH server refused to forward');
+  });
+});
+
+describe('formatServers', () => {
+  it('says how to start one when there are none', () => {
+    expect(formatServers([], NOW)).toMatch(/No Jupyter servers.*ktray server start HOST/);
+  });
+
+  it('shows id, app and version, state, pid, age, root, where it listens, here, and its kernels; then what to know', () => {
+    const text = formatServers(
+      [
+        server('gpu1', 'nbserver-777', { startedAt: NOW - 600_000, version: '6.4.12', kernels: ['gpu1/k1'], tunnelled: true, localUrl: 'http://127.0.0.1:50123/', localPort: 50123 }),
+        server('gpu1', 'jpserver-9', { app: 'jupyter-server', version: '1.23.3', command: 'python3 -m jupyter_server', pid: 9, startedAt: NOW - 60_000, endpoint: { kind: 'unix', path: '/run/user/1000/jupyter/ktray-1.sock' }, rootDir: '' }),
+        server('gpu1', 'nbserver-1', { alive: false, pid: 1, auth: 'password', startedAt: null, endpoint: { kind: 'tcp', address: '0.0.0.0', port: 8891 }, listens: 'all-interfaces', warnings: ['It listens on 0.0.0.0:8891, so the network can reach it.'] }),
+      ],
+      NOW,
+    );
+    const rows = cells(text);
+    expect(rows[0]).toEqual(['ID', 'APP', 'STATE', 'PID', 'AGE', 'ROOT', 'REMOTE', 'LOCAL', 'KERNELS']);
+    expect(rows[1]).toEqual(['gpu1/nbserver-777', 'Notebook 6.4.12', 'running', '777', '10m', '/home/ada/proj', '127.0.0.1:8887', 'http://127.0.0.1:50123/', '1']);
+    expect(rows[2]).toEqual(['gpu1/jpserver-9', 'Jupyter Server 1.23.3', 'running', '9', '1m', '-', 'unix:/run/user/1000/jupyter/ktray-1.sock', '-', '0']);
+    expect(rows[3]).toEqual(['gpu1/nbserver-1', 'Notebook', 'dead', '1', '-', '/home/ada/proj', '0.0.0.0:8891', '-', '0']);
+    expect(text.split('\n').slice(4)).toEqual([
+      'note: gpu1/nbserver-1 is not running: /run/user/1000/jupyter/nbserver-1.json is a stale file (`ktray server stop gpu1/nbserver-1` removes it).',
+      'note: gpu1/nbserver-1 uses a password: `ktray open` opens it and the browser asks for the password.',
+      'warning: gpu1/nbserver-1: It listens on 0.0.0.0:8891, so the network can reach it.',
+    ]);
+  });
+
+  it('adds the notebook of each server kernel to `ktray ls`', () => {
+    const rows = cells(formatKernels([kernel({ server: 'gpu1/nbserver-777', notebook: 'reports/analysis.ipynb' }), kernel({ id: 'gpu1/x', name: 'x' })], NOW));
+    expect(rows[0].at(-1)).toBe('NOTEBOOK');
+    expect(rows[1].at(-1)).toBe('reports/analysis.ipynb on nbserver-777');
+    expect(rows[2].at(-1)).toBe('-');
   });
 });
 

@@ -1,6 +1,6 @@
 // Plain-text tables and lines for the terminal.
-import { formatDuration, hostStateLabel, kernelStateLabel, listenWarning, timeLeftLabel } from '../shared/format';
-import type { AgentEvent, HostSummary, KernelSummary, PlotSummary } from '../shared/types';
+import { formatDuration, hostStateLabel, kernelStateLabel, listenWarning, serverAddress, serverAppLabel, timeLeftLabel } from '../shared/format';
+import type { AgentEvent, HostSummary, KernelSummary, PlotSummary, ServerSummary } from '../shared/types';
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -11,7 +11,8 @@ export function formatKernels(kernels: KernelSummary[], now: number): string {
   if (!kernels.length) return 'No kernels. Start one with `ktray start HOST` (HOST may be `local`).';
   // Batch jobs' columns only where a kernel is one: most hosts have none.
   const jobs = kernels.some((k) => k.job);
-  const rows = [['ID', 'STATE', 'PID', 'AGE', 'ATTACHED', 'KERNEL', ...(jobs ? ['JOB', 'NODE', 'PARTITION', 'LEFT'] : [])]];
+  const withServers = kernels.some((k) => k.server);
+  const rows = [['ID', 'STATE', 'PID', 'AGE', 'ATTACHED', 'KERNEL', ...(withServers ? ['NOTEBOOK'] : []), ...(jobs ? ['JOB', 'NODE', 'PARTITION', 'LEFT'] : [])]];
   for (const k of kernels) {
     const j = k.job;
     rows.push([
@@ -21,6 +22,7 @@ export function formatKernels(kernels: KernelSummary[], now: number): string {
       k.startedAt ? formatDuration(now - k.startedAt) : '-',
       k.attached ? 'yes' : 'no',
       k.kernelName,
+      ...(withServers ? [k.server ? `${k.notebook ?? '(no notebook)'} on ${k.server.slice(k.server.indexOf('/') + 1)}` : '-'] : []),
       ...(jobs ? [j?.jobId ?? '-', j?.node ?? '-', j?.partition ?? '-', j && k.alive && !j.ended ? timeLeftLabel(j, now).replace(/ left$/, '') : '-'] : []),
     ]);
   }
@@ -30,6 +32,31 @@ export function formatKernels(kernels: KernelSummary[], now: number): string {
   // A batch job's kernel listens on its node's address, which Kernel Tray itself allowed: no warning.
   const exposed = kernels.filter((k) => k.alive && !k.job && k.listens !== 'loopback' && k.listens !== 'ipc').map((k) => `warning: ${listenWarning(k)}`);
   return [table(rows), ...exposed, ...notes].join('\n');
+}
+
+export function formatServers(servers: ServerSummary[], now: number): string {
+  if (!servers.length) return 'No Jupyter servers. Start one with `ktray server start HOST` (HOST may be `local`).';
+  const rows = [['ID', 'APP', 'STATE', 'PID', 'AGE', 'ROOT', 'REMOTE', 'LOCAL', 'KERNELS']];
+  for (const s of servers) {
+    rows.push([
+      s.id,
+      serverAppLabel(s),
+      s.alive ? 'running' : 'dead',
+      s.pid ? String(s.pid) : '-',
+      s.startedAt ? formatDuration(now - s.startedAt) : '-',
+      s.rootDir || '-',
+      serverAddress(s),
+      s.localUrl ?? '-',
+      String(s.kernels.length),
+    ]);
+  }
+  const notes: string[] = [];
+  for (const s of servers) {
+    if (!s.alive) notes.push(`note: ${s.id} is not running: ${s.file} is a stale file (\`ktray server stop ${s.id}\` removes it).`);
+    if (s.auth === 'password') notes.push(`note: ${s.id} uses a password: \`ktray open\` opens it and the browser asks for the password.`);
+    for (const w of s.warnings) notes.push(`warning: ${s.id}: ${w}`);
+  }
+  return [table(rows), ...notes].join('\n');
 }
 
 export function formatHosts(hosts: HostSummary[], now = Date.now()): string {
@@ -67,6 +94,8 @@ export function formatEvent(e: AgentEvent): string {
       return `${t} plot      ${formatPlot(e.plot)}`;
     case 'plot-updated':
       return `${t} replotted ${formatPlot(e.plot)}`;
+    case 'server-state':
+      return `${t} server    ${e.server.id} ${e.server.alive ? 'running' : 'dead'}${e.server.localUrl ? ` at ${e.server.localUrl}` : ''}`;
     default:
       return '';
   }

@@ -9,9 +9,10 @@ import type { RpcAgent } from '../core/rpc/rpc';
 import type { AgentEvent, AttachOptions, AuthPrompt, Frontend, FrontendWindow, KtrayErrorData, PlotSummary } from '../shared/types';
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
-import { formatEvent, formatHosts, formatKernels, formatPlot } from './format';
+import { formatEvent, formatHosts, formatKernels, formatPlot, formatServers } from './format';
 import { jobLabel, kernelStateLabel } from '../shared/format';
 import { plotFileName } from '../core/plots/plot-cache';
+import { launchBrowser, openServerInBrowser } from '../core/frontends/browser';
 import { ask, askHidden, confirm } from './prompt';
 
 const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
@@ -40,6 +41,7 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
                                       (--allow-address: forward to ADDR, an address other
                                        than HOST's loopback that the kernel listens on;
                                        remembered for that kernel)
+                                      (ID may be HOST/NOTEBOOK.ipynb: the kernel a server runs for it)
   detach ID                           close its tunnels, remove the local file
   stop ID | interrupt ID | restart ID
   pin ID | unpin ID                   watch live state without attaching
@@ -47,6 +49,15 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
                                       Kernel Tray watched it (attached or pinned), newest
                                       first; --dir: write them to DIR as files and print
                                       their paths; --follow: and each new one, until Ctrl-C
+
+Jupyter servers (SERVER_ID is HOST/jpserver-PID or HOST/nbserver-PID, as \`ktray servers\` prints it):
+  servers [HOST]                      list the Jupyter servers (started by hand or by ktray)
+  server start HOST [--cwd DIR] [--app lab|notebook|server] [--python PATH]
+                                      start one detached, on HOST's loopback, with a fresh token
+  open SERVER_ID [--print]            tunnel it here and open the browser logged in
+                                      (--print: print the local URL and the login page instead)
+  server close SERVER_ID              close its tunnel (the server keeps running)
+  server stop SERVER_ID               shut it down and the kernels it runs
 
 Hosts (local is this computer; others come from ~/.ssh/config):
   hosts                               list hosts and their connection state
@@ -88,6 +99,8 @@ const options = {
   'new-terminal': { type: 'boolean' },
   tcp: { type: 'boolean' },
   'allow-address': { type: 'string' },
+  app: { type: 'string' },
+  print: { type: 'boolean' },
   fingerprint: { type: 'string' },
   replace: { type: 'boolean' },
   dir: { type: 'string' },
@@ -262,6 +275,16 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       return settings(agent, rest, flags);
     case 'plots':
       return plots(agent, arg(rest, 0, 'ID'), flags);
+    case 'servers': {
+      const servers = await agent.servers({ host: rest[0], refresh: true });
+      const hosts = await agent.hosts({});
+      for (const h of hosts.filter((x) => !rest[0] || x.id === rest[0])) for (const w of h.warnings) process.stderr.write(`warning: ${h.id}: ${w}\n`);
+      return out(flags, servers, formatServers(servers, Date.now()));
+    }
+    case 'open':
+      return openServer(agent, arg(rest, 0, 'SERVER_ID'), flags);
+    case 'server':
+      return serverCommand(agent, rest, flags);
     default:
       usageError(`Unknown command ${command}.`);
   }
@@ -316,6 +339,51 @@ async function slurmHost(agent: RpcAgent, host: string, args: string | undefined
   const h = (await agent.hosts({})).find((x) => x.id === host);
   const s = h?.scheduler ?? null;
   return out(flags, s, s ? `${host} is a Slurm cluster; default sbatch arguments: ${s.args || '(none)'}` : `${host} is not set up as a Slurm cluster (\`ktray slurm ${host} "--partition=..."\` makes it one).`);
+}
+
+async function serverCommand(agent: RpcAgent, rest: string[], flags: Flags): Promise<number> {
+  const sub = arg(rest, 0, 'a server command (start, stop or close)');
+  switch (sub) {
+    case 'start': {
+      const app = flags.app as 'lab' | 'notebook' | 'server' | undefined;
+      if (app !== undefined && !['lab', 'notebook', 'server'].includes(app)) usageError(`--app must be lab, notebook or server, not ${app}.`);
+      const s = await agent.startServer({ host: arg(rest, 1, 'HOST'), cwd: flags.cwd, app, python: flags.python });
+      for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`);
+      return out(flags, s, s.id);
+    }
+    case 'stop': {
+      const id = arg(rest, 1, 'SERVER_ID');
+      const going = await agent.serverKernels({ id });
+      if (!flags.json) {
+        process.stderr.write(
+          going.length
+            ? `Stopping ${id} stops its ${going.length === 1 ? 'kernel' : `${going.length} kernels`}: ${going.map((k) => `${k.id}${k.notebook ? ` (${k.notebook})` : ''}`).join(', ')}\n`
+            : `Stopping ${id} (it runs no kernels).\n`,
+        );
+      }
+      const res = await agent.stopServer({ id });
+      const how = { api: 'shut down through its API', signal: 'stopped with signals', stale: 'was not running; its stale file is removed' }[res.how];
+      return out(flags, res, `${id} ${how}`);
+    }
+    case 'close': {
+      const s = await agent.closeServer({ id: arg(rest, 1, 'SERVER_ID') });
+      return out(flags, s, `${s.id}: tunnel closed (the server keeps running)`);
+    }
+    default:
+      usageError(`Unknown server command ${sub} (use start, stop or close).`);
+  }
+}
+
+async function openServer(agent: RpcAgent, id: string, flags: Flags): Promise<number> {
+  if (flags.print) {
+    const opened = await agent.openServer({ id });
+    if (opened.note) process.stderr.write(`note: ${opened.note}\n`);
+    const login = opened.loginFile ? `\nlog in: file://${opened.loginFile}  (0600; it holds the token)` : '';
+    return out(flags, opened, `${opened.localUrl}${login}`);
+  }
+  const opened = await openServerInBrowser(agent, { id }, (url) => launchBrowser(url));
+  if (opened.note) process.stderr.write(`note: ${opened.note}\n`);
+  return out(flags, opened, `${opened.localUrl}\n(browser opened)`);
 }
 
 async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<number> {
