@@ -191,6 +191,10 @@ export interface TrayFixture {
   clipboardImages: Buffer[];
   /** Stands in for the desktop's save dialog: what it was offered, and the path it answers next (null: cancelled). */
   saveDialog: { suggested: string[]; answer: string | null };
+  /** Pages the app opened "in the browser" (Open in browser on a Jupyter server), in this Chromium. */
+  browserPages: Page[];
+  /** The URLs the app handed the browser, in order. */
+  browserUrls: string[];
   /** Same sshd as remote.alias, but its known_hosts starts empty: the unknown-host-key path. */
   untrusted: string;
   untrustedKnownHosts: string;
@@ -249,7 +253,17 @@ export async function openTrayFixture(): Promise<TrayFixture> {
     const clipboard: string[] = [];
     const clipboardImages: Buffer[] = [];
     const saveDialog: TrayFixture['saveDialog'] = { suggested: [], answer: null };
-    // As the Electron main process does it (electron/main/app-controller.ts), with a clipboard we can read.
+    const browserPages: Page[] = [];
+    const browserUrls: string[] = [];
+    // As the Electron main process does it (electron/main/app-controller.ts), with a clipboard we can read
+    // and "the browser" a new page of this Chromium (Electron hands the same URL to shell.openExternal).
+    const openUrl = async (url: string) => {
+      browserUrls.push(url);
+      const p = await browser.context.newPage();
+      await p.setViewportSize({ width: 1280, height: 860 });
+      browserPages.push(p);
+      await p.goto(url, { waitUntil: 'commit' });
+    };
     const win = await openTrayWindow(browser.context, server.url, {
       agent: a,
       desktop: createDesktop(a, {
@@ -259,10 +273,11 @@ export async function openTrayFixture(): Promise<TrayFixture> {
           saveDialog.suggested.push(suggested);
           return saveDialog.answer;
         },
+        openUrl,
       }),
     });
     parts.push(win);
-    return { remote, agent, win, page: win.page, dir, clipboard, clipboardImages, saveDialog, untrusted, untrustedKnownHosts, unreachable, close };
+    return { remote, agent, win, page: win.page, dir, clipboard, clipboardImages, saveDialog, browserPages, browserUrls, untrusted, untrustedKnownHosts, unreachable, close };
   } catch (err) {
     await close();
     throw err;

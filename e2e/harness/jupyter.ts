@@ -1,4 +1,5 @@
 // Runs jupyter_check.py, a real jupyter_client (BlockingKernelClient), against a connection file.
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { run } from './proc';
 
@@ -46,4 +47,27 @@ export async function runJupyterCheck(
     ...(parsed.evalue ? { evalue: String(parsed.evalue) } : {}),
     exitCode: r.code,
   };
+}
+
+/** A real `jupyter console --existing FILE --simple-prompt`, fed lines on stdin: everything it printed. */
+export function runJupyterConsole(file: string, input: string, opts: { timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('/usr/bin/jupyter-console', ['--existing', file, '--simple-prompt'], {
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...(process.env.HOME ? { HOME: process.env.HOME } : {}) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      c.kill('SIGKILL');
+      reject(new Error(`jupyter console did not finish:\n${out}`));
+    }, opts.timeoutMs ?? 60_000);
+    c.on('error', reject);
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    c.stdin.end(input);
+  });
 }
