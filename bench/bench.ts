@@ -3,7 +3,7 @@
 // added latency. Prints the table and writes BENCHMARKS.md.
 //
 //   npm run bench -- [--rtt-ms 50] [--runs 5] [--requests 50] [--display-mb 20]
-//                    [--memory-kernels 20] [--only startup,cold,warm,discovery,wire,memory,slurm] [--out FILE]
+//                    [--memory-kernels 20] [--only startup,cold,warm,discovery,servers,wire,memory,slurm] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,12 +26,13 @@ import { coldSection, warmSection } from './sections/attach';
 import { discoverySection } from './sections/discovery';
 import { memorySection } from './sections/memory';
 import { slurmSection } from './sections/slurm';
+import { serversSection } from './sections/servers';
 import { startupSection } from './sections/startup';
 import { slurmUnavailable, startSlurmCluster, type SlurmCluster } from '../e2e/harness/slurm-cluster';
 import { wireSection } from './sections/wire';
 import { isAlive, killSshClients, median, memoryOf, now, timed } from './util';
 
-const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'wire', 'memory', 'slurm'] as const;
+const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'servers', 'wire', 'memory', 'slurm'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function options(): { settings: Settings; only: Set<Section>; out: string } {
@@ -73,7 +74,7 @@ const log = (line: string) => process.stderr.write(`[bench ${((now() - t0) / 100
 
 async function main(): Promise<void> {
   const { settings, only, out } = options();
-  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, startup: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
+  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, startup: null, servers: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
   let remote: RemoteHost | undefined;
   let cluster: SlurmCluster | undefined;
@@ -122,6 +123,10 @@ async function main(): Promise<void> {
         log('discovery');
         await stopAllKernels(remote);
         r.discovery = await discoverySection({ remote, manual, tray, cli, runs: settings.runs, counts: settings.discoveryCounts, log });
+      }
+      if (only.has('servers')) {
+        log('Jupyter servers');
+        r.servers = await serversSection({ remote, tray, cli, runs: settings.runs, servers: 2, notebooksPerServer: 5, log });
       }
       const running = await countKernels(remote);
       const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') ? 1 : 0;
@@ -226,6 +231,7 @@ function slurmNote(): string {
 function staticNotes(): string[] {
   return [
     "(a) the manual recipe with OpenSSH and the harness's ssh_config, no ControlMaster (`-o ControlPath=none`: each step is a fresh SSH login, as the usual recipe has it): `ssh HOST 'setsid nohup python3 -m ipykernel_launcher -f FILE >/dev/null 2>&1 </dev/null &'`; `ssh HOST 'until [ -s FILE ]; do sleep 0.05; done; cat FILE'`; `ssh -f -N -o ExitOnForwardFailure=yes -L p:127.0.0.1:r x5 HOST` (returns once the forwards listen); ports rewritten into a local 0600 connection file.",
+    "(a) servers: one fresh `ssh HOST` that cats every jpserver-/nbserver-*.json of the runtime dir and asks each server's /api/sessions on the host with curl (the token read from the file and fed to curl on stdin, not in its argv), plus `ps`; (c) `servers({host, refresh})` / `ktray servers HOST` (one discovery round trip, with the /api/sessions of the servers it already knows asked on streams through the one SSH connection while that round trip runs). Open: (a) `ssh -f -N -o ExitOnForwardFailure=yes -L p:127.0.0.1:PORT HOST`, then `GET http://127.0.0.1:p/api`; (c) `openServer` / `ktray open ID --print` on the connected host (a tunnel on 127.0.0.1, a check that the server answers through it, the 0600 login page), then the same GET; the tunnel is closed between runs.",
     "(a) discovery is the fair expert equivalent of `ktray ls`: one fresh `ssh HOST 'cd ~/.local/share/jupyter/runtime && for f in kernel-*.json; do echo; cat $f; done; ps -u $(id -u) -o pid=,etime=,args='` (no Python started; `jupyter --runtime-dir` would add an interpreter start).",
     '(c) tray: the agent in this process (hostAgent, as Electron main hosts it), already running; cold = host not connected, `start` + `attach` (frontend none) + first result; warm = host connected and kernel listed, `attach` + first result. (c) CLI: the `ktray` bundle (esbuild, as scripts/build.mjs builds it) run by node for each command, talking to its background agent (`ktray agent start`); each figure includes node starting the CLI.',
     'The first result is measured with the same client for every approach: Kernel Tray\'s Node zeromq KernelClient, already loaded (kernel_info until iopub answers, then execute `1+1`), so no frontend start-up is counted for anyone.',

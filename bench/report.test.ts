@@ -28,6 +28,7 @@ function results(): Results {
     throughputTty: m('MB/s', 22),
     memory: { kernels: 20, idleMb: 60, rssMb: m('MB', 70, 72, 71), hwmMb: 75, afterBulkMb: 140, sshForwardMb: 3.5, jcTunnelMb: null },
     startup: { runs: 21, firstMs: 400, rebuilt: true, nodeMs: m('ms', 40, 42, 41), ktrayMs: m('ms', 95, 99, 90), bundleMs: m('ms', 93) },
+    servers: { servers: 2, kernels: 10, discovery: { a: m('ms', 700), c: m('ms', 210), cli: m('ms', 330) }, open: { a: m('ms', 600, 640), c: m('ms', 120), cli: m('ms', 250) } },
     notes: ['a note'],
     skipped: [],
     startedAt: new Date(0),
@@ -100,6 +101,15 @@ describe('rendering', () => {
     const text = renderText(results());
     expect(text).toContain('| Slurm: submit → first `1+1` on an idle cluster (kernel on the compute node) | 4100 ms (1.00×) | n/a (no batch jobs in jupyter_client) | 2050 ms (0.50×) | 2460 ms (0.60×) |');
     expect(renderText({ ...results(), slurm: null })).not.toContain('Slurm:');
+  });
+
+  it('shows the servers rows: listing with notebook names, and open, as ratios to (a)', () => {
+    const text = renderText(results());
+    expect(text).toContain('| Servers: list 2 Jupyter servers and the notebooks of their 10 kernels | 700 ms (1.00×) | n/a | 210 ms (0.30×) | 330 ms (0.47×) |');
+    expect(text).toContain('| Open a server: command → it answers through a tunnel here (`GET /api`) | 620 ms (1.00×) | n/a | 120 ms (0.19×) | 250 ms (0.40×) |');
+    const r = results();
+    r.servers = null;
+    expect(renderText(r)).not.toContain('Open a server');
   });
 
   it('writes the machine and settings into BENCHMARKS.md', () => {

@@ -137,6 +137,11 @@ export function renderTable(r: Results): { table: string; footnotes: string[] } 
         `${fmt(ktray, 'ms')} (+${Math.round(ktray - node)} ms, ${(ktray / node).toFixed(2)}× node; the bundle alone ${fmt(med(st.bundleMs), 'ms')}) |`,
     );
   }
+  if (r.servers) {
+    const sv = r.servers;
+    lines.push(rowLine(`Servers: list ${sv.servers} Jupyter servers and the notebooks of their ${sv.kernels} kernels`, sv.discovery, fn, { b: 'n/a' }));
+    lines.push(rowLine('Open a server: command → it answers through a tunnel here (`GET /api`)', sv.open, fn, { b: 'n/a' }));
+  }
   if (r.memory) {
     const m = r.memory;
     const perKernel = m.sshForwardMb !== null ? `≈ ${(m.sshForwardMb * m.kernels).toFixed(0)} MB (${m.kernels} × one \`ssh -N\`, ${m.sshForwardMb.toFixed(1)} MB each)` : 'n/a';

@@ -77,6 +77,8 @@ export interface Results {
     ktrayMs: Measure;
     bundleMs: Measure;
   } | null;
+  /** Jupyter servers: listing them with their notebooks' names, and opening one through a tunnel. */
+  servers: { servers: number; kernels: number; discovery: Row; open: Row } | null;
   /** Facts worth printing beside the table (how a baseline was run, why it failed). */
   notes: string[];
   /** Sections that could not run at all, with why. */
