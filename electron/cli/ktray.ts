@@ -3,6 +3,7 @@
 // agent over its socket, starting a headless agent when none runs.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatError, KtrayError } from '../shared/errors';
 import type { RpcAgent } from '../core/rpc/rpc';
@@ -378,7 +379,7 @@ async function openServer(agent: RpcAgent, id: string, flags: Flags): Promise<nu
   if (flags.print) {
     const opened = await agent.openServer({ id });
     if (opened.note) process.stderr.write(`note: ${opened.note}\n`);
-    const login = opened.loginFile ? `\nlog in: file://${opened.loginFile}  (0600; it holds the token)` : '';
+    const login = opened.loginFile ? `\nlog in: ${pathToFileURL(opened.loginFile).href}  (0600; it holds the token)` : '';
     return out(flags, opened, `${opened.localUrl}${login}`);
   }
   const opened = await openServerInBrowser(agent, { id }, (url) => launchBrowser(url));

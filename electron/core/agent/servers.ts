@@ -114,6 +114,8 @@ export class Servers {
     const kernels = new Map<string, string[]>();
     for (const k of listing.kernels) if (k.server) kernels.set(k.server, [...(kernels.get(k.server) ?? []), kernelId(hostId, k.name)]);
     const { removed } = this.o.table.listed(hostId, listing.servers, kernels, (id) => this.tunnels.has(id));
+    // A dead server's token opens nothing: its login page goes now, the tunnel stays until closed.
+    for (const s of this.o.table.summaries(hostId)) if (!s.alive) await removeLoginFile(this.o.home, s.id);
     if (removed.length === 0) return;
     const { state } = this.o.persisted;
     for (const id of removed) {
