@@ -119,7 +119,13 @@ describe('tray window: Jupyter servers on a host', () => {
     expect(await confirm.getAttribute('aria-label')).toBe(`Stop nbserver-${notes.pid}? Its kernel goes with it: analysis.ipynb.`);
     await screenshots(page, '24-server-stop');
     await confirm.getByRole('button', { name: 'Stop server' }).click();
-    await serverRow(id()).waitFor({ state: 'detached', ...SLOW });
+    await serverRow(id())
+      .waitFor({ state: 'detached', ...SLOW })
+      .catch(async (err: Error) => {
+        // Say what the window shows instead (an error from the stop, a dead row), not just that it timed out.
+        const shown = await serverRow(id()).textContent().catch(() => null);
+        throw new Error(`${err.message}\nthe row still shows: ${shown}`);
+      });
     expect((await f.remote.exec(`kill -0 ${notes.pid}`)).code).not.toBe(0);
     await notebookPage?.close();
   });

@@ -126,6 +126,31 @@ describe('servers started by hand, found in the kernels round trip', () => {
     expect(existsSync(wide.file)).toBe(false);
   });
 
+  it('counts a shutdown request the server took without answering as asked (classic Notebook stops its loop mid-request)', async () => {
+    // A server that reads POST /api/shutdown, hangs up without a word, and exits a second later, as Notebook 6.4 can.
+    const port = await freePort();
+    const code = [
+      'import socket, sys, time',
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(1)",
+      "print('ready', flush=True)",
+      'c, _ = s.accept(); data = b""',
+      "while b'\\r\\n\\r\\n' not in data: data += c.recv(4096)",
+      "c.close(); time.sleep(1.0 if data.startswith(b'POST /api/shutdown ') else 60)",
+    ].join('\n');
+    const child = spawn(PY, ['-c', code, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    pids.add(child.pid!);
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    const file = path.join(runtime, `nbserver-${child.pid}.json`);
+    await writeFile(file, '{}', { mode: 0o600 });
+    const info = { app: 'notebook', pid: child.pid!, url: `http://127.0.0.1:${port}/`, hostname: '127.0.0.1', port, sock: '', baseUrl: '/', secure: false, token: 'abc', password: false, rootDir: work, version: null } as const;
+    const place = { endpoint: { kind: 'tcp', address: '127.0.0.1', port }, target: { kind: 'tcp', host: '127.0.0.1', port }, listens: 'loopback' } as const;
+    const start = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]!;
+    expect(await stopServer(host, { id: 'silent', file, info, place, pid: child.pid!, processStart: start })).toBe('api');
+    expect(alive(child.pid!)).toBe(false);
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('lists a password-only server with auth `password` and no token; stopping it takes a signal', async () => {
     const config = path.join(root, 'pw-config');
     await mkdir(config);

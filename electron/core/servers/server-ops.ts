@@ -260,11 +260,24 @@ export interface ServerRef {
 export async function stopServer(host: Host, s: ServerRef): Promise<'api' | 'signal'> {
   let asked = false;
   if (s.info.token && s.place.target) {
+    const open = serverStream(host, s.place, s.id);
+    let sent = false;
     try {
-      const res = await httpRequest(serverStream(host, s.place, s.id), { method: 'POST', path: `${s.info.baseUrl}api/shutdown`, token: s.info.token, timeoutMs: 5000 });
+      const res = await httpRequest(
+        async () => {
+          const stream = await open();
+          sent = true;
+          return stream;
+        },
+        { method: 'POST', path: `${s.info.baseUrl}api/shutdown`, token: s.info.token, timeoutMs: 5000 },
+      );
       asked = res.status >= 200 && res.status < 300;
     } catch {
-      // Unreachable or not answering: signals next.
+      // Unreachable: signals next. Reached but no answer: it was asked all the
+      // same. Classic Notebook stops its loop inside the request, so the answer
+      // is often never written; jupyter_server answers only once its kernels are
+      // stopped, which can take longer than we wait. Either is shutting down.
+      asked = sent;
     }
   }
   if (s.pid === null) return asked ? 'api' : 'signal';
