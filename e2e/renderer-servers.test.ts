@@ -71,6 +71,26 @@ describe('tray window: Jupyter servers on a host', () => {
     await screenshots(page, '21-server-open');
   });
 
+  it('copies the local URL without the token; the browser that opened it once stays logged in there', async () => {
+    await serverRow(id()).getByRole('button', { name: /^Copy the URL of / }).click();
+    const note = serverRow(id()).getByText(/^Copied http:\/\/127\.0\.0\.1:\d+\/ \(no token in it; Open logs the browser in\)$/);
+    await note.waitFor(SLOW);
+    const copied = f.clipboard.at(-1)!;
+    expect(copied).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(copied).not.toContain(notes.token);
+    expect(await serverRow(id()).getByTestId('server-local-url').textContent()).toBe(`here: ${copied}`);
+    // Pasted in the browser that Open logged in: its cookie takes it to the file tree, not the login form.
+    const browser = f.browserPages.at(-1)!;
+    await browser.goto(copied);
+    await browser.waitForURL(/\/tree/, SLOW);
+    await browser.getByText('Select items to perform actions on them.').waitFor(SLOW);
+    // Without that cookie the same URL is the login form: the URL alone opens nothing.
+    const bare = await fetch(new URL('tree', copied), { redirect: 'manual' });
+    expect(bare.status).toBe(302);
+    expect(bare.headers.get('location')).toMatch(/\/login\?next=/);
+    await screenshots(page, '21b-server-copied');
+  });
+
   it('creates a notebook there and runs x = 6*7 in a cell', async () => {
     const tree = f.browserPages.at(-1)!;
     await tree.locator('#new-dropdown-button').click();

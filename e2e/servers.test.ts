@@ -67,6 +67,7 @@ describe('ktray servers: every Jupyter server on the host, in the kernels round 
     expect(h).toMatchObject({ id: `${remote.alias}/nbserver-${hand.pid}`, app: 'notebook', alive: true, rootDir: proj, auth: 'token', listens: 'loopback', startedByKtray: false });
     expect(h.endpoint).toMatchObject({ kind: 'tcp', port: hand.port });
     expect(h.version).toBe('6.4.12');
+    // No --app: the first installed of lab, notebook, server; the harness remote has notebook 6.4 and jupyter_server.
     expect(mine).toMatchObject({ app: 'notebook', alive: true, rootDir: proj, auth: 'token', startedByKtray: true });
     // Ours listens on a unix socket in the user's private runtime dir: no TCP port for other users.
     expect(mine.endpoint.kind).toBe('unix');
@@ -184,6 +185,7 @@ describe('ktray open: the browser logged in, through the one SSH connection, the
 
   it('keeps the same local port across a dropped connection and an agent restart', async () => {
     const hand = await notesServer();
+    const mine = await ktrayServer();
     const id = `${remote.alias}/nbserver-${hand.pid}`;
     const opened = await world.json<ServerOpened>(['open', id, '--print']);
     const url = opened.server.localUrl!;
@@ -195,6 +197,9 @@ describe('ktray open: the browser logged in, through the one SSH connection, the
     await until(async () => (await servers()).find((x) => x.id === id)?.tunnelled === true, { timeoutMs: 60_000, intervalMs: 300, what: 'the new agent to reopen the tunnel' });
     expect((await servers()).find((x) => x.id === id)).toMatchObject({ tunnelled: true, localUrl: url });
     await until(async () => (await fetch(new URL('api', url)).then((x) => x.status, () => 0)) === 200, { timeoutMs: 60_000, what: 'the reopened tunnel to answer' });
+    // The server `ktray server start` made is detached: it outlived the dropped SSH connection and the agent that started it.
+    expect((await remote.exec(`kill -0 ${mine.pid}`)).code).toBe(0);
+    expect((await servers()).find((x) => x.id === mine.id)).toMatchObject({ alive: true, pid: mine.pid });
   });
 });
 

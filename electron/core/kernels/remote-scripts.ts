@@ -82,7 +82,7 @@ export interface ServerLaunchSpec {
 
 export type ServerLaunchOutcome =
   | { ok: true; pid: number; start?: string | null; file: string; text: string; mode: number | null; dir_mode: number | null; log: string; app: string; python: string; sock: boolean; own_token: boolean }
-  | { ok: false; error: string; python?: string; log?: string; code?: number; installed?: string[]; app?: string; cwd?: string; detail?: string; path?: string };
+  | { ok: false; error: string; python?: string; log?: string; log_path?: string; code?: number; installed?: string[]; app?: string; cwd?: string; detail?: string; path?: string };
 
 /** Starts a Jupyter server in its own session, detached from SSH, and waits for its server file. */
 export function serverLaunchScript(spec: ServerLaunchSpec): string {

@@ -278,6 +278,26 @@ describe('ktray server start: detached, loopback only, a fresh token in no argv 
     });
     await expect(startServer(host, { cwd: path.join(root, 'nope'), python: PY })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('does not exist') });
   });
+
+  it('shows the tail of its log when the server dies while starting', async () => {
+    // A broken install: a `notebook` package earlier on the path whose server exits with a traceback.
+    const fake = path.join(root, 'broken-site');
+    await mkdir(path.join(fake, 'notebook'), { recursive: true });
+    await writeFile(path.join(fake, 'notebook', '__init__.py'), '');
+    await writeFile(path.join(fake, 'notebook', '__main__.py'), "import sys\nprint('starting the broken notebook')\nraise ImportError('cannot import name url_path_join from notebook.utils')\n");
+    vi.stubEnv('PYTHONPATH', fake);
+    try {
+      const err = await startServer(host, { app: 'notebook', cwd: work, python: PY, startTimeoutSec: 30 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SERVER_START_FAILED', message: 'The Jupyter notebook on local exited while starting (exit code 1).' });
+      const hint = (err as { hint: string }).hint;
+      expect(hint).toMatch(new RegExp(`^Last lines of its log \\(local:${root}/cache/ktray/server-[0-9a-f-]+\\.log\\):\\n`));
+      expect(hint).toMatch(/\nFix what the log says \(often an upgrade of the package it names, for \/usr\/bin\/python3\), or pick another --app or --python\.$/);
+      expect(hint).toContain('starting the broken notebook');
+      expect(hint).toContain('ImportError: cannot import name url_path_join from notebook.utils');
+    } finally {
+      vi.stubEnv('PYTHONPATH', '');
+    }
+  });
 });
 
 describe('server files at the boundary', () => {

@@ -229,7 +229,11 @@ function serverLaunchError(hostId: string, what: string, spec: Omit<ServerLaunch
           out.error === 'TIMEOUT'
             ? `The Jupyter ${out.app ?? 'server'} on ${hostId} did not write its server file in time.`
             : `The Jupyter ${out.app ?? 'server'} on ${hostId} exited while starting${out.code !== undefined ? ` (exit code ${out.code})` : ''}.`,
-        hint: tail ? `Last lines of its log (${hostId}:${out.log ? 'see ~/.cache/ktray/' : ''}):\n${tail.split('\n').slice(-15).join('\n')}` : undefined,
+        hint:
+          (tail ? `Last lines of its log (${hostId}:${out.log_path ?? '~/.cache/ktray/'}):\n${tail.split('\n').slice(-15).join('\n')}\n` : '') +
+          (out.error === 'TIMEOUT'
+            ? `It may still be coming up: \`ktray servers ${hostId}\` lists it once it has written its file.`
+            : `Fix what the log says (often an upgrade of the package it names, for ${py}), or pick another --app or --python.`),
         detail: { log: tail },
       });
     }

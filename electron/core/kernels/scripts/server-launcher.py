@@ -138,7 +138,7 @@ with os.fdopen(r) as f:
 if not said:
     gone()
     time.sleep(0.1)
-    out(ok=False, error='DIED', code=nanny.poll(), log=tail(logpath), app=app, python=sys.executable)
+    out(ok=False, error='DIED', code=nanny.poll(), log=tail(logpath), log_path=logpath, app=app, python=sys.executable)
 pid = int(said[0])
 
 
@@ -155,7 +155,7 @@ while True:
     if not running():
         gone()
         time.sleep(0.1)
-        out(ok=False, error='DIED', code=nanny.returncode, log=tail(logpath), app=app, python=sys.executable)
+        out(ok=False, error='DIED', code=nanny.returncode, log=tail(logpath), log_path=logpath, app=app, python=sys.executable)
     if os.path.exists(sf):
         try:
             with open(sf) as f:
@@ -166,7 +166,7 @@ while True:
             text = None
     if time.time() > deadline:
         gone()
-        out(ok=False, error='TIMEOUT', log=tail(logpath), app=app, python=sys.executable)
+        out(ok=False, error='TIMEOUT', log=tail(logpath), log_path=logpath, app=app, python=sys.executable)
     time.sleep(0.05)
 gone()
 
