@@ -73,19 +73,20 @@ describe('tray window: Jupyter servers on a host', () => {
 
   it('copies the local URL without the token; the browser that opened it once stays logged in there', async () => {
     await serverRow(id()).getByRole('button', { name: /^Copy the URL of / }).click();
-    const note = serverRow(id()).getByText(/^Copied http:\/\/127\.0\.0\.1:\d+\/ \(no token in it; Open logs the browser in\)$/);
+    const note = serverRow(id()).getByText(/^Copied http:\/\/127\.0\.0\.1:\d+\/tree \(no token in it; Open logs the browser in\)$/);
     await note.waitFor(SLOW);
     const copied = f.clipboard.at(-1)!;
-    expect(copied).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // The page Open lands on, without the token.
+    expect(copied).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/tree$/);
     expect(copied).not.toContain(notes.token);
-    expect(await serverRow(id()).getByTestId('server-local-url').textContent()).toBe(`here: ${copied}`);
+    expect(await serverRow(id()).getByTestId('server-local-url').textContent()).toBe(`here: ${new URL('/', copied).toString()}`);
     // Pasted in the browser that Open logged in: its cookie takes it to the file tree, not the login form.
     const browser = f.browserPages.at(-1)!;
     await browser.goto(copied);
     await browser.waitForURL(/\/tree/, SLOW);
     await browser.getByText('Select items to perform actions on them.').waitFor(SLOW);
     // Without that cookie the same URL is the login form: the URL alone opens nothing.
-    const bare = await fetch(new URL('tree', copied), { redirect: 'manual' });
+    const bare = await fetch(copied, { redirect: 'manual' });
     expect(bare.status).toBe(302);
     expect(bare.headers.get('location')).toMatch(/\/login\?next=/);
     await screenshots(page, '21b-server-copied');
@@ -148,5 +149,24 @@ describe('tray window: Jupyter servers on a host', () => {
       });
     expect((await f.remote.exec(`kill -0 ${notes.pid}`)).code).not.toBe(0);
     await notebookPage?.close();
+  });
+
+  it('starts one from the host row (Server): detached, on a unix socket in the private runtime dir; Stop goes through its API', async () => {
+    const host = hostSection(page, f.remote.alias);
+    const before = new Set((await f.agent.connection.servers({ host: f.remote.alias })).map((s) => s.id));
+    await host.getByRole('button', { name: `Start a Jupyter server on ${f.remote.alias}` }).click();
+    const row = host.locator('li.server', { hasText: 'unix:' });
+    await row.waitFor(SLOW);
+    const started = (await f.agent.connection.servers({ host: f.remote.alias })).find((s) => !before.has(s.id))!;
+    expect(started).toMatchObject({ startedByKtray: true, alive: true, auth: 'token', endpoint: { kind: 'unix' } });
+    expect(await row.getAttribute('data-server-id')).toBe(started.id);
+    expect(await row.textContent()).toContain(`unix:${remoteRuntimeDir(f.remote)}/ktray-`);
+    await row.scrollIntoViewIfNeeded();
+    await screenshots(page, '25-server-started');
+    await row.getByRole('button', { name: /^Stop / }).click();
+    await row.getByRole('button', { name: 'Stop server' }).click();
+    await serverRow(started.id).waitFor({ state: 'detached', ...SLOW });
+    expect((await f.remote.exec(`kill -0 ${started.pid}`)).code).not.toBe(0);
+    expect((await f.remote.exec(`cat ~/.cache/ktray/server-*.log`)).stdout).toContain('Shutting down on /api/shutdown request');
   });
 });

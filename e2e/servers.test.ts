@@ -238,7 +238,8 @@ describe("a notebook's kernel, every frontend", () => {
     const r = await world.run(['server', 'stop', mine.id]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`Stopping ${mine.id} stops its kernel: ${going[0]} (analysis.ipynb)`);
-    expect(r.stdout.trim()).toBe(`${mine.id} shut down through its API`);
+    const agentLog = await readFile(path.join(world.home, 'agent.log'), 'utf8').catch(() => '(no agent.log)');
+    expect(r.stdout.trim(), `agent.log says:\n${agentLog.split('\n').filter((l) => l.includes('[servers]')).join('\n')}`).toBe(`${mine.id} shut down through its API`);
     expect((await remote.exec(`kill -0 ${mine.pid}`)).code).not.toBe(0);
     expect((await remote.exec(`ls '${remoteRuntimeDir(remote)}'`)).stdout).not.toMatch(new RegExp(`nbserver-${mine.pid}|kernel-${going[0]!.split('/')[1]}|\\.ktray-token`));
     expect((await servers()).some((s) => s.id === mine.id)).toBe(false);

@@ -11,6 +11,9 @@ import { MAX_CONNECTION_FILE_BYTES } from '../kernels/discovery';
 import { uniqueNames } from '../kernels/kernel-ops';
 import { parseServerLaunch, serverLaunchScript, stopScript, type ServerLaunchSpec } from '../kernels/remote-scripts';
 import { httpRequest, parseSessions, type ServerSession } from './server-http';
+import { errorText, logger } from '../util/logger';
+
+const log = logger('servers');
 import { isExposed, matchServer, parseServerFile, serverAuth, serverNameFromPath, serverPlace, type ServerInfo, type ServerPlace } from './server-file';
 
 export interface FoundServer {
@@ -276,7 +279,9 @@ export async function stopServer(host: Host, s: ServerRef): Promise<'api' | 'sig
         { method: 'POST', path: `${s.info.baseUrl}api/shutdown`, token: s.info.token, timeoutMs: 5000 },
       );
       asked = res.status >= 200 && res.status < 300;
-    } catch {
+      if (!asked) log.warn(`${s.id}: POST ${s.info.baseUrl}api/shutdown answered ${res.status}; signals next`);
+    } catch (err) {
+      log.info(`${s.id}: POST ${s.info.baseUrl}api/shutdown: ${errorText(err)} (${sent ? 'sent, so it was asked' : 'not sent; signals next'})`);
       // Unreachable: signals next. Reached but no answer: it was asked all the
       // same. Classic Notebook stops its loop inside the request, so the answer
       // is often never written; jupyter_server answers only once its kernels are
