@@ -289,6 +289,8 @@ export async function stopServer(host: Host, s: ServerRef): Promise<'api' | 'sig
       asked = sent;
     }
   }
+  if (!s.info.token || !s.place.target) log.info(`${s.id}: ${s.info.token ? 'not reachable on its host\'s loopback' : 'no token to ask its API with'}: signals`);
+  else if (asked) log.info(`${s.id}: asked to shut down through its API`);
   if (s.pid === null) return asked ? 'api' : 'signal';
   const res = await host.run(
     stopScript(s.pid, { graceSec: asked ? 15 : 0, termWaitSec: 10, start: s.processStart, removeFile: s.file, alsoRemove: serverLeftovers(s) }),
@@ -302,6 +304,7 @@ export async function stopServer(host: Host, s: ServerRef): Promise<'api' | 'sig
       hint: res.stderr.trim() || 'It may belong to another user or be stuck in the kernel (D state).',
     });
   }
+  log.info(`${s.id} (pid ${s.pid}): ${res.stdout.trim().split('\n').join(', ')}`);
   // Gone within the grace after the API call, no signal needed: the API did it.
   return asked && !res.stdout.includes('sent ') ? 'api' : 'signal';
 }
