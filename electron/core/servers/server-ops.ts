@@ -292,10 +292,16 @@ export async function stopServer(host: Host, s: ServerRef): Promise<'api' | 'sig
   if (!s.info.token || !s.place.target) log.info(`${s.id}: ${s.info.token ? 'not reachable on its host\'s loopback' : 'no token to ask its API with'}: signals`);
   else if (asked) log.info(`${s.id}: asked to shut down through its API`);
   if (s.pid === null) return asked ? 'api' : 'signal';
-  const res = await host.run(
-    stopScript(s.pid, { graceSec: asked ? 15 : 0, termWaitSec: 10, start: s.processStart, removeFile: s.file, alsoRemove: serverLeftovers(s) }),
-    { timeoutMs: 60_000 },
-  );
+  const stop = (graceSec: number) =>
+    host.run(stopScript(s.pid!, { graceSec, termWaitSec: 10, start: s.processStart, removeFile: s.file, alsoRemove: serverLeftovers(s) }), { timeoutMs: 60_000 });
+  let res = await stop(asked ? 15 : 0);
+  if (!res.stdout.includes('gone')) {
+    // The script did not get to its verdict (seen once under load in e2e, cause not known):
+    // ask again. It signals only a process that is still that server, so this is safe.
+    log.warn(`${s.id} (pid ${s.pid}): the stop script said ${JSON.stringify(res.stdout.trim())} (exit ${res.code}${res.stderr.trim() ? `, stderr ${JSON.stringify(res.stderr.trim().slice(-300))}` : ''}); asking again`);
+    const again = await stop(0);
+    res = { ...again, stdout: res.stdout + again.stdout };
+  }
   if (!res.stdout.includes('gone')) {
     throw new KtrayError({
       code: 'REMOTE_COMMAND_FAILED',
