@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // ktray: the command line face of Kernel Tray. Every command talks to the
 // agent over its socket, starting a headless agent when none runs.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +17,7 @@ import { jobLabel, kernelStateLabel } from '../shared/format';
 import { plotFileName } from '../core/plots/plot-cache';
 import { launchBrowser, openServerInBrowser } from '../core/frontends/browser';
 import { ask, askHidden, confirm } from './prompt';
+import { canDraw, detectInline, inlineImage, type InlineTarget, type TerminalFacts } from './inline-image';
 
 const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
 
@@ -46,10 +49,14 @@ Kernels (ID is HOST/KERNEL, as \`ktray ls\` prints it):
   detach ID                           close its tunnels, remove the local file
   stop ID | interrupt ID | restart ID
   pin ID | unpin ID                   watch live state without attaching
-  plots ID [--dir DIR] [--follow]     the images any frontend of the kernel showed while
+  plots ID [--dir DIR] [--inline] [--follow]
+                                      the images any frontend of the kernel showed while
                                       Kernel Tray watched it (attached or pinned), newest
                                       first; --dir: write them to DIR as files and print
-                                      their paths; --follow: and each new one, until Ctrl-C
+                                      their paths; --inline: draw them in this terminal
+                                      (kitty, iTerm2, WezTerm; in tmux with
+                                      allow-passthrough on); --follow: and each new one,
+                                      until Ctrl-C
 
 Jupyter servers (SERVER_ID is HOST/jpserver-PID or HOST/nbserver-PID, as \`ktray servers\` prints it):
   servers [HOST]                      list the Jupyter servers (started by hand or by ktray)
@@ -106,6 +113,7 @@ const options = {
   replace: { type: 'boolean' },
   dir: { type: 'string' },
   follow: { type: 'boolean' },
+  inline: { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -460,24 +468,69 @@ async function trust(agent: RpcAgent, host: string, flags: Flags): Promise<numbe
   return out(flags, trusted, `${removed}${whole}Trusted ${host}: ${trusted.keyType} ${trusted.fingerprint} added to ${trusted.knownHostsFile}.`);
 }
 
+/** The terminal's facts for --inline: the environment, and inside tmux what tmux knows of its client. */
+function terminalFacts(): TerminalFacts {
+  const env = process.env;
+  if (!env.TMUX) return { env, tmux: null };
+  const tmux = (args: string[]) => spawnSync('tmux', args, { encoding: 'utf8', timeout: 5000 });
+  const client = tmux(['display-message', '-p', '#{client_termname}\t#{client_termtype}']);
+  const [clientTermName = '', clientTermType = ''] = client.status === 0 ? client.stdout.replace(/\n$/, '').split('\t') : [];
+  const shown = tmux(['show-options', '-Apv', 'allow-passthrough']);
+  const passthrough =
+    shown.status === 0 ? shown.stdout.trim()
+    : /invalid option|unknown option/i.test(shown.stderr ?? '') ? null // tmux before 3.3: passthrough always allowed
+    : `unknown (tmux show-options said: ${(shown.stderr || String(shown.error ?? '')).trim()})`;
+  return { env, tmux: { clientTermName, clientTermType, passthrough } };
+}
+
 async function plots(agent: RpcAgent, kernel: string, flags: Flags): Promise<number> {
+  let inline: InlineTarget | null = null;
+  if (flags.inline) {
+    if (flags.json) throw new KtrayError({ code: 'USAGE', message: '--inline draws images in the terminal; --json prints data. Use one of them.' });
+    if (!process.stdout.isTTY) {
+      throw new KtrayError({ code: 'BAD_INPUT', message: '--inline draws in a terminal, and standard output is not one here.', hint: 'Run it in the terminal itself, or use --dir DIR to write the plots as files.' });
+    }
+    inline = detectInline(terminalFacts());
+  }
   const dir = flags.dir ? path.resolve(flags.dir) : null;
+  // Where --inline puts what it cannot draw, when no --dir was given: a private folder of its own.
+  let spare: string | null = null;
   const written = new Set<string>();
-  const write = async (p: PlotSummary): Promise<string | null> => {
-    if (!dir || written.has(`${p.id}@${p.version}`)) return null;
-    const { plot, base64 } = await agent.plot({ id: p.id });
-    const file = path.join(dir, plotFileName(plot));
+  const save = async (p: PlotSummary, base64: string, into: string, mode?: number): Promise<string> => {
+    const file = path.join(into, plotFileName(p));
     try {
-      await mkdir(dir, { recursive: true });
-      await writeFile(file, Buffer.from(base64, 'base64'));
+      await mkdir(into, { recursive: true });
+      await writeFile(file, Buffer.from(base64, 'base64'), mode === undefined ? {} : { mode });
     } catch (err) {
       throw new KtrayError({ code: 'BAD_INPUT', message: `Could not write plot ${p.id} to ${file}: ${(err as Error).message}`, hint: 'Give --dir a folder you can write to.' });
     }
+    return file;
+  };
+  const write = async (p: PlotSummary): Promise<string | null> => {
+    if (!dir || written.has(`${p.id}@${p.version}`)) return null;
+    const { plot, base64 } = await agent.plot({ id: p.id });
+    const file = await save(plot, base64, dir);
     written.add(`${plot.id}@${plot.version}`);
     return file;
   };
-  const say = (p: PlotSummary, file: string | null) => {
-    if (flags.json) process.stdout.write(JSON.stringify(file ? { ...p, path: file } : p) + '\n');
+  const draw = async (p: PlotSummary, file: string | null): Promise<void> => {
+    const target = inline!;
+    const { plot, base64 } = await agent.plot({ id: p.id });
+    process.stdout.write(`${formatPlot(plot)}\n`);
+    if (canDraw(target.protocol, plot.mime)) {
+      process.stdout.write(inlineImage(target, base64, plotFileName(plot)));
+      if (file) process.stdout.write(file + '\n');
+      return;
+    }
+    const kind = plot.mime === 'image/svg+xml' ? 'an SVG' : 'a JPEG';
+    const terminal = target.protocol === 'kitty' ? "kitty's graphics protocol (PNG only)" : "iTerm2's inline images";
+    spare ??= dir ?? (await mkdtemp(path.join(tmpdir(), 'ktray-plots-')));
+    const at = file ?? (await save(plot, base64, spare, spare === dir ? undefined : 0o600));
+    process.stdout.write(`(${kind}, which ${terminal} cannot draw: ${at})\n`);
+  };
+  const say = async (p: PlotSummary, file: string | null) => {
+    if (inline) await draw(p, file);
+    else if (flags.json) process.stdout.write(JSON.stringify(file ? { ...p, path: file } : p) + '\n');
     else process.stdout.write((file ?? formatPlot(p)) + '\n');
   };
   // Subscribed before listing, so a plot made in between is not missed (repeats are skipped).
@@ -503,7 +556,7 @@ async function plots(agent: RpcAgent, kernel: string, flags: Flags): Promise<num
     process.stderr.write(`No plots of ${kernel} yet: Kernel Tray keeps them while it watches the kernel (ktray attach or ktray pin).\n`);
     return 0;
   }
-  for (const p of list.plots) say(p, await write(p));
+  for (const p of list.plots) await say(p, await write(p));
   if (!follow) return 0;
   process.stderr.write(flags.json ? '' : `Waiting for new plots of ${kernel} (Ctrl-C to stop)...\n`);
   const code = await follow;
