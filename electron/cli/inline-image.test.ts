@@ -3,7 +3,7 @@
 // and which terminal gets which, or the error saying what to do instead.
 import { describe, expect, it } from 'vitest';
 import { KtrayError } from '../shared/errors';
-import { canDraw, detectInline, inlineImage, iterm2Sequence, kittySequences, tmuxWrap, type TerminalFacts } from './inline-image';
+import { canDraw, detectInline, inlineImage, inlineRows, iterm2Sequence, kittySequences, tmuxWrap, type TerminalFacts } from './inline-image';
 
 const ESC = '\x1b';
 const facts = (env: NodeJS.ProcessEnv, tmux: TerminalFacts['tmux'] = null): TerminalFacts => ({ env, tmux });
@@ -19,20 +19,20 @@ function errorOf(fn: () => unknown): KtrayError {
 }
 
 describe('kitty graphics protocol', () => {
-  it('sends a small PNG in one escape: transmit and display, PNG, quiet, m=0', () => {
-    expect(kittySequences('iVBORw0KGgo=')).toEqual([`${ESC}_Ga=T,f=100,q=2,m=0;iVBORw0KGgo=${ESC}\\`]);
+  it('sends a small PNG in one escape: transmit and display, PNG, quiet, cursor kept, its rows, m=0', () => {
+    expect(kittySequences('iVBORw0KGgo=', 5)).toEqual([`${ESC}_Ga=T,f=100,q=2,C=1,r=5,m=0;iVBORw0KGgo=${ESC}\\`]);
   });
 
   it('splits the base64 into chunks of 4096, m=1 on all but the last, the keys only on the first', () => {
     const b64 = 'A'.repeat(4096 * 2) + 'B'.repeat(100);
-    const seqs = kittySequences(b64);
+    const seqs = kittySequences(b64, 12);
     expect(seqs).toEqual([
-      `${ESC}_Ga=T,f=100,q=2,m=1;${'A'.repeat(4096)}${ESC}\\`,
+      `${ESC}_Ga=T,f=100,q=2,C=1,r=12,m=1;${'A'.repeat(4096)}${ESC}\\`,
       `${ESC}_Gm=1;${'A'.repeat(4096)}${ESC}\\`,
       `${ESC}_Gm=0;${'B'.repeat(100)}${ESC}\\`,
     ]);
     // Exactly a multiple of 4096: the last full chunk is the one with m=0, no empty one after it.
-    const even = kittySequences('C'.repeat(8192));
+    const even = kittySequences('C'.repeat(8192), 12);
     expect(even).toHaveLength(2);
     expect(even[1]).toBe(`${ESC}_Gm=0;${'C'.repeat(4096)}${ESC}\\`);
     // What the chunks carry, put together, is the base64 as given.
@@ -41,10 +41,18 @@ describe('kitty graphics protocol', () => {
 });
 
 describe("iTerm2's inline images", () => {
-  it('is one OSC 1337 File= with inline=1, the decoded size and the base64 name, ended by BEL', () => {
+  it('is one OSC 1337 File= with inline=1, the decoded size, the base64 name, its rows, ended by BEL', () => {
     const bytes = Buffer.from('\x89PNG\r\n\x1a\nhello');
     const b64 = bytes.toString('base64');
-    expect(iterm2Sequence(b64, 'k-1.png')).toBe(`${ESC}]1337;File=inline=1;size=${bytes.length};name=${Buffer.from('k-1.png').toString('base64')};preserveAspectRatio=1:${b64}\x07`);
+    expect(iterm2Sequence(b64, 'k-1.png', 7)).toBe(`${ESC}]1337;File=inline=1;size=${bytes.length};name=${Buffer.from('k-1.png').toString('base64')};height=7;preserveAspectRatio=1;doNotMoveCursor=1:${b64}\x07`);
+  });
+
+  it('sizes an image to about its own height in rows, within the terminal', () => {
+    expect(inlineRows(413, 50)).toBe(23);
+    expect(inlineRows(2000, 50)).toBe(24);
+    expect(inlineRows(2000, 10)).toBe(8);
+    expect(inlineRows(20, 50)).toBe(3);
+    expect(inlineRows(null, undefined)).toBe(20);
   });
 });
 
@@ -53,12 +61,12 @@ describe('tmux passthrough', () => {
     expect(tmuxWrap(`${ESC}_Gm=0;QQ==${ESC}\\`)).toBe(`${ESC}Ptmux;${ESC}${ESC}_Gm=0;QQ==${ESC}${ESC}\\${ESC}\\`);
   });
 
-  it('wraps each kitty chunk on its own, and ends the image with a newline', () => {
+  it('wraps each kitty chunk on its own, and moves below the image by its rows', () => {
     const b64 = 'A'.repeat(5000);
-    const out = inlineImage({ protocol: 'kitty', because: '', tmux: true }, b64, 'x.png');
-    expect(out).toBe(kittySequences(b64).map(tmuxWrap).join('') + '\n');
+    const out = inlineImage({ protocol: 'kitty', because: '', tmux: true }, b64, 'x.png', 4);
+    expect(out).toBe(kittySequences(b64, 4).map(tmuxWrap).join('') + '\n\n\n\n');
     expect(out.split(`${ESC}Ptmux;`)).toHaveLength(3);
-    expect(inlineImage({ protocol: 'iterm2', because: '', tmux: false }, 'QQ==', 'x.png')).toBe(iterm2Sequence('QQ==', 'x.png') + '\n');
+    expect(inlineImage({ protocol: 'iterm2', because: '', tmux: false }, 'QQ==', 'x.png', 3)).toBe(iterm2Sequence('QQ==', 'x.png', 3) + '\n\n\n');
   });
 });
 

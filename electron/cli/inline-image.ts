@@ -86,25 +86,38 @@ export function canDraw(protocol: InlineProtocol, mime: PlotMime): boolean {
 /** kitty's payloads are at most this many bytes of base64 per escape. */
 export const KITTY_CHUNK = 4096;
 
+/** Rows an image takes: about its own height at 18 px a row, at least 3, at most 24 or the terminal's height less 2. */
+export function inlineRows(heightPx: number | null, terminalRows: number | undefined): number {
+  const most = Math.max(3, Math.min(24, (terminalRows ?? 24) - 2));
+  return Math.min(most, Math.max(3, Math.ceil((heightPx ?? 360) / 18)));
+}
+
 /**
  * kitty graphics protocol: transmit and display a PNG (`a=T,f=100`), quietly
- * (`q=2`: no OK or error answer typed into the terminal's input), its base64 in
- * chunks of 4096 with `m=1` on all but the last, which has `m=0`.
+ * (`q=2`: no OK or error answer typed into the terminal's input), scaled to
+ * ROWS rows (`r=`, width from its aspect) without moving the cursor (`C=1`:
+ * the caller moves it, so tmux, which does not see the image, agrees where
+ * the text goes on); its base64 in chunks of 4096 with `m=1` on all but the
+ * last, which has `m=0`.
  */
-export function kittySequences(base64: string): string[] {
+export function kittySequences(base64: string, rows: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < base64.length || i === 0; i += KITTY_CHUNK) {
     const chunk = base64.slice(i, i + KITTY_CHUNK);
     const more = i + KITTY_CHUNK < base64.length ? 1 : 0;
-    out.push(`\x1b_G${i === 0 ? 'a=T,f=100,q=2,' : ''}m=${more};${chunk}\x1b\\`);
+    out.push(`\x1b_G${i === 0 ? `a=T,f=100,q=2,C=1,r=${rows},` : ''}m=${more};${chunk}\x1b\\`);
   }
   return out;
 }
 
-/** iTerm2's inline image (OSC 1337 File=): the whole file in one escape, ended by BEL. */
-export function iterm2Sequence(base64: string, name: string): string {
+/**
+ * iTerm2's inline image (OSC 1337 File=): the whole file in one escape, ended
+ * by BEL, ROWS rows high with its aspect kept, the cursor left where it was
+ * (`doNotMoveCursor=1`, as kitty's C=1).
+ */
+export function iterm2Sequence(base64: string, name: string, rows: number): string {
   const bytes = Buffer.from(base64, 'base64').length;
-  return `\x1b]1337;File=inline=1;size=${bytes};name=${Buffer.from(name).toString('base64')};preserveAspectRatio=1:${base64}\x07`;
+  return `\x1b]1337;File=inline=1;size=${bytes};name=${Buffer.from(name).toString('base64')};height=${rows};preserveAspectRatio=1;doNotMoveCursor=1:${base64}\x07`;
 }
 
 /** tmux's DCS passthrough: ESC doubled inside, so tmux hands the escape to its client terminal as it was. */
@@ -112,8 +125,8 @@ export function tmuxWrap(seq: string): string {
   return `\x1bPtmux;${seq.replace(/\x1b/g, '\x1b\x1b')}\x1b\\`;
 }
 
-/** Everything to write to draw one image, newline after it so the next text starts below. */
-export function inlineImage(target: InlineTarget, base64: string, name: string): string {
-  const seqs = target.protocol === 'kitty' ? kittySequences(base64) : [iterm2Sequence(base64, name)];
-  return (target.tmux ? seqs.map(tmuxWrap) : seqs).join('') + '\n';
+/** Everything to write to draw one image: its escapes, then ROWS newlines so the next text starts below it. */
+export function inlineImage(target: InlineTarget, base64: string, name: string, rows: number): string {
+  const seqs = target.protocol === 'kitty' ? kittySequences(base64, rows) : [iterm2Sequence(base64, name, rows)];
+  return (target.tmux ? seqs.map(tmuxWrap) : seqs).join('') + '\n'.repeat(rows);
 }

@@ -17,7 +17,7 @@ import { jobLabel, kernelStateLabel } from '../shared/format';
 import { plotFileName } from '../core/plots/plot-cache';
 import { launchBrowser, openServerInBrowser } from '../core/frontends/browser';
 import { ask, askHidden, confirm } from './prompt';
-import { canDraw, detectInline, inlineImage, type InlineTarget, type TerminalFacts } from './inline-image';
+import { canDraw, detectInline, inlineImage, inlineRows, type InlineTarget, type TerminalFacts } from './inline-image';
 
 const USAGE = `ktray ${VERSION}: remote IPython kernels that feel local
 
@@ -518,7 +518,7 @@ async function plots(agent: RpcAgent, kernel: string, flags: Flags): Promise<num
     const { plot, base64 } = await agent.plot({ id: p.id });
     process.stdout.write(`${formatPlot(plot)}\n`);
     if (canDraw(target.protocol, plot.mime)) {
-      process.stdout.write(inlineImage(target, base64, plotFileName(plot)));
+      process.stdout.write(inlineImage(target, base64, plotFileName(plot), inlineRows(plot.height, process.stdout.rows)));
       if (file) process.stdout.write(file + '\n');
       return;
     }
