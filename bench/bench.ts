@@ -3,7 +3,8 @@
 // added latency. Prints the table and writes BENCHMARKS.md.
 //
 //   npm run bench -- [--rtt-ms 50] [--runs 5] [--requests 50] [--display-mb 20]
-//                    [--memory-kernels 20] [--only startup,cold,warm,discovery,servers,wire,memory,slurm] [--out FILE]
+//                    [--memory-kernels 20] [--plots 500] [--plot-kb 200]
+//                    [--only startup,cold,warm,discovery,servers,wire,memory,plots,slurm] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { type Results, type Settings } from './results';
 import { coldSection, warmSection } from './sections/attach';
 import { discoverySection } from './sections/discovery';
 import { memorySection } from './sections/memory';
+import { plotsSection } from './sections/plots';
 import { slurmSection } from './sections/slurm';
 import { serversSection } from './sections/servers';
 import { startupSection } from './sections/startup';
@@ -32,7 +34,7 @@ import { slurmUnavailable, startSlurmCluster, type SlurmCluster } from '../e2e/h
 import { wireSection } from './sections/wire';
 import { isAlive, killSshClients, median, memoryOf, now, timed } from './util';
 
-const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'servers', 'wire', 'memory', 'slurm'] as const;
+const SECTIONS = ['startup', 'cold', 'warm', 'discovery', 'servers', 'wire', 'memory', 'plots', 'slurm'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function options(): { settings: Settings; only: Set<Section>; out: string } {
@@ -43,6 +45,8 @@ function options(): { settings: Settings; only: Set<Section>; out: string } {
       requests: { type: 'string' },
       'display-mb': { type: 'string' },
       'memory-kernels': { type: 'string' },
+      plots: { type: 'string' },
+      'plot-kb': { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
     },
@@ -63,6 +67,8 @@ function options(): { settings: Settings; only: Set<Section>; out: string } {
       displayMb: num(values['display-mb'], undefined, 20, '--display-mb'),
       memoryKernels,
       discoveryCounts: [1, 10, Math.max(50, memoryKernels)],
+      plotCount: Math.max(1, Math.round(num(values.plots, undefined, 500, '--plots'))),
+      plotKb: Math.max(1, num(values['plot-kb'], undefined, 200, '--plot-kb')),
     },
     only,
     out: values.out ?? fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url)),
@@ -74,7 +80,7 @@ const log = (line: string) => process.stderr.write(`[bench ${((now() - t0) / 100
 
 async function main(): Promise<void> {
   const { settings, only, out } = options();
-  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, startup: null, servers: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
+  const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, plots: null, startup: null, servers: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
   let remote: RemoteHost | undefined;
   let cluster: SlurmCluster | undefined;
@@ -129,13 +135,20 @@ async function main(): Promise<void> {
         r.servers = await serversSection({ remote, tray, cli, runs: settings.runs, servers: 2, notebooksPerServer: 5, log });
       }
       const running = await countKernels(remote);
-      const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') ? 1 : 0;
+      const needed = only.has('memory') ? settings.memoryKernels : only.has('wire') || only.has('plots') ? 1 : 0;
       if (running < needed) await startKernels(remote, needed - running, 'fill');
       // Memory first: the target is about holding kernels, before any bulk output went through the agent.
       if (only.has('memory')) {
         log(`memory with ${settings.memoryKernels} attached kernels`);
         const m = await memorySection({ remote, cli, kernels: settings.memoryKernels, log });
         r.memory = { kernels: m.kernels, idleMb, rssMb: m.rss, hwmMb: m.hwmMb, afterBulkMb: null, sshForwardMb: null, jcTunnelMb: null };
+      }
+      // After memory (which is about holding kernels), before wire's bulk display_data.
+      if (only.has('plots')) {
+        log(`agent memory while ${settings.plotCount} plots of ${settings.plotKb} kB flow`);
+        const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
+        r.plots = await plotsSection({ remote, cli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, count: settings.plotCount, kb: settings.plotKb, log });
+        r.notes.push(plotsNote(r.plots));
       }
       if (only.has('wire')) {
         log('latency and throughput');
@@ -184,6 +197,14 @@ async function main(): Promise<void> {
     }
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function plotsNote(p: NonNullable<Results['plots']>): string {
+  return (
+    `Plots: a jupyter_client on the remote host ran one cell that displayed ${p.count} PNGs of ${p.kb} kB each (800×600 headers, random data, so nothing compresses) in a kernel the background agent had attached; ` +
+    `the agent heard them all on its own iopub in ${p.seconds.toFixed(1)} s. RSS sampled every 200 ms from before the cell until the agent had the last one; "after" is the median of 5 samples a few seconds later. ` +
+    `The store then held ${p.inMemoryMb.toFixed(1)} MiB in memory and ${p.spilledMb.toFixed(1)} MiB in its 0600 cache${p.dropped ? `, ${p.dropped} dropped` : ''}.`
+  );
 }
 
 /** Floors that explain the figures: one ssh command, a kernel's boot on the host. */

@@ -14,7 +14,7 @@ function results(): Results {
   const failed = new Measure('ms');
   failed.fail(Object.assign(new Error('only 1 of its 5 tunnels were still running'), { spentMs: 4000 }));
   return {
-    settings: { rttMs: 50, runs: 3, latencyRequests: 50, displayMb: 20, memoryKernels: 20, discoveryCounts: [1, 50] },
+    settings: { rttMs: 50, runs: 3, latencyRequests: 50, displayMb: 20, memoryKernels: 20, discoveryCounts: [1, 50], plotCount: 500, plotKb: 200 },
     cold: { a: m('ms', 2000, 1900, 2100), b: failed, c: m('ms', 1300, 1400, 1350), cli: m('ms', 1500) },
     warm: { a: m('ms', 1200), c: m('ms', 320), cli: m('ms', 500) },
     discovery: [
@@ -27,6 +27,7 @@ function results(): Results {
     latencyTty: m('ms', 58),
     throughputTty: m('MB/s', 22),
     memory: { kernels: 20, idleMb: 60, rssMb: m('MB', 70, 72, 71), hwmMb: 75, afterBulkMb: 140, sshForwardMb: 3.5, jcTunnelMb: null },
+    plots: { count: 500, kb: 200, beforeMb: 71.5, peakMb: 118.26, afterMb: m('MB', 96, 95, 97), inMemoryMb: 30.5, spilledMb: 64.9, dropped: 0, seconds: 21 },
     startup: { runs: 21, firstMs: 400, rebuilt: true, nodeMs: m('ms', 40, 42, 41), ktrayMs: m('ms', 95, 99, 90), bundleMs: m('ms', 93) },
     servers: { servers: 2, kernels: 10, discovery: { a: m('ms', 700), c: m('ms', 210), cli: m('ms', 330) }, open: { a: m('ms', 600, 640), c: m('ms', 120), cli: m('ms', 250) } },
     notes: ['a note'],
@@ -80,6 +81,30 @@ describe('verdicts', () => {
     expect(renderText(r)).not.toContain('NaN');
     expect(verdict(r, '`ktray --version`', 'CLI')).toMatchObject({ pass: null, measured: 'not measured' });
     expect(renderText(r)).not.toContain('CLI start:');
+  });
+});
+
+describe('memory while plots flow', () => {
+  it('holds the peak RSS under 150 MB, and says what the store held', () => {
+    const r = results();
+    expect(verdict(r, 'agent < 150 MB while 500 plots of 200 kB flow', 'agent process')).toEqual({
+      target: 'agent < 150 MB while 500 plots of 200 kB flow',
+      path: 'agent process',
+      pass: true,
+      measured: 'peak 118.3 MB RSS (before 71.5 MB, after 96.0 MB; 30.5 MiB of images in memory, 64.9 MiB spilled)',
+    });
+    r.plots!.peakMb = 150; // at the target is a miss: the target is "under"
+    expect(verdict(r, 'agent < 150 MB while', 'agent process').pass).toBe(false);
+    r.plots = null;
+    expect(verdict(r, 'agent < 150 MB while', 'agent process')).toMatchObject({ pass: null, measured: 'not measured' });
+    expect(renderText(r)).not.toContain('plots of 200 kB flow through');
+  });
+
+  it('prints its row in the Kernel Tray column', () => {
+    expect(renderText(results())).toContain(
+      '| Memory while 500 plots of 200 kB flow through one attached kernel (RSS) | — | — | before 71.5 MB, peak 118.3 MB, after 96.0 MB (agent process; 30.5 MiB of images in memory, 64.9 MiB spilled to its cache) | same agent as (c) |',
+    );
+    expect(renderText(results())).toMatch(/PASS {2}agent < 150 MB while 500 plots of 200 kB flow \[agent process\]: peak 118\.3 MB/);
   });
 });
 

@@ -95,6 +95,13 @@ export function verdicts(r: Results): Verdict[] {
   } else {
     out.push({ target: `agent < 150 MB with ${r.settings.memoryKernels} kernels`, path: 'agent process', pass: null, measured: 'not measured' });
   }
+  const p = r.plots;
+  out.push({
+    target: `agent < 150 MB while ${r.settings.plotCount} plots of ${r.settings.plotKb} kB flow`,
+    path: 'agent process',
+    pass: p ? p.peakMb < 150 : null,
+    measured: p ? `peak ${p.peakMb.toFixed(1)} MB RSS (before ${p.beforeMb.toFixed(1)} MB, after ${med(p.afterMb).toFixed(1)} MB; ${p.inMemoryMb.toFixed(1)} MiB of images in memory, ${p.spilledMb.toFixed(1)} MiB spilled)` : 'not measured',
+  });
   return out;
 }
 
@@ -149,6 +156,13 @@ export function renderTable(r: Results): { table: string; footnotes: string[] } 
     const after = m.afterBulkMb !== null ? `; ${m.afterBulkMb.toFixed(1)} MB after the throughput runs` : '';
     lines.push(`| Memory with ${m.kernels} kernels attached (RSS) | ${perKernel} | ${jc} | ${med(m.rssMb).toFixed(1)} MB (agent process; idle ${m.idleMb.toFixed(1)} MB${after}) | same agent as (c) |`);
   }
+  if (r.plots) {
+    const p = r.plots;
+    lines.push(
+      `| Memory while ${p.count} plots of ${p.kb} kB flow through one attached kernel (RSS) | — | — | ` +
+        `before ${p.beforeMb.toFixed(1)} MB, peak ${p.peakMb.toFixed(1)} MB, after ${med(p.afterMb).toFixed(1)} MB (agent process; ${p.inMemoryMb.toFixed(1)} MiB of images in memory, ${p.spilledMb.toFixed(1)} MiB spilled to its cache) | same agent as (c) |`,
+    );
+  }
   return { table: lines.join('\n'), footnotes: fn };
 }
 
@@ -198,7 +212,7 @@ export function renderMarkdown(r: Results, m: Machine): string {
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores; memory ${m.memoryGb} GiB; ${m.kernel}; 1-min load ${m.load.toFixed(2)} at the start, ${r.endLoad.toFixed(2)} at the end`,
     `- Node ${m.node} (ssh2 ${m.ssh2}); Python ${m.python} (jupyter_client ${m.jupyterClient}, ipykernel ${m.ipykernel}); ${m.openssh}`,
-    `- Added RTT ${s.rttMs} ms; ${s.runs} runs per figure; ${s.latencyRequests} requests for latency; ${s.displayMb} MB display_data; discovery of ${s.discoveryCounts.join(', ')} kernels; ${s.memoryKernels} kernels for memory`,
+    `- Added RTT ${s.rttMs} ms; ${s.runs} runs per figure; ${s.latencyRequests} requests for latency; ${s.displayMb} MB display_data; discovery of ${s.discoveryCounts.join(', ')} kernels; ${s.memoryKernels} kernels for memory; ${s.plotCount} plots of ${s.plotKb} kB for memory while plots flow`,
     `- Command: \`npm run bench -- --rtt-ms ${s.rttMs} --runs ${s.runs}\` (or BENCH_RTT_MS, BENCH_RUNS)`,
     '',
   ].join('\n');

@@ -42,6 +42,9 @@ export interface Settings {
   displayMb: number;
   memoryKernels: number;
   discoveryCounts: number[];
+  /** Plots that flow through one watched kernel for the plots memory row, and the size of each. */
+  plotCount: number;
+  plotKb: number;
 }
 
 export interface Results {
@@ -65,6 +68,18 @@ export interface Results {
     afterBulkMb: number | null;
     sshForwardMb: number | null;
     jcTunnelMb: number | null;
+  } | null;
+  /** The agent's memory while plots flow through a watched kernel (bench/sections/plots.ts). */
+  plots: {
+    count: number;
+    kb: number;
+    beforeMb: number;
+    peakMb: number;
+    afterMb: Measure;
+    inMemoryMb: number;
+    spilledMb: number;
+    dropped: number;
+    seconds: number;
   } | null;
   /** `ktray --version` from the checkout (bin/ktray.js), the bundle alone, and a bare `node -e 0`. */
   startup: {
