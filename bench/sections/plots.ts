@@ -94,9 +94,11 @@ export async function plotsSection(ctx: PlotsContext): Promise<PlotsResult> {
       throw new Error(`plots: the remote client failed (exit ${driven.code}): ${driven.stdout.trim()} ${driven.stderr.trim().slice(-400)}`);
     }
     // Until the agent has every one (it hears them on its own iopub, a little later).
+    // Dropped ones (past the disk or count caps) count as heard: this agent watches this one kernel here.
     let usage = (await agent.plots({ kernel: ctx.kernel.id })).usage;
-    for (let waited = 0; (usage.kernels[ctx.kernel.id]?.plots ?? 0) < already + ctx.count && usage.dropped === 0; waited += 250) {
-      if (waited > 120_000) throw new Error(`plots: the agent has ${usage.kernels[ctx.kernel.id]?.plots ?? 0} of ${already + ctx.count} plots after 2 min`);
+    const heard = () => (usage.kernels[ctx.kernel.id]?.plots ?? 0) + usage.dropped;
+    for (let waited = 0; heard() < already + ctx.count; waited += 250) {
+      if (waited > 120_000) throw new Error(`plots: the agent has heard ${heard()} of ${already + ctx.count} plots after 2 min`);
       await sleep(250);
       usage = (await agent.plots({ kernel: ctx.kernel.id })).usage;
     }
