@@ -120,6 +120,7 @@ describe('ktray plots', () => {
         `while [ ! -e ${q(path.join(base, name + '.go'))} ]; do sleep 0.1; done`,
         ...Object.entries({ KTRAY_HOME: world.home, JUPYTER_RUNTIME_DIR: world.runtimeDir, SSH_AUTH_SOCK: '', ...env }).map(([k, v]) => `export ${k}=${q(v)}`),
         `cd ${q(ROOT)}`,
+        "trap 'true' INT", // Ctrl-C stops ktray; this shell goes on to say how it ended
         `${q(process.execPath)} bin/ktray.js ${args.map(q).join(' ')} --ssh-config ${q(world.sshConfig)}`,
         'echo "ktray exited $?"',
         'sleep 600',
@@ -208,6 +209,23 @@ describe('ktray plots', () => {
       await mkdir(out, { recursive: true });
       await writeFile(path.join(out, 'inline-tmux-screen.txt'), r.screen);
       await writeFile(path.join(out, 'inline-tmux-terminal.log'), terminal, 'latin1');
+    });
+
+    it('--inline --follow draws a new plot as it comes, with the kernel\'s bytes', async () => {
+      const name = 'follow';
+      const started = inTmux(name, { KITTY_WINDOW_ID: '1' }, ['plots', id, '--inline', '--follow']);
+      const pane = path.join(base, name + '.pane');
+      const heard = async () => kittyImages((await readFile(pane).catch(() => Buffer.alloc(0))).toString('latin1')).images.length;
+      await expect.poll(heard, SLOW).toBe(2); // the two already there
+      await expect.poll(async () => tmux('capture-pane', '-p', '-t', `kt:${name}`), SLOW).toContain('Waiting for new plots');
+      const drawn = await draw('import matplotlib.pyplot as plt\nplt.figure(figsize=(3, 2), dpi=60)\nplt.bar([1, 2, 3], [3, 1, 2])\nplt.show()');
+      await expect.poll(heard, SLOW).toBe(3);
+      const images = kittyImages((await readFile(pane)).toString('latin1')).images;
+      expect(sha256(images[2]!)).toBe(drawn.images[0]!.sha256);
+      await tmux('send-keys', '-t', `kt:${name}`, 'C-c');
+      const r = await started;
+      expect(r.code, r.screen).toBe(0);
+      expect(r.screen).toContain(`${id}#3  `);
     });
 
     it('says how to turn passthrough on when it is off, and which terminals it knows when none is', async () => {
