@@ -15,6 +15,8 @@ export interface BackendKeys {
   reapOrphans?: boolean;
   /** Password/OTP logins (isolated mode only): see RemoteAuth in remote-host.ts. */
   auth?: RemoteAuth;
+  /** More sshd_config lines. */
+  sshdExtra?: string[];
 }
 
 /**

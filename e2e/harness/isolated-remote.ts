@@ -66,6 +66,7 @@ export async function startIsolated(k: BackendKeys): Promise<Backend> {
         user,
         authorizedKeysFile: '.ssh/authorized_keys',
         strictModes: true,
+        extra: k.sshdExtra,
         ...(k.auth
           ? { pam: k.auth.kind === 'otp' ? { password: false, kbdInteractive: true, methods: 'keyboard-interactive' } : { password: true, kbdInteractive: false, methods: 'password' } }
           : {}),

@@ -39,6 +39,7 @@ export async function startLoopback(k: BackendKeys): Promise<Backend> {
           authorizedKeysFile: authorizedKeys,
           strictModes: false, // temp dirs and the runner's home are not sshd-strict
           setEnv: { HOME: home, [MARKER]: k.id },
+          extra: k.sshdExtra,
         }),
       );
       sshd = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Backend, BackendKeys, RemoteAuth } from './backend';
 import { startIsolated } from './isolated-remote';
 import { startLoopback } from './loopback-remote';
-import { sleep } from './proc';
+import { runOk, sleep } from './proc';
 import { clientConfig, keygen, knownHostsLine } from './ssh-files';
 import { TcpBridge } from './tcp-bridge';
 
@@ -63,6 +63,8 @@ export interface RemoteHost {
   acceptedCount(): number;
   /** Open connections silently stop carrying bytes, sockets left open (a laptop that slept); new ones work. */
   freezeConnections(): void;
+  /** Set with the certificates option. */
+  certificates: RemoteCertificates | null;
   /** Recent sshd log output (for diagnosing a failing test). */
   logs(): string;
   /** Restarts the sshd listener; established sessions survive, like `systemctl restart ssh`. */
@@ -94,6 +96,20 @@ export interface RemoteHostOptions {
   backend?: (keys: BackendKeys) => Promise<Backend>;
   /** Password/OTP logins through PAM (isolated mode only). */
   auth?: RemoteAuth;
+  /**
+   * An SSH certificate authority of the test's (made with ssh-keygen): sshd trusts user
+   * certificates it signs (TrustedUserCAKeys) and shows a host certificate it signed.
+   */
+  certificates?: boolean;
+}
+
+export interface RemoteCertificates {
+  /** The host CA's public key, 'ssh-ed25519 AAAA...', for @cert-authority lines. */
+  hostCaLine: string;
+  /** A CA that signed nothing here (an unknown CA). */
+  otherCaLine: string;
+  /** A client key NOT in authorized_keys, with IDENTITY-cert.pub signed by the user CA beside it. */
+  certIdentityFile: string;
 }
 
 export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<RemoteHost> {
@@ -113,7 +129,24 @@ export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<Rem
       keygen(identityFile, 'kt-e2e'),
       keygen(encryptedIdentityFile, 'kt-e2e-encrypted', passphrase),
     ]);
-    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell, reapOrphans: opts.reapOrphans, auth: opts.auth };
+    let certificates: RemoteCertificates | null = null;
+    const sshdExtra: string[] = [];
+    if (opts.certificates) {
+      const userCa = join(dir, 'user_ca');
+      const hostCa = join(dir, 'host_ca');
+      const certIdentityFile = join(dir, 'id_cert');
+      const [, hostCaLine, otherCaLine] = await Promise.all([
+        keygen(userCa, 'kt-user-ca'),
+        keygen(hostCa, 'kt-host-ca'),
+        keygen(join(dir, 'other_ca'), 'kt-other-ca'),
+        keygen(certIdentityFile, 'kt-e2e-cert'),
+      ]);
+      // The host certificate names the address clients connect to (ssh checks it, without the port).
+      await runOk('ssh-keygen', ['-q', '-s', hostCa, '-I', `${alias}-host`, '-h', '-n', `127.0.0.1,${alias}`, `${hostKey}.pub`]);
+      sshdExtra.push(`TrustedUserCAKeys ${userCa}.pub`, `HostCertificate ${hostKey}-cert.pub`);
+      certificates = { hostCaLine, otherCaLine, certIdentityFile };
+    }
+    const keys = { dir, id, hostname: alias, hostKey, authorizedKeys: `${clientPub}\n${encryptedPub}\n`, loginShell: opts.loginShell, reapOrphans: opts.reapOrphans, auth: opts.auth, sshdExtra };
     const mode = process.getuid?.() === 0 && process.env.KT_REMOTE_HOST_MODE !== 'loopback' ? 'isolated' : 'loopback';
     // PAM logins need a user of the remote's own and its own /etc/pam.d: root and namespaces.
     if (opts.auth && mode !== 'isolated') throw new Error('a remote with password/OTP logins needs root (isolated mode)');
@@ -131,6 +164,10 @@ export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<Rem
       mode: 0o600,
     });
     await waitForBanner(port, () => b.logs());
+    if (certificates) {
+      // Signed for the remote's user, known only now; sshd checks it at each login.
+      await runOk('ssh-keygen', ['-q', '-s', join(dir, 'user_ca'), '-I', 'kt-e2e-cert', '-n', b.user, `${certificates.certIdentityFile}.pub`]);
+    }
 
     const br = bridge;
     let stopping: Promise<void> | undefined;
@@ -160,6 +197,7 @@ export async function startRemoteHost(opts: RemoteHostOptions = {}): Promise<Rem
       connectionCount: () => br.connectionCount,
       acceptedCount: () => br.acceptedCount,
       freezeConnections: () => br.freezeConnections(),
+      certificates,
       logs: () => b.logs(),
       async restartSshd() {
         await b.restartSshd();

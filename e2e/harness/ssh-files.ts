@@ -22,6 +22,8 @@ export interface SshdConfigOptions {
   setEnv?: Record<string, string>;
   /** Logins through PAM instead of keys: which methods sshd offers, and requires (AuthenticationMethods). */
   pam?: { password: boolean; kbdInteractive: boolean; methods: string };
+  /** More sshd_config lines (TrustedUserCAKeys, HostCertificate). */
+  extra?: string[];
 }
 
 export function sshdConfig(o: SshdConfigOptions): string {
@@ -52,6 +54,7 @@ export function sshdConfig(o: SshdConfigOptions): string {
     'MaxSessions 100',
     'LoginGraceTime 60',
     'LogLevel VERBOSE',
+    ...(o.extra ?? []),
   ];
   if (o.setEnv) {
     lines.push(`SetEnv ${Object.entries(o.setEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);

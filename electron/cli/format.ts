@@ -62,7 +62,7 @@ export function formatServers(servers: ServerSummary[], now: number): string {
 export function formatHosts(hosts: HostSummary[], now = Date.now()): string {
   const rows = [['HOST', 'CONNECTION', 'ADDRESS', 'KERNELS', 'SOURCE']];
   for (const h of hosts) {
-    const address = h.id === 'local' ? 'this computer' : `${h.user ? h.user + '@' : ''}${h.hostname}:${h.port}${h.proxyJump.length ? ` via ${h.proxyJump.join(',')}` : ''}${h.proxyCommand ? ` via ProxyCommand ${h.proxyCommand}` : ''}${h.transport ? ` (OpenSSH: ${h.transport.why})` : ''}`;
+    const address = h.id === 'local' ? 'this computer' : `${h.user ? h.user + '@' : ''}${h.hostname}:${h.port}${h.proxyJump.length ? ` via ${h.proxyJump.join(',')}` : ''}${h.proxyCommand ? ` via ProxyCommand ${h.proxyCommand}` : ''}${h.transport ? ` (${h.transport.kind === 'openssh' ? 'OpenSSH' : 'ssh2'}: ${h.transport.why})` : ''}`;
     const connection = h.error && h.connection !== 'connected' ? `${hostStateLabel(h, now)}: ${h.error.message}` : hostStateLabel(h, now);
     rows.push([h.id, connection, address, String(h.kernelCount), h.source]);
   }

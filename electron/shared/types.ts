@@ -222,8 +222,11 @@ export interface HostSummary {
   proxyJump: string[];
   /** The ProxyCommand that carries the connection, as written in the ssh config. */
   proxyCommand?: string;
-  /** Set when the host goes through the system's OpenSSH client rather than ssh2, and why. */
-  transport?: { kind: 'openssh'; why: string };
+  /**
+   * Set when the host goes through the system's OpenSSH client rather than ssh2,
+   * or when the user set the transport by hand (`setting`), and why.
+   */
+  transport?: { kind: 'openssh' | 'ssh2'; why: string; setting?: 'ssh2' | 'openssh' };
   connection: HostConnection;
   /** The last error met on this host, in words a user can act on. */
   error: KtrayErrorData | null;

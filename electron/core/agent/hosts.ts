@@ -135,7 +135,7 @@ export class Hosts {
       port,
       proxyJump,
       ...(proxyCommand ? { proxyCommand } : {}),
-      ...(host instanceof OpenSshHost ? { transport: { kind: 'openssh' as const, why: host.reason } } : {}),
+      ...this.transportOf(id),
       connection: host?.state ?? (id === LOCAL_HOST ? 'connected' : 'idle'),
       error: host?.lastError ?? null,
       since: this.since.get(id) ?? this.startedAt,
@@ -144,6 +144,20 @@ export class Hosts {
       warnings: this.warnings.get(id) ?? [],
       scheduler: this.opts.scheduler(id),
     };
+  }
+
+  /** Shown when OpenSSH carries the host, or when the user set a transport by hand. */
+  private transportOf(id: string): Pick<HostSummary, 'transport'> {
+    if (id === LOCAL_HOST) return {};
+    const host = this.registry.peek(id);
+    if (host instanceof OpenSshHost) return { transport: { kind: 'openssh', why: host.reason } };
+    if (host && !(host instanceof SshSession)) return {};
+    try {
+      const c = this.registry.transportChoice(id);
+      return c.kind === 'openssh' || c.setting !== 'auto' ? { transport: { kind: c.kind, why: c.why, ...(c.setting !== 'auto' ? { setting: c.setting } : {}) } } : {};
+    } catch {
+      return {};
+    }
   }
 
   private stateChanged(id: string, state: string, reason: string): void {

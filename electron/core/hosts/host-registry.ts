@@ -8,6 +8,7 @@ import type { Host } from './host';
 import { LocalHost } from './local-host';
 import { SshSession } from '../ssh/ssh-session';
 import { OpenSshHost } from '../ssh/openssh-host';
+import { openSshNeededFor, type TransportSetting } from '../ssh/transport-choice';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import {
   defaultSshConfigFile,
@@ -20,9 +21,19 @@ import {
 } from '../ssh/ssh-profile';
 import { LOCAL_HOST, type SavedHost } from '../../shared/types';
 
+export interface TransportChoice {
+  kind: 'ssh2' | 'openssh';
+  /** Why, for `ktray hosts`; empty for ssh2 chosen by default. */
+  why: string;
+  setting: TransportSetting;
+  userControlPath: string | null;
+}
+
 export interface HostRegistryOptions {
   sshConfigFile?: string;
   savedHosts: () => SavedHost[];
+  /** The transport the user set per host (absent: auto). */
+  transports?: () => Record<string, TransportSetting>;
   askPassphrase?: PassphrasePrompt;
   /** Whether anything still needs the host's connection. */
   wanted: (hostId: string) => boolean;
@@ -34,6 +45,8 @@ export interface HostRegistryOptions {
 
 export class HostRegistry {
   private readonly sessions = new Map<string, Host>();
+  /** The transport each session was made with (the choice is made once per session). */
+  private readonly chosen = new Map<string, TransportChoice>();
   readonly configFile: string;
   private readonly ctx: ProfileContext;
 
@@ -147,33 +160,57 @@ export class HostRegistry {
   async drop(id: string): Promise<void> {
     const host = this.sessions.get(id);
     this.sessions.delete(id);
+    this.chosen.delete(id);
     await host?.close();
   }
 
   /**
-   * The OpenSSH transport, when the host's config needs what ssh2 cannot do:
-   * a ControlMaster of the user's already listening at its ControlPath (no
-   * second login), or GSSAPIAuthentication yes. Hosts saved in the app use ssh2.
+   * Which transport the host goes through, and why: the one the user set, else
+   * OpenSSH when its config needs what ssh2 cannot do (a ControlMaster of the
+   * user's already listening at its ControlPath: no second login; GSSAPI; a
+   * user certificate; a host only @cert-authority vouches for; Match exec; an
+   * sk- key), else ssh2. Hosts saved in the app use ssh2 (ssh has no config for them).
    */
-  private openSshHost(id: string): OpenSshHost | undefined {
-    if (this.source(id) === 'saved') return undefined;
+  transportChoice(id: string): TransportChoice {
+    const made = this.sessions.has(id) ? this.chosen.get(id) : undefined;
+    return made ?? this.chooseTransport(id);
+  }
+
+  private chooseTransport(id: string): TransportChoice {
+    const setting = this.opts.transports?.()[id] ?? 'auto';
+    const ssh2 = (why: string) => ({ kind: 'ssh2' as const, why, setting, userControlPath: null });
+    if (id === LOCAL_HOST) return ssh2('');
+    if (this.source(id) === 'saved') return ssh2(setting === 'auto' ? '' : 'a host saved in Kernel Tray (ssh has no config for it)');
+    if (setting === 'ssh2') return ssh2(`set by hand (\`ktray hosts ${id} --transport auto\` undoes it)`);
     const p = this.profile(id);
-    if (!p.controlPath && !p.gssapiAuthentication) return undefined;
-    const configFile = this.configFile === defaultSshConfigFile(this.ctx.homeDir) ? null : this.configFile;
     // ssh itself expands ControlPath (%C and the rest): ask it, as `ssh -G` prints it.
     let userControlPath: string | null = null;
     if (p.controlPath) {
-      const g = spawnSync('ssh', [...(configFile ? ['-F', configFile] : []), '-G', id], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+      const g = spawnSync('ssh', [...(this.customConfigFile() ? ['-F', this.customConfigFile()!] : []), '-G', id], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
       userControlPath = /^controlpath (.+)$/m.exec(g.stdout ?? '')?.[1] ?? null;
       if (userControlPath === 'none') userControlPath = null;
     }
-    const master = userControlPath !== null && existsSync(userControlPath);
-    if (!master && !p.gssapiAuthentication) return undefined;
+    const open = (why: string) => ({ kind: 'openssh' as const, why, setting, userControlPath });
+    if (setting === 'openssh') return open(`set by hand (\`ktray hosts ${id} --transport auto\` undoes it)`);
+    if (userControlPath !== null && existsSync(userControlPath)) return open(`your ControlMaster at ${userControlPath}`);
+    if (p.gssapiAuthentication) return open('GSSAPIAuthentication yes (ssh2 has no GSSAPI)');
+    const need = openSshNeededFor(p);
+    return need ? open(need.why) : ssh2('');
+  }
+
+  private customConfigFile(): string | null {
+    return this.configFile === defaultSshConfigFile(this.ctx.homeDir) ? null : this.configFile;
+  }
+
+  private openSshHost(id: string): OpenSshHost | undefined {
+    const choice = this.chooseTransport(id);
+    this.chosen.set(id, choice);
+    if (choice.kind !== 'openssh') return undefined;
     return new OpenSshHost({
       id,
-      configFile,
-      userControlPath,
-      reason: master ? `your ControlMaster at ${userControlPath}` : 'GSSAPIAuthentication yes (ssh2 has no GSSAPI)',
+      configFile: this.customConfigFile(),
+      userControlPath: choice.userControlPath,
+      reason: choice.why,
       wanted: () => this.opts.wanted(id),
     });
   }

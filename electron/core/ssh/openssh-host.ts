@@ -52,6 +52,46 @@ function runSsh(bin: string, args: string[], env: NodeJS.ProcessEnv, stdin = '',
   });
 }
 
+/**
+ * What ssh said when its master did not come up, as an error of ours: host key
+ * refusals (unknown key or CA, revoked, changed) in ssh's own words with what to
+ * do next; the rest as "did not connect".
+ */
+export function sshFailure(id: string, said: string): KtrayError {
+  const words = said.replace(/\r/g, '').replace(/^@+.*@+\n?/gm, '').replace(/^WARNING: (REVOKED HOST KEY|REMOTE HOST IDENTIFICATION).*\n?/gm, '').trim().replace(/\s*\n\s*/g, ' ');
+  const terminal = `Run \`ssh ${id}\` in a terminal to see what ssh sees`;
+  if (/Host key verification failed/.test(said)) {
+    if (/revoked/i.test(said)) {
+      return new KtrayError({
+        code: 'HOST_KEY_CHANGED',
+        host: id,
+        message: `ssh refused ${id}: its host key is revoked in known_hosts (an @revoked line). ssh said: ${words}`,
+        hint: `Do not connect until the host's administrator says which key is right; a revoked key may be a stolen one. ${terminal}.`,
+      });
+    }
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED|has changed|Offending/i.test(said)) {
+      return new KtrayError({
+        code: 'HOST_KEY_CHANGED',
+        host: id,
+        message: `ssh refused ${id}: its host key is not the one known_hosts holds. ssh said: ${words}`,
+        hint: `Check the new key with the host's administrator before replacing the old line (ssh-keygen -R). ${terminal}.`,
+      });
+    }
+    return new KtrayError({
+      code: 'HOST_KEY_UNKNOWN',
+      host: id,
+      message: `ssh refused ${id}: neither its host key nor a certificate authority (@cert-authority) for it is in known_hosts. ssh said: ${words}`,
+      hint: `Ask the host's administrator for its host key fingerprint or its CA's public key, and add it to known_hosts (for a CA: a line \`@cert-authority HOSTPATTERN KEY\`); \`ssh ${id}\` in a terminal offers to add a plain key.`,
+    });
+  }
+  return new KtrayError({
+    code: 'HOST_UNREACHABLE',
+    host: id,
+    message: `\`ssh ${id}\` (the OpenSSH transport) did not connect${words ? `: ${words}` : '.'}`,
+    hint: `Run \`ssh ${id}\` in a terminal; Kernel Tray runs it with BatchMode=yes, so it cannot answer prompts. A ControlMaster you start yourself (ControlPath in your ssh config) is used as it is.`,
+  });
+}
+
 export class OpenSshHost implements Host {
   readonly id: string;
   readonly transport = 'openssh' as const;
@@ -154,12 +194,7 @@ export class OpenSshHost implements Host {
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill();
-    throw new KtrayError({
-      code: 'HOST_UNREACHABLE',
-      host: this.id,
-      message: `\`ssh ${this.id}\` (the OpenSSH transport) did not connect${said.trim() ? `: ${said.trim()}` : '.'}`,
-      hint: `Run \`ssh ${this.id}\` in a terminal; Kernel Tray runs it with BatchMode=yes, so it cannot answer prompts. A ControlMaster you start yourself (ControlPath in your ssh config) is used as it is.`,
-    });
+    throw sshFailure(this.id, said);
   }
 
   private onMasterGone(): void {

@@ -45,6 +45,13 @@ export interface HostProfile {
   controlPath?: string;
   /** GSSAPIAuthentication yes: only the OpenSSH transport can do it. */
   gssapiAuthentication?: boolean;
+  /** CertificateFile lines, expanded like IdentityFile (ssh2 cannot sign with certificates). */
+  certificateFiles?: string[];
+  /**
+   * The command of the first `Match exec` block whose other criteria hold for
+   * this host: ktray never runs it (and so cannot know what ssh would make of it).
+   */
+  matchExec?: string;
 }
 
 export interface IncludedFile {
@@ -309,6 +316,7 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
   const flat = flatten(parseSources(config), alias, ctx);
   // Match exec would run commands from the config at every lookup; ktray skips those blocks.
   const raw = flat.compute(alias, { ignoreCase: true, matchExec: false });
+  const matchExec = applicableMatchExec(flat, alias);
   const one = (key: string): string | undefined => {
     const v = raw[key];
     return Array.isArray(v) ? v.join(' ') : v;
@@ -404,5 +412,42 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
     connectTimeoutSec,
     ...(one('controlpath') !== undefined && one('controlpath')!.toLowerCase() !== 'none' ? { controlPath: one('controlpath')! } : {}),
     ...(one('gssapiauthentication') !== undefined && parseYesNo(one('gssapiauthentication')!, 'GSSAPIAuthentication', alias) ? { gssapiAuthentication: true } : {}),
+    ...(list('certificatefile')?.some((f) => f.toLowerCase() !== 'none')
+      ? { certificateFiles: [...new Set(list('certificatefile')!.filter((f) => f.toLowerCase() !== 'none').map(path))] }
+      : {}),
+    ...(matchExec !== undefined ? { matchExec } : {}),
   };
+}
+
+const MATCH_EXEC_PROBE = 'KtrayMatchExecProbe';
+
+/**
+ * The command of the first `Match exec` block that would apply if its command
+ * succeeded: the same config, each such block's exec criterion dropped and its
+ * lines replaced by one probe line, computed without running anything.
+ */
+function applicableMatchExec(flat: SSHConfig, alias: string): string | undefined {
+  let any = false;
+  const probe = new SSHConfig();
+  for (const line of flat) {
+    if (!isDirective(line) || !hasConfig(line) || !/^match$/i.test(line.param)) {
+      probe.push(line);
+      continue;
+    }
+    const crit = (line as Match).criteria as Record<string, unknown>;
+    const execKey = Object.keys(crit).find((k) => k.toLowerCase() === 'exec');
+    if (!execKey) {
+      probe.push(line);
+      continue;
+    }
+    any = true;
+    const rest = Object.fromEntries(Object.entries(crit).filter(([k]) => k !== execKey));
+    const command = values(crit[execKey] as Directive['value']).join(' ');
+    const config = new SSHConfig();
+    config.push({ type: LineType.DIRECTIVE, param: MATCH_EXEC_PROBE, separator: ' ', value: command, before: '', after: '\n' } as Directive);
+    probe.push({ ...(line as Match), criteria: Object.keys(rest).length ? rest : { all: [] }, config } as unknown as Line);
+  }
+  if (!any) return undefined;
+  const v = probe.compute(alias, { ignoreCase: true, matchExec: false })[MATCH_EXEC_PROBE.toLowerCase()];
+  return v === undefined ? undefined : Array.isArray(v) ? v.join(' ') : v;
 }
