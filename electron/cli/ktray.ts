@@ -68,7 +68,10 @@ Jupyter servers (SERVER_ID is HOST/jpserver-PID or HOST/nbserver-PID, as \`ktray
   server stop SERVER_ID               shut it down and the kernels it runs
 
 Hosts (local is this computer; others come from ~/.ssh/config):
-  hosts                               list hosts and their connection state
+  hosts [HOST]                        list hosts, their connection state and transport
+  hosts HOST --transport auto|ssh2|openssh
+                                      go through ssh2 (built in) or your own OpenSSH
+                                      client; auto: HOST's ssh config decides (kept)
   trust HOST [--fingerprint SHA256:...] [--replace]
                                       add HOST's key to known_hosts after you check it
                                       (--replace: its key CHANGED and you know why; the old
@@ -219,7 +222,14 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       return unreachable.length ? EXIT_PARTIAL : 0;
     }
     case 'hosts': {
-      const hosts = await agent.hosts({});
+      if (flags.transport !== undefined) {
+        const host = arg(rest, 0, 'HOST');
+        const h = await agent.setTransport({ host, transport: flags.transport as 'auto' | 'ssh2' | 'openssh' });
+        const kind = h.transport?.kind === 'openssh' ? 'your OpenSSH client' : 'ssh2';
+        return out(flags, h, `${host} goes through ${kind}${h.transport?.why ? ` (${h.transport.why})` : ''}.`);
+      }
+      const hosts = (await agent.hosts({})).filter((h) => !rest[0] || h.id === rest[0]);
+      if (rest[0] && !hosts.length) usageError(`${rest[0]} is not a host Kernel Tray knows (\`ktray hosts\` lists them).`);
       return out(flags, hosts, formatHosts(hosts));
     }
     case 'start': {

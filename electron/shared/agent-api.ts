@@ -22,6 +22,7 @@ import type {
   ServerStopped,
   ServerSummary,
   StartOptions,
+  TransportSetting,
 } from './types';
 
 export interface AgentApi {
@@ -48,6 +49,8 @@ export interface AgentApi {
    * submitted from it with these default arguments (null: plain kernels again).
    */
   setScheduler(params: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary>;
+  /** ssh2 or the system's OpenSSH for this host, or `auto` (its ssh config decides); kept in the agent's state. */
+  setTransport(params: { host: string; transport: TransportSetting }): Promise<HostSummary>;
 
   /** Kernels of one host or all; `refresh` asks the host(s) now (one round trip each). */
   kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]>;
@@ -109,6 +112,7 @@ export const AGENT_METHODS = {
   saveHost: ['hosts', 'save'],
   removeHost: ['hosts', 'remove'],
   setScheduler: ['hosts', 'setScheduler'],
+  setTransport: ['hosts', 'setTransport'],
   kernels: ['kernels', 'list'],
   start: ['kernels', 'start'],
   attach: ['kernels', 'attach'],

@@ -242,6 +242,9 @@ export interface HostSummary {
 }
 
 /** A host the user saved in the app, beside those of ~/.ssh/config. */
+/** Which transport a host goes through: `auto` lets its ssh config decide (see `ktray hosts`). */
+export type TransportSetting = 'auto' | 'ssh2' | 'openssh';
+
 export interface SavedHost {
   id: string;
   hostname: string;

@@ -11,6 +11,7 @@ import type {
   HostKeyInfo,
   HostOffer,
   HostScheduler,
+  TransportSetting,
   HostSummary,
   KernelSummary,
   PlotData,
@@ -173,6 +174,7 @@ export class Agent implements AgentConnection {
   offer = (p: { host: string }): Promise<HostOffer> => this.hostService.offer(p);
   saveHost = (p: SavedHost): Promise<HostSummary> => this.hostService.save(p);
   removeHost = (p: { id: string }): Promise<void> => this.hostService.remove(p);
+  setTransport = (p: { host: string; transport: TransportSetting }): Promise<HostSummary> => this.hostService.setTransport(p);
   setScheduler = async (p: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary> => {
     await this.jobs.setScheduler(p.host, p.scheduler);
     return this.hostService.summary(p.host);

@@ -1,7 +1,7 @@
 // Hosts as the agent keeps them: the registry's sessions, their connection
 // state as events, saved and used hosts, host keys and trust, offers.
 import { KtrayError } from '../../shared/errors';
-import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostScheduler, type HostSummary, type KtrayErrorData, type SavedHost } from '../../shared/types';
+import { LOCAL_HOST, type HostKeyInfo, type HostOffer, type HostScheduler, type HostSummary, type KtrayErrorData, type SavedHost, type TransportSetting } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
@@ -9,6 +9,7 @@ import { trustHostKey, type HostKeySeen } from '../ssh/host-key-verifier';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
 import { OpenSshHost } from '../ssh/openssh-host';
 import { SshSession } from '../ssh/ssh-session';
+import { parseTransportSetting } from '../ssh/transport-choice';
 import type { EventBus } from './event-bus';
 import type { Persisted } from './persisted';
 
@@ -44,6 +45,7 @@ export class Hosts {
     this.registry = new HostRegistry({
       sshConfigFile: opts.sshConfigFile,
       savedHosts: () => opts.persisted.state.savedHosts,
+      transports: () => opts.persisted.state.transports ?? {},
       askPassphrase: opts.askPassphrase,
       wanted: opts.wanted,
       notice: (host, message, attention) => opts.events.emit({ type: 'notice', at: Date.now(), host, message, ...(attention ? { attention } : {}) }),
@@ -230,6 +232,46 @@ export class Hosts {
     await this.opts.persisted.save();
     await this.registry.drop(params.id);
     return this.summary(params.id);
+  }
+
+  /** The transport set by hand (or auto again); the host's next session uses it. */
+  async setTransport(params: { host: string; transport: TransportSetting }): Promise<HostSummary> {
+    const id = params.host;
+    this.registry.validateId(id);
+    const setting = parseTransportSetting(String(params.transport));
+    if (!setting) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: id, message: `"${params.transport}" is not a transport.`, hint: 'Use auto, ssh2 or openssh.' });
+    }
+    if (id === LOCAL_HOST) throw new KtrayError({ code: 'BAD_INPUT', host: id, message: 'The local host uses no SSH transport.' });
+    if (setting === 'openssh' && this.registry.source(id) === 'saved') {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: id,
+        message: `${id} is a host saved in Kernel Tray, which your ssh has no config for, so it can only go through ssh2.`,
+        hint: `Add a Host ${id} block to ${this.registry.configFile} and remove the saved one to let ssh reach it.`,
+      });
+    }
+    if (!this.registry.ids().includes(id) && !this.used().includes(id)) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: id, message: `${id} is not a host Kernel Tray knows.`, hint: `\`ktray hosts\` lists them; hosts come from ${this.registry.configFile} or are saved in the app.` });
+    }
+    const live = this.registry.peek(id);
+    const now = live instanceof OpenSshHost ? 'openssh' : 'ssh2';
+    if (live && live.state === 'connected' && this.opts.wanted(id) && setting !== 'auto' && setting !== now) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: id,
+        message: `${id} is in use over ${now === 'openssh' ? 'OpenSSH' : 'ssh2'} (attached or watched kernels); its transport is left as it is.`,
+        hint: `Detach its kernels (\`ktray detach ID\`), then set the transport again.`,
+      });
+    }
+    const { state } = this.opts.persisted;
+    const transports = { ...(state.transports ?? {}) };
+    if (setting === 'auto') delete transports[id];
+    else transports[id] = setting;
+    state.transports = transports;
+    await this.opts.persisted.save();
+    if (!(live && live.state === 'connected' && this.opts.wanted(id))) await this.registry.drop(id);
+    return this.summary(id);
   }
 
   async remove(params: { id: string }): Promise<void> {

@@ -57,6 +57,8 @@ export interface AgentState {
   /** Hosts used through Kernel Tray, listed by `ktray ls` without naming them. */
   usedHosts: string[];
   savedHosts: SavedHost[];
+  /** Per host id: the transport the user set by hand (absent: auto). */
+  transports: Record<string, 'ssh2' | 'openssh'>;
   settings: AgentSettings;
   /** Per kernel id, addresses other than its host's loopback its channels may be forwarded to. */
   allowedAddresses: Record<string, string[]>;
@@ -69,7 +71,7 @@ export interface AgentState {
 export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true };
 
 export function emptyState(): AgentState {
-  return { version: 1, attached: {}, pinned: [], launches: {}, servers: {}, usedHosts: [], savedHosts: [], settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };
+  return { version: 1, attached: {}, pinned: [], launches: {}, servers: {}, usedHosts: [], savedHosts: [], transports: {}, settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };
 }
 
 export class StateStore {

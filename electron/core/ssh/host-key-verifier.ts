@@ -117,7 +117,7 @@ export async function verifyHostKey(opts: VerifyOptions): Promise<true | KtrayEr
       // none), so a host a CA vouches for shows its plain key here: say so rather than look broken.
       const ca = entries.find((e) => e.marker === '@cert-authority' && matchesHost(e, seen.lookupName));
       const caNote = ca
-        ? ` ${ca.file}:${ca.line} trusts ${name}'s host certificate through a certificate authority (@cert-authority), which \`ssh\` checks but Kernel Tray cannot yet; it sees only the plain key.`
+        ? ` ${ca.file}:${ca.line} trusts ${name}'s host certificate through a certificate authority (@cert-authority), which ssh2 cannot check (it sees only the plain key); \`ktray hosts ${opts.hostId} --transport auto\` lets your ssh check it.`
         : '';
       return new KtrayError({
         code: 'HOST_KEY_UNKNOWN',

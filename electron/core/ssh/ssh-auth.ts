@@ -380,7 +380,7 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
       case 'offered':
         notes.push(
           o.certificate
-            ? `${file} (${o.keyType}, refused; its certificate ${o.certificate} was not offered: Kernel Tray cannot sign with OpenSSH certificates yet, \`ssh\` can)`
+            ? `${file} (${o.keyType}, refused; its certificate ${o.certificate} was not offered: ssh2 cannot sign with OpenSSH certificates; \`ktray hosts ${hostId} --transport auto\` lets your ssh do it)`
             : `${file} (${o.keyType}, refused)`,
         );
         break;

@@ -359,7 +359,7 @@ describe('authentication', () => {
     execFileSync('ssh-keygen', ['-q', '-s', path.join(dir, 'user_ca'), '-I', 'ada', '-n', 'ada', `${keyFile}.pub`]);
     const err = await failure(session({ identityFiles: [keyFile] }).connect());
     expect(err.code).toBe('AUTH_FAILED');
-    expect(err.hint).toContain(`${keyFile} (ssh-ed25519, refused; its certificate ${keyFile}-cert.pub was not offered: Kernel Tray cannot sign with OpenSSH certificates yet`);
+    expect(err.hint).toContain(`${keyFile} (ssh-ed25519, refused; its certificate ${keyFile}-cert.pub was not offered: ssh2 cannot sign with OpenSSH certificates; \`ktray hosts`);
   });
 
   it('asks for the passphrase of an encrypted key', async () => {

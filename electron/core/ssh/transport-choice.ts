@@ -5,8 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostLookupName, matchesHost, parseKnownHosts, type KnownHostEntry } from './known-hosts';
 import type { HostProfile } from './ssh-profile';
 
-/** What the user set for a host: `auto` (the default) lets the profile decide. */
-export type TransportSetting = 'auto' | 'ssh2' | 'openssh';
+import type { TransportSetting } from '../../shared/types';
+
+export type { TransportSetting };
 
 export interface TransportReason {
   /** In `ktray hosts` after "OpenSSH:". */

@@ -3,7 +3,7 @@
 // the right partner here; the agent itself is tested against real hosts.
 import type { AgentConnection, AgentEventListener } from '../../shared/agent-api';
 import { KtrayError } from '../../shared/errors';
-import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary, PlotSummary, ServerSummary } from '../../shared/types';
+import type { AgentEvent, AgentSettings, HostScheduler, HostSummary, KernelSummary, PlotSummary, ServerSummary, TransportSetting } from '../../shared/types';
 import { DEFAULT_PLOT_LIMITS } from '../../core/plots/plot-store';
 
 export const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -240,6 +240,13 @@ export class FakeAgent implements AgentConnection {
   serverKernels = (p: { id: string }) => this.rec('serverKernels', p, () => this.kernelList.filter((k) => k.server === p.id));
   stopServer = (p: { id: string }) =>
     this.rec('stopServer', p, () => ({ server: this.findServer(p.id), kernels: this.kernelList.filter((k) => k.server === p.id), how: 'api' as const }));
+  setTransport = (p: { host: string; transport: TransportSetting }) =>
+    this.rec('setTransport', p, () => {
+      const base = this.hostList.find((x) => x.id === p.host) ?? host(p.host);
+      const h: HostSummary = { ...base, ...(p.transport === 'auto' ? {} : { transport: { kind: p.transport, why: 'set by hand', setting: p.transport } }) };
+      this.hostList = [...this.hostList.filter((x) => x.id !== p.host), h];
+      return h;
+    });
   getSettings = (p: Record<string, never>) => this.rec('getSettings', p, () => this.settings);
   setSettings = (p: Partial<AgentSettings>) =>
     this.rec('setSettings', p, () => {
