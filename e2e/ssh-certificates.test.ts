@@ -3,6 +3,7 @@
 // and shows a host certificate signed by another test CA, known_hosts holding only
 // `@cert-authority` lines. A real kernel is started, attached and runs code with a real
 // jupyter_client; an unknown CA and a revoked host key are refused in ssh's own words.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
 import { argvsHolding, watchLocalArgv, watchRemoteArgv } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
+import { cliWorld } from './ktray-cli';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 
 let remote: RemoteHost;
@@ -50,6 +52,7 @@ beforeAll(async () => {
       host('ca-host', remote.identityFile, caOnly),
       host('ca-unknown', certs.certIdentityFile, otherCa),
       host('ca-revoked', certs.certIdentityFile, revoked),
+      host('plain', remote.identityFile, remote.knownHostsFile),
     ].join(''),
     { mode: 0o600 },
   );
@@ -60,6 +63,21 @@ afterAll(async () => {
   await remote?.stop();
   if (base) await rm(base, { recursive: true, force: true });
 });
+
+/** The argvs of ssh master processes (ours: ControlMaster=yes ... -N HOST) for this test's config. */
+function sshMastersFor(alias: string): string[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      } catch {
+        return [];
+      }
+    })
+    .filter((a) => a[0] === 'ssh' && a.includes(config) && a.includes('ControlMaster=yes') && a.at(-1) === alias && a.at(-2) === '-N')
+    .map((a) => a.join(' '));
+}
 
 async function agent(name: string): Promise<HostedAgent> {
   const hosted = await hostAgent({ mode: 'headless', home: path.join(base, name), runtimeDir: path.join(base, `${name}-rt`), sshConfigFile: config, serve: false });
@@ -124,5 +142,39 @@ describe('OpenSSH certificates', () => {
       code: 'HOST_KEY_CHANGED',
       message: expect.stringMatching(/^ssh refused ca-revoked: its host key is revoked in known_hosts \(an @revoked line\)\. ssh said: .*revoked.*Host key verification failed\./s),
     });
+  });
+
+  it('ktray hosts HOST --transport sets it by hand, kept in the state; auto gives the choice back', async () => {
+    const world = await cliWorld(config);
+    try {
+      const before = await world.run(['hosts', 'plain']);
+      expect(before.code).toBe(0);
+      expect(before.stdout).not.toContain('OpenSSH');
+      const set = await world.run(['hosts', 'plain', '--transport', 'openssh']);
+      expect(set).toMatchObject({ code: 0, stdout: 'plain goes through your OpenSSH client (set by hand (`ktray hosts plain --transport auto` undoes it)).\n' });
+      expect((await readFile(path.join(world.home, 'state.json'), 'utf8')).replace(/\s/g, '')).toContain('"transports":{"plain":"openssh"}');
+      const logins = remote.acceptedCount();
+      const ls = await world.run(['ls', 'plain']);
+      expect(ls.code, ls.stderr).toBe(0);
+      expect(remote.acceptedCount()).toBeGreaterThan(logins);
+      // Through ssh: its master is an `ssh ... -N plain` process of this agent's.
+      expect(sshMastersFor('plain'), 'ssh -M -N plain processes').toHaveLength(1);
+      expect((await world.run(['hosts', 'plain'])).stdout).toContain('(OpenSSH: set by hand');
+
+      // ssh2 by hand for a host only a CA vouches for: ssh2's own refusal, naming the way back.
+      expect((await world.run(['hosts', 'ca-host', '--transport', 'ssh2'])).code).toBe(0);
+      const refused = await world.run(['ls', 'ca-host']);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('`ktray hosts ca-host --transport auto` lets your ssh check it');
+      const back = await world.run(['hosts', 'ca-host', '--transport', 'auto']);
+      expect(back.stdout).toContain('ca-host goes through your OpenSSH client (an @cert-authority line');
+      expect((await world.run(['ls', 'ca-host'])).code).toBe(0);
+
+      const bad = await world.run(['hosts', 'plain', '--transport', 'telnet']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('"telnet" is not a transport');
+    } finally {
+      await world.dispose();
+    }
   });
 });
