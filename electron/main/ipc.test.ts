@@ -77,6 +77,7 @@ const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent
     { method: 'setScheduler', params: { host: 'hpc', scheduler: { kind: 'slurm', args: '-p gpu' } } },
     'agent',
   ],
+  ['ktray:hosts.setTransport', { host: 'hpc', transport: 'openssh' }, { method: 'setTransport', params: { host: 'hpc', transport: 'openssh' } }, 'agent'],
   ['ktray:kernels.list', { host: 'gpu', refresh: true }, { method: 'kernels', params: { host: 'gpu', refresh: true } }, 'agent'],
   ['ktray:kernels.start', { host: 'gpu', python: '/opt/py' }, { method: 'start', params: { host: 'gpu', python: '/opt/py' } }, 'agent'],
   ['ktray:kernels.attach', { id: 'gpu/a' }, { method: 'attach', params: { id: 'gpu/a' } }, 'agent'],
