@@ -195,7 +195,13 @@ export class HostRegistry {
     if (userControlPath !== null && existsSync(userControlPath)) return open(`your ControlMaster at ${userControlPath}`);
     if (p.gssapiAuthentication) return open('GSSAPIAuthentication yes (ssh2 has no GSSAPI)');
     const need = openSshNeededFor(p);
-    return need ? open(need.why) : ssh2('');
+    if (need) return open(need.why);
+    // ssh runs the whole chain: a jump host that needs ssh takes the host with it.
+    for (const hop of p.proxyJump) {
+      const hopNeed = openSshNeededFor(this.hopProfile(hop));
+      if (hopNeed) return open(`its jump host ${hop.host}, for ${hopNeed.why}`);
+    }
+    return ssh2('');
   }
 
   private customConfigFile(): string | null {

@@ -132,7 +132,7 @@ Match host box.example exec "test -e ${dir}/marker"
 
 describe('HostRegistry.transportChoice', () => {
   const config = join(dir, 'registry-config');
-  writeFileSync(config, `${block([`IdentityFile ${plainKey}`, 'UserKnownHostsFile /dev/null'])}Host certified\n  IdentityFile ${certKey}\n  UserKnownHostsFile /dev/null\n`);
+  writeFileSync(config, `${block([`IdentityFile ${plainKey}`, 'UserKnownHostsFile /dev/null'])}Host certified\n  IdentityFile ${certKey}\n  UserKnownHostsFile /dev/null\nHost behind\n  ProxyJump certified\n  IdentityFile ${plainKey}\n  UserKnownHostsFile /dev/null\n`);
   const registry = (transports: Record<string, 'ssh2' | 'openssh'>) =>
     new HostRegistry({ sshConfigFile: config, savedHosts: () => [{ id: 'saved', hostname: 'saved.example' }], transports: () => transports, wanted: () => false, notice: () => {}, context: ctx });
 
@@ -141,6 +141,8 @@ describe('HostRegistry.transportChoice', () => {
     expect(registry({}).transportChoice('certified')).toMatchObject({ kind: 'openssh', setting: 'auto', why: `a user certificate (${certKey}-cert.pub): ssh2 has no certificates` });
     expect(registry({ box: 'openssh' }).transportChoice('box')).toMatchObject({ kind: 'openssh', setting: 'openssh', why: 'set by hand (`ktray hosts box --transport auto` undoes it)' });
     expect(registry({ certified: 'ssh2' }).transportChoice('certified')).toMatchObject({ kind: 'ssh2', setting: 'ssh2' });
+    // A jump host with a certificate takes the host through ssh too (ssh runs the whole chain).
+    expect(registry({}).transportChoice('behind')).toMatchObject({ kind: 'openssh', why: `its jump host certified, for a user certificate (${certKey}-cert.pub): ssh2 has no certificates` });
     // A saved host has no ssh config for ssh to read: ssh2.
     expect(registry({ saved: 'openssh' }).transportChoice('saved')).toMatchObject({ kind: 'ssh2' });
   });
