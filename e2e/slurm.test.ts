@@ -279,8 +279,18 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
     const other = await cliWorld(cluster.sshConfigFile);
     try {
       await other.json(['slurm', cluster.alias, '--time=00:10:00']);
-      const found = (await other.json<any[]>(['ls', cluster.alias])).find((k) => k.id === id);
-      expect(found).toMatchObject({ alive: true, job: { state: 'RUNNING', node: cluster.compute.hostname } });
+      // Under 10 minutes are left of the job's limit: the new agent warns of a job it did not submit.
+      await other.json(['settings', 'jobWarningMinutes=15']);
+      const ev = await events(other);
+      try {
+        const found = (await other.json<any[]>(['ls', cluster.alias])).find((k) => k.id === id);
+        expect(found).toMatchObject({ alive: true, job: { state: 'RUNNING', node: cluster.compute.hostname } });
+        const warned = await eventually(() => ev.seen().find((e) => e.type === 'job-time-warning' && e.kernel.id === id), { timeoutMs: 20_000, intervalMs: 250, what: "the new agent's time-limit warning for a job found again" });
+        expect(warned.minutesLeft).toBeLessThanOrEqual(10);
+        expect(warned.kernel.job.jobId).toBe(found.job.jobId);
+      } finally {
+        ev.stop();
+      }
       // Its kernel listens on the node's address: forwarded there for a job of the user's own queue, found again.
       const theirs = await other.json<any>(['attach', id, '--frontend', 'none']);
       expect(await runJupyterCheck(theirs.localConnectionFile, 'import socket\nsocket.gethostname()', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });

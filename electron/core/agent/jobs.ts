@@ -125,6 +125,11 @@ export class Jobs {
         delete state.jobs[kernelId(hostId, name)];
         dirty = true;
       }
+      for (const id of Object.keys(state.warnedJobs)) {
+        if (!id.startsWith(`${hostId}/`) || present.has(id.slice(hostId.length + 1))) continue;
+        delete state.warnedJobs[id];
+        dirty = true;
+      }
     }
     const { jobWarningMinutes, jobPollSeconds } = this.o.settings();
     const warnMs = jobWarningMinutes * 60_000;
@@ -133,12 +138,15 @@ export class Jobs {
     for (const k of this.o.table.summaries(hostId)) {
       if (!k.job || k.state === 'dead') continue;
       wakeAt = Math.min(wakeAt, now + jobPollSeconds * 1000);
+      // Any Kernel Tray job of the user's own queue: submitted here (remembered) or found again.
       const r = state.jobs[k.id];
-      if (!k.alive || k.job.endsAt === null || !r || r.warned) continue;
+      if (!k.alive || k.job.endsAt === null || r?.dismissed) continue;
+      if (r ? r.warned : state.warnedJobs[k.id] === k.job.jobId) continue;
       const left = k.job.endsAt - now;
       if (left <= warnMs) {
         this.o.table.timeWarning(k.id, Math.max(0, Math.ceil(left / 60_000)));
-        r.warned = true;
+        if (r) r.warned = true;
+        else state.warnedJobs[k.id] = k.job.jobId;
         dirty = true;
       } else {
         wakeAt = Math.min(wakeAt, k.job.endsAt - warnMs);

@@ -66,12 +66,18 @@ export interface AgentState {
   schedulers: Record<string, HostScheduler>;
   /** Per kernel id: the batch job it runs in. */
   jobs: Record<string, JobRecord>;
+  /**
+   * Per kernel id of a job this agent did not submit (found again in the
+   * user's queue): the job id whose time-limit warning was given, so it is
+   * given once per job across agent restarts, as for the jobs above.
+   */
+  warnedJobs: Record<string, string>;
 }
 
 export const DEFAULT_SETTINGS: AgentSettings = { longRunSeconds: 60, terminal: '', jobWarningMinutes: 10, jobPollSeconds: 15, consoleOtherOutput: true };
 
 export function emptyState(): AgentState {
-  return { version: 1, attached: {}, pinned: [], launches: {}, servers: {}, usedHosts: [], savedHosts: [], transports: {}, settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {} };
+  return { version: 1, attached: {}, pinned: [], launches: {}, servers: {}, usedHosts: [], savedHosts: [], transports: {}, settings: { ...DEFAULT_SETTINGS }, allowedAddresses: {}, schedulers: {}, jobs: {}, warnedJobs: {} };
 }
 
 export class StateStore {
