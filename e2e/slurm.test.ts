@@ -2,7 +2,7 @@
 // cluster (e2e/harness/slurm-cluster.ts) whose login node is the SSH host and
 // whose compute node only the login node reaches, the real ktray CLI and
 // agent, and a real jupyter_client executing code through the tunnels.
-import { readFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argvsHolding, watchArgvWith, watchRemoteArgv } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
@@ -299,5 +299,38 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
     }
     expect((await world.run(['stop', id])).code).toBe(0);
     expect(await cluster.queue()).toEqual([]);
+  });
+  it("with the login node forbidding TCP forwarding: attach says so and names the setting; with --node-ssh on it goes by SSH to the node (its key checked first), and code runs there", async () => {
+    const id = await submit('--time=00:10:00');
+    const knownHosts = await readFile(cluster.knownHostsFile, 'utf8');
+    await cluster.setLoginForwarding(false);
+    // A new agent: its connection to the login node is one made under AllowTcpForwarding no.
+    const w = await cliWorld(cluster.sshConfigFile);
+    try {
+      await w.json(['slurm', cluster.alias, '--time=00:10:00']);
+      const refused = await w.run(['attach', id, '--frontend', 'none']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`${cluster.alias} (the login node) refused to forward to ${id}'s kernel on its compute node ${cluster.compute.hostname}`);
+      expect(refused.stderr).toContain(`ktray slurm ${cluster.alias} --node-ssh on`);
+      expect((await w.json<any>(['slurm', cluster.alias, '--node-ssh', 'on'])).scheduler).toMatchObject({ kind: 'slurm', args: '--time=00:10:00', nodeSsh: true });
+
+      // The node's host key is not in known_hosts yet: refused, with its fingerprint, nothing trusted.
+      const unknown = await w.run(['attach', id, '--frontend', 'none']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(new RegExp(`The compute node ${cluster.compute.hostname} of ${cluster.alias} .* is not in known_hosts\\. It offers ssh-ed25519 key SHA256:`));
+      expect(await readFile(cluster.knownHostsFile, 'utf8')).toBe(knownHosts);
+
+      await appendFile(cluster.knownHostsFile, cluster.compute.knownHostsLine);
+      const a = await w.json<any>(['attach', id, '--frontend', 'none']);
+      expect(await runJupyterCheck(a.localConnectionFile, 'import socket\nsocket.gethostname()', { timeoutSec: 60 })).toMatchObject({ status: 'ok', result: `'${cluster.compute.hostname}'` });
+      // The live state comes over the same way (the monitor's heartbeat through the node's sshd).
+      await until(async () => ['idle', 'busy'].includes((await w.json<any[]>(['ls', cluster.alias])).find((k) => k.id === id)?.state), { timeoutMs: 30_000, intervalMs: 250, what: 'the kernel watched through its node' });
+      expect((await w.run(['stop', id])).code).toBe(0);
+      expect(await cluster.queue()).toEqual([]);
+    } finally {
+      await w.dispose();
+      await cluster.setLoginForwarding(true);
+      await writeFile(cluster.knownHostsFile, knownHosts);
+    }
   });
 });

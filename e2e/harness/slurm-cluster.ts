@@ -33,7 +33,7 @@ import { claimUser, ensureUser, killUserProcesses, releaseUser } from './host-st
 import { isAlive, processStartTime, run, runOk, SYSTEM_PATH, sleep, tryKill, type RunResult } from './proc';
 import { userIds } from './isolated-remote';
 import { startRemoteHost, type RemoteHost } from './remote-host';
-import { SSHD, sshdConfig, writeSshdConfig } from './ssh-files';
+import { keygen, SSHD, sshdConfig, writeSshdConfig } from './ssh-files';
 import { hostsFile, slurmConf, type ClusterNames } from './slurm-files';
 
 const INIT = fileURLToPath(new URL('./remote-init.py', import.meta.url));
@@ -44,7 +44,10 @@ const NS_PATTERN = /^kts-[0-9a-f]{8}-[lc]$/;
 export interface SlurmCluster extends RemoteHost {
   /** The login node (the SSH host) and the compute node, as the cluster names them. */
   login: { hostname: string; address: string };
-  compute: { hostname: string; address: string; cpus: number };
+  /** The compute node also runs an sshd (port 22, the shared home's authorized_keys); `knownHostsLine` is its key under its name. */
+  compute: { hostname: string; address: string; cpus: number; knownHostsLine: string };
+  /** Rewrites the login node's sshd_config with AllowTcpForwarding yes or no and restarts it (connections made before keep theirs). */
+  setLoginForwarding(allowed: boolean): Promise<void>;
   /** The default partition. */
   partition: string;
   /** `sh -c cmd` as the test user on the compute node (never through SSH). */
@@ -75,7 +78,8 @@ export async function startSlurmCluster(opts: { latencyMs?: number } = {}): Prom
   return {
     ...remote,
     login: b.names.login,
-    compute: b.names.compute,
+    compute: { ...b.names.compute, knownHostsLine: b.computeKnownHostsLine },
+    setLoginForwarding: (allowed) => b.setLoginForwarding(allowed),
     partition: b.names.partition,
     execCompute: (cmd, o) => b.execCompute(cmd, o?.timeoutMs ?? 120_000),
     execAdmin: (cmd, o) => b.execAdmin(cmd, o?.timeoutMs ?? 120_000),
@@ -93,6 +97,8 @@ interface SlurmBackend extends Backend {
   execCompute(cmd: string, timeoutMs: number): Promise<RunResult>;
   execAdmin(cmd: string, timeoutMs: number): Promise<RunResult>;
   spawnComputeAs(user: string, argv: string[]): ChildProcess;
+  computeKnownHostsLine: string;
+  setLoginForwarding(allowed: boolean): Promise<void>;
 }
 
 interface Node {
@@ -146,9 +152,15 @@ async function startSlurmBackend(k: BackendKeys): Promise<SlurmBackend> {
     await chmod(key, 0o400);
 
     const config = join(k.dir, 'sshd_config');
+    const loginSshd = sshdConfig({ listen: '127.0.0.1:22', hostKey: k.hostKey, pidFile: join(k.dir, 'sshd.pid'), user, authorizedKeysFile: '.ssh/authorized_keys', strictModes: true });
+    await writeSshdConfig(config, loginSshd);
+    // The compute node's own sshd (for sites whose login node forbids forwarding: Kernel Tray's nodeSsh).
+    const computeKey = join(k.dir, 'ssh_host_ed25519_key_compute');
+    const computeKeyLine = await keygen(computeKey, names.compute.hostname);
+    const computeConfig = join(k.dir, 'sshd_config_compute');
     await writeSshdConfig(
-      config,
-      sshdConfig({ listen: '127.0.0.1:22', hostKey: k.hostKey, pidFile: join(k.dir, 'sshd.pid'), user, authorizedKeysFile: '.ssh/authorized_keys', strictModes: true }),
+      computeConfig,
+      sshdConfig({ listen: `${names.compute.address}:22`, hostKey: computeKey, pidFile: join(k.dir, 'sshd-compute.pid'), user, authorizedKeysFile: '.ssh/authorized_keys', strictModes: true }),
     );
 
     for (const ns of [nsLogin, nsCompute]) {
@@ -191,7 +203,8 @@ async function startSlurmBackend(k: BackendKeys): Promise<SlurmBackend> {
       hostname: names.compute.hostname,
       mounts: mounts('munge-c'),
       daemons: [munged('c'), { name: 'slurmd', ready: 'slurmd started on', argv: ['/usr/sbin/slurmd', '-D'] }],
-    }, ['munged-ready', 'slurmd-ready']);
+      sshd: [SSHD, '-D', '-e', '-f', computeConfig],
+    }, ['munged-ready', 'slurmd-ready', 'sshd-ready']);
     nodes.push(compute);
     undo.push(() => stopNode(compute));
 
@@ -233,6 +246,13 @@ async function startSlurmBackend(k: BackendKeys): Promise<SlurmBackend> {
       execCompute: (cmd, timeoutMs) => asUser(compute, cmd, timeoutMs),
       execAdmin: (cmd, timeoutMs) => asRoot(login, cmd, timeoutMs),
       async restartSshd() {
+        const ready = waitForLine(login.subscribe, 'sshd-ready', 30_000, logs);
+        login.child.stdin!.write('restart-sshd\n');
+        await ready;
+      },
+      computeKnownHostsLine: `${names.compute.hostname} ${computeKeyLine}\n`,
+      async setLoginForwarding(allowed) {
+        await writeSshdConfig(config, loginSshd.replace('AllowTcpForwarding yes', `AllowTcpForwarding ${allowed ? 'yes' : 'no'}`));
         const ready = waitForLine(login.subscribe, 'sshd-ready', 30_000, logs);
         login.child.stdin!.write('restart-sshd\n');
         await ready;

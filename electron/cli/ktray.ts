@@ -81,6 +81,8 @@ Hosts (local is this computer; others come from ~/.ssh/config):
                                       HOST is a Slurm cluster: kernels started there (here,
                                       or from the tray) are batch jobs with these default
                                       args; without args, shows them; --off: plain kernels
+  slurm HOST --node-ssh on|off        reach job kernels by SSH to their compute node through
+                                      the login node (its sshd forbids forwarding)
 
 Agent:
   events                              stream events (kernel died, host lost/back, ...)
@@ -104,6 +106,7 @@ const options = {
   'login-node': { type: 'boolean' },
   wait: { type: 'string' },
   off: { type: 'boolean' },
+  'node-ssh': { type: 'string' },
   'sbatch-args': { type: 'string' },
   attach: { type: 'boolean' },
   frontend: { type: 'string' },
@@ -351,13 +354,20 @@ async function settings(agent: RpcAgent, pairs: string[], flags: Flags): Promise
 
 async function slurmHost(agent: RpcAgent, host: string, args: string | undefined, flags: Flags): Promise<number> {
   if (flags.off && args !== undefined) usageError('Give either sbatch arguments or --off, not both.');
-  if (flags.off || args !== undefined) {
-    const h = await agent.setScheduler({ host, scheduler: flags.off ? null : { kind: 'slurm', args: args ?? '' } });
-    return out(flags, h, h.scheduler ? `${host} is a Slurm cluster; kernels started there are batch jobs with: ${h.scheduler.args || '(no default sbatch arguments)'}` : `${host}: kernels started there run on the host itself.`);
+  const nodeSshFlag = flags['node-ssh'];
+  if (nodeSshFlag !== undefined && !['on', 'off'].includes(nodeSshFlag)) usageError(`--node-ssh takes on or off, not "${nodeSshFlag}".`);
+  if (flags.off && nodeSshFlag !== undefined) usageError('Give either --node-ssh or --off, not both.');
+  const nodeWords = (s: { nodeSsh?: boolean }) =>
+    s.nodeSsh ? '; kernels are reached by SSH to their compute node, through the login node' : '';
+  if (flags.off || args !== undefined || nodeSshFlag !== undefined) {
+    const before = (await agent.hosts({})).find((x) => x.id === host)?.scheduler ?? null;
+    const nodeSsh = nodeSshFlag !== undefined ? nodeSshFlag === 'on' : (before?.nodeSsh ?? false);
+    const h = await agent.setScheduler({ host, scheduler: flags.off ? null : { kind: 'slurm', args: args ?? before?.args ?? '', nodeSsh } });
+    return out(flags, h, h.scheduler ? `${host} is a Slurm cluster; kernels started there are batch jobs with: ${h.scheduler.args || '(no default sbatch arguments)'}${nodeWords(h.scheduler)}` : `${host}: kernels started there run on the host itself.`);
   }
   const h = (await agent.hosts({})).find((x) => x.id === host);
   const s = h?.scheduler ?? null;
-  return out(flags, s, s ? `${host} is a Slurm cluster; default sbatch arguments: ${s.args || '(none)'}` : `${host} is not set up as a Slurm cluster (\`ktray slurm ${host} "--partition=..."\` makes it one).`);
+  return out(flags, s, s ? `${host} is a Slurm cluster; default sbatch arguments: ${s.args || '(none)'}${nodeWords(s)}` : `${host} is not set up as a Slurm cluster (\`ktray slurm ${host} "--partition=..."\` makes it one).`);
 }
 
 async function serverCommand(agent: RpcAgent, rest: string[], flags: Flags): Promise<number> {

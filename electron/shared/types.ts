@@ -59,6 +59,12 @@ export interface HostScheduler {
   kind: SchedulerKind;
   /** Default arguments for each submission, e.g. `--partition=gpu --time=04:00:00` (sbatch's own words). */
   args: string;
+  /**
+   * Reach job kernels by SSH to their compute node (its sshd), relayed through
+   * the login node's connection, instead of forwarding through the login node
+   * (for sites whose login node has AllowTcpForwarding no).
+   */
+  nodeSsh?: boolean;
 }
 
 /** The batch job a kernel runs in, as the scheduler last said. */

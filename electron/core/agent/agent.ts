@@ -112,10 +112,13 @@ export class Agent implements AgentConnection {
       },
     });
     const host = (id: string) => this.hostService.get(id);
-    this.attachments = new Attachments({ table, host, runtimeDir: opts.runtimeDir, persisted, allowances });
+    // A cluster with nodeSsh on: a job's kernel is reached by SSH to its node, through the login node.
+    const tunnelHost = (k: KernelSummary) => (k.job?.node && this.jobs.config(k.host)?.nodeSsh ? this.hostService.node(k.host, k.job.node) : host(k.host));
+    this.attachments = new Attachments({ table, host, tunnelHost, runtimeDir: opts.runtimeDir, persisted, allowances });
     this.watching = new Watching({
       table,
       host,
+      tunnelHost,
       isHostUp: (id) => this.hostService.isUp(id),
       settings: () => this.settings.current,
       confirm: (id) => this.kernelService.refresh(table.require(id).host),

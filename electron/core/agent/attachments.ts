@@ -3,7 +3,7 @@
 // ports) again.
 import { rm } from 'node:fs/promises';
 import { KtrayError } from '../../shared/errors';
-import { LOCAL_HOST, type Channel, type LocalChannels } from '../../shared/types';
+import { LOCAL_HOST, type Channel, type KernelSummary, type LocalChannels } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { Attachment, localFileName } from '../tunnels/attachment';
 import { logger } from '../util/logger';
@@ -21,6 +21,8 @@ const NOTICE_EVERY_MS = 60_000;
 export interface AttachmentsOptions {
   table: KernelTable;
   host: (hostId: string) => Host;
+  /** Where a kernel's tunnels go from: its host's session, or its compute node's (a cluster's nodeSsh). */
+  tunnelHost?: (k: KernelSummary) => Host;
   runtimeDir: string;
   persisted: Persisted;
   allowances: AddressAllowances;
@@ -86,8 +88,11 @@ export class Attachments {
       throw new KtrayError({ code: 'BAD_INPUT', host: k.host, message: 'Unix sockets for local frontends are not offered on Windows.', hint: 'Attach over tcp (127.0.0.1).' });
     }
     {
-      const host = this.opts.host(k.host);
-      await host.connect();
+      const host = this.opts.tunnelHost?.(k) ?? this.opts.host(k.host);
+      const viaNode = host.id !== k.host;
+      await host.connect().catch((err: unknown) => {
+        throw viaNode ? nodeError(k, host.id, err) : err;
+      });
       const a = await Attachment.open({
         host,
         info: this.opts.table.info(id),
@@ -100,6 +105,16 @@ export class Attachments {
         allowedAddresses: this.opts.allowances.of(id),
         onError: (channel, err) => this.tunnelError(id, channel, err),
       });
+      // A job's kernel is on another machine than its host: one forward tried now, so a login
+      // node that forbids forwarding is said at attach, with the setting that goes round it.
+      if (k.job) {
+        try {
+          await probe(host, this.opts.table.info(id));
+        } catch (err) {
+          await a.close({ removeFile: true });
+          throw viaNode ? nodeError(k, host.id, err) : forwardError(k, err);
+        }
+      }
       this.open.set(id, a);
       this.opts.table.attached(id, { file: a.localFile, channels: a.local });
       state.attached[id] = {
@@ -169,4 +184,40 @@ function localOf(r: AttachedRecord | undefined): LocalChannels | null {
 
 function words(transport: 'tcp' | 'ipc'): string {
   return transport === 'ipc' ? 'unix sockets' : '127.0.0.1 TCP ports';
+}
+
+/** Opens a stream to the kernel's heartbeat port and closes it again. */
+async function probe(host: Host, info: { transport: string; ip: string; hb_port: number }): Promise<void> {
+  if (info.transport !== 'tcp') return;
+  const stream = await host.openStream(info.ip, info.hb_port);
+  stream.destroy();
+}
+
+function forwardError(k: KernelSummary, err: unknown): unknown {
+  if (!(err instanceof KtrayError) || err.code !== 'FORWARD_REFUSED') return err;
+  return new KtrayError({
+    code: 'FORWARD_REFUSED',
+    host: k.host,
+    message: `${k.host} (the login node) refused to forward to ${k.id}'s kernel on its compute node ${k.job?.node ?? ''}: ${err.message}`,
+    hint:
+      `If the site forbids forwarding on its login node (AllowTcpForwarding no) but runs sshd on the compute nodes, ` +
+      `\`ktray slurm ${k.host} --node-ssh on\` reaches kernels by SSH to their node, through the login node's connection.`,
+  });
+}
+
+function nodeError(k: KernelSummary, node: string, err: unknown): unknown {
+  if (!(err instanceof KtrayError)) return err;
+  if (err.code === 'HOST_KEY_UNKNOWN') {
+    const d = err.detail as { fingerprint?: string; keyType?: string; knownHostsFile?: string } | undefined;
+    return new KtrayError({
+      code: 'HOST_KEY_UNKNOWN',
+      host: k.host,
+      message: `The compute node ${node} of ${k.host} (reached by SSH for ${k.id}: nodeSsh is on) is not in known_hosts. It offers ${d?.keyType} key ${d?.fingerprint}.`,
+      hint:
+        `Check that fingerprint with the cluster's administrator, then add the node's key to ${d?.knownHostsFile ?? '~/.ssh/known_hosts'} ` +
+        `(a terminal's \`ssh -J ${k.host} ${node}\` asks, where the site allows it). Nothing was trusted.`,
+      detail: err.detail,
+    });
+  }
+  return new KtrayError({ ...err.toData(), host: k.host, message: `Reaching ${k.id}'s compute node ${node} by SSH (nodeSsh is on for ${k.host}): ${err.message}` });
 }

@@ -7,6 +7,7 @@ import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
 import { trustHostKey, type HostKeySeen } from '../ssh/host-key-verifier';
 import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import { relayThrough } from '../ssh/node-relay';
 import { OpenSshHost } from '../ssh/openssh-host';
 import { SshSession } from '../ssh/ssh-session';
 import { parseTransportSetting } from '../ssh/transport-choice';
@@ -40,6 +41,8 @@ export class Hosts {
   private readonly lostAt = new Map<string, number>();
   private readonly warnings = new Map<string, string[]>();
   private readonly startedAt = Date.now();
+  /** SSH sessions to compute nodes through their login node's connection, by `HOST NODE`. */
+  private readonly nodes = new Map<string, SshSession>();
 
   constructor(private readonly opts: HostsOptions) {
     this.registry = new HostRegistry({
@@ -78,6 +81,45 @@ export class Hosts {
     const host = this.registry.get(id);
     host.onStateChange((change) => this.stateChanged(id, change.state, change.error?.message ?? ''));
     return host;
+  }
+
+  /**
+   * An SSH session to a cluster's compute node (its sshd on port 22), over a
+   * relay in the login node's connection: for sites whose login node forbids
+   * TCP forwarding. The cluster's user and keys; the node's host key is
+   * checked in known_hosts under the node's name like any host's, never
+   * accepted unasked (StrictHostKeyChecking no does not carry over).
+   */
+  node(hostId: string, node: string): Host {
+    const key = `${hostId} ${node}`;
+    const known = this.nodes.get(key);
+    if (known) return known;
+    if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(node)) {
+      throw new KtrayError({ code: 'BAD_INPUT', host: hostId, message: `"${node}" is not a compute node name Kernel Tray can reach by SSH.` });
+    }
+    const through = this.get(hostId);
+    if (through instanceof OpenSshHost) {
+      throw new KtrayError({
+        code: 'BAD_INPUT',
+        host: hostId,
+        message: `${hostId} goes through your OpenSSH client (${through.reason}); Kernel Tray's SSH to its compute nodes (nodeSsh) works only over its own connections so far.`,
+        hint: `\`ktray slurm ${hostId} --node-ssh off\` goes back to forwarding through the login node.`,
+      });
+    }
+    const login = this.sshSession(hostId);
+    const p = this.registry.profile(hostId);
+    const session = new SshSession({
+      profile: { ...p, alias: node, hostname: node, port: 22, proxyJump: [], hostKeyAlias: null, strictHostKeyChecking: p.strictHostKeyChecking === 'no' ? 'yes' : p.strictHostKeyChecking },
+      resolveHop: () => {
+        throw new Error('a compute node has no hops of its own');
+      },
+      via: (name, port) => relayThrough(login, name, port),
+      askPassphrase: this.opts.askPassphrase,
+      wanted: () => this.opts.wanted(hostId),
+      notice: (message) => this.opts.events.emit({ type: 'notice', at: Date.now(), host: hostId, message }),
+    });
+    this.nodes.set(key, session);
+    return session;
   }
 
   isUp(id: string): boolean {
@@ -284,7 +326,9 @@ export class Hosts {
     await this.opts.persisted.save();
   }
 
-  closeAll(): Promise<void> {
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.close()));
+    this.nodes.clear();
     return this.registry.closeAll();
   }
 }

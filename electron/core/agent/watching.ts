@@ -2,7 +2,7 @@
 // watches say: states into the kernel table, deaths confirmed with the host
 // before they are told, failed watches shown with their reason and retried
 // when the host comes back.
-import type { AgentSettings, LocalChannels } from '../../shared/types';
+import type { AgentSettings, KernelSummary, LocalChannels } from '../../shared/types';
 import type { Host } from '../hosts/host';
 import { KernelMonitor, type MonitorOptions } from '../kernels/kernel-monitor';
 import { errorText, logger } from '../util/logger';
@@ -13,6 +13,8 @@ const log = logger('watching');
 export interface WatchingOptions {
   table: KernelTable;
   host: (hostId: string) => Host;
+  /** Where a kernel's channels are reached from (see Attachments). */
+  tunnelHost?: (k: KernelSummary) => Host;
   isHostUp: (hostId: string) => boolean;
   settings: () => AgentSettings;
   /** Addresses other than its host's loopback allowed for a kernel (its own tunnels may go there). */
@@ -112,7 +114,7 @@ export class Watching {
     if (!k || !want || !k.alive) return;
     this.opts.table.watchStarted(id);
     this.monitor
-      .watch(id, this.opts.host(k.host), this.opts.table.info(id), want.local, { connectionFile: k.connectionFile, delayMs, allowedAddresses: this.opts.allowed?.(id) })
+      .watch(id, this.opts.tunnelHost?.(k) ?? this.opts.host(k.host), this.opts.table.info(id), want.local, { connectionFile: k.connectionFile, delayMs, allowedAddresses: this.opts.allowed?.(id) })
       .catch((err: unknown) => this.opts.table.watchFailed(id, errorText(err)));
   }
 

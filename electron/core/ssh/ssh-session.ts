@@ -32,6 +32,12 @@ export interface SshSessionOptions {
   env?: NodeJS.ProcessEnv;
   /** Backoff bounds in ms for reconnects. */
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * The stream to the host's sshd, made by another session (a compute node
+   * reached through its login node's connection); without it, a TCP socket
+   * (or the ProxyJump hops).
+   */
+  via?: (hostname: string, port: number) => Promise<Duplex>;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
@@ -188,6 +194,15 @@ export class SshSession implements Host {
     return f.unframe(await this.exec('sh -s', f.script, options));
   }
 
+  /** A command's channel as a stream (its stdin and stdout); its stderr apart. */
+  async execStream(command: string): Promise<ClientChannel> {
+    await this.connect();
+    const client = this.clients[this.clients.length - 1];
+    return new Promise<ClientChannel>((resolve, reject) =>
+      client.exec(command, (err, s) => (err ? reject(this.channelError('command', err)) : resolve(s))),
+    );
+  }
+
   private async openShellChannel(): Promise<ClientChannel> {
     await this.connect();
     const client = this.clients[this.clients.length - 1];
@@ -308,9 +323,9 @@ export class SshSession implements Host {
    * `captureKey`, the final host's key is handed over and the handshake ends there.
    */
   private async establish(captureKey?: (seen: HostKeySeen) => boolean): Promise<Client[]> {
-    const chain = [...this.opts.profile.proxyJump.map(this.opts.resolveHop), this.opts.profile];
+    const chain = this.opts.via ? [this.opts.profile] : [...this.opts.profile.proxyJump.map(this.opts.resolveHop), this.opts.profile];
     const clients: Client[] = [];
-    let sock: Duplex | undefined;
+    let sock: Duplex | undefined = this.opts.via ? await this.opts.via(this.opts.profile.hostname, this.opts.profile.port) : undefined;
     try {
       for (let i = 0; i < chain.length; i++) {
         const last = i === chain.length - 1;
