@@ -34,7 +34,7 @@ function setup(table: KernelTable = {} as KernelTable, state = emptyState()) {
   const allowances = new AddressAllowances(persisted);
   const jobs = new Jobs({
     table,
-    hosts: {} as Hosts,
+    hosts: { validateId: () => {} } as unknown as Hosts,
     persisted,
     allowances,
     settings: () => state.settings,
@@ -123,5 +123,17 @@ describe('Jobs.afterListing: the time-limit warning', () => {
     expect(w.state.jobs['hpc/found-1']!.warned).toBe(true);
     expect(w.state.warnedJobs).toEqual({});
     w.jobs.close();
+  });
+});
+
+describe('Jobs.setScheduler: nodeSsh', () => {
+  it('keeps nodeSsh when only arguments are given (the window saves arguments alone), and turns it off when told', async () => {
+    const { state, jobs } = setup();
+    await jobs.setScheduler('hpc', { kind: 'slurm', args: ' --time=1:00:00 ', nodeSsh: true });
+    expect(state.schedulers.hpc).toEqual({ kind: 'slurm', args: '--time=1:00:00', nodeSsh: true });
+    await jobs.setScheduler('hpc', { kind: 'slurm', args: '--partition=gpu' });
+    expect(state.schedulers.hpc).toEqual({ kind: 'slurm', args: '--partition=gpu', nodeSsh: true });
+    await jobs.setScheduler('hpc', { kind: 'slurm', args: '--partition=gpu', nodeSsh: false });
+    expect(state.schedulers.hpc).toEqual({ kind: 'slurm', args: '--partition=gpu' });
   });
 });

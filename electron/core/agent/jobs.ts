@@ -70,7 +70,9 @@ export class Jobs {
       const scheduler = SCHEDULERS[config.kind];
       if (!scheduler) throw new KtrayError({ code: 'BAD_INPUT', host: hostId, message: `Kernel Tray knows no scheduler "${String(config.kind)}" (it knows: ${Object.keys(SCHEDULERS).join(', ')}).` });
       scheduler.parseArgs(config.args, hostId);
-      state.schedulers[hostId] = { kind: config.kind, args: config.args.trim(), ...(config.nodeSsh ? { nodeSsh: true } : {}) };
+      // nodeSsh stays as it was unless given (the window's "add to defaults" sends arguments only).
+      const nodeSsh = config.nodeSsh ?? state.schedulers[hostId]?.nodeSsh ?? false;
+      state.schedulers[hostId] = { kind: config.kind, args: config.args.trim(), ...(nodeSsh ? { nodeSsh: true } : {}) };
     }
     await this.o.persisted.save();
   }
