@@ -5,6 +5,9 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argvsHolding, watchArgvWith, watchRemoteArgv } from './harness/argv-watch';
+import { parseDiscovery } from '../electron/core/kernels/discovery';
+import { discoveryScript } from '../electron/core/kernels/remote-scripts';
+import { slurm } from '../electron/core/kernels/schedulers/slurm';
 import { runJupyterCheck } from './harness/jupyter';
 import { slurmUnavailable, startSlurmCluster, type SlurmCluster } from './harness/slurm-cluster';
 import { eventually, until } from './harness/wait';
@@ -332,5 +335,27 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
       await cluster.setLoginForwarding(true);
       await writeFile(cluster.knownHostsFile, knownHosts);
     }
+  });
+  it("asks sacct how a remembered job the queue no longer shows ended, in the listing's round trip; with accounting off (this cluster) it says sacct's words", async () => {
+    // A job id this agent would remember that squeue does not show (as after MinJobAge), beside one it shows.
+    const id = await submit('--time=00:10:00');
+    const shown = (await listed(id)).job.jobId as string;
+    const { script, marker } = discoveryScript([], slurm.queueScript([shown, '999999']));
+    const r = await cluster.exec(script);
+    expect(r.code).toBe(0);
+    const q = slurm.parseQueue(parseDiscovery(r.stdout, marker).queue);
+    expect(q).toMatchObject({ ok: true });
+    const accounting = q && q.ok ? q.accounting : undefined;
+    // Only the job squeue no longer shows is asked of sacct.
+    expect([...(accounting?.keys() ?? [])]).toEqual(['999999']);
+    const sacct = await cluster.exec('sacct -n -P -X -j 999999 -o JobID,State,Reason,ExitCode 2>&1; echo "exit $?"');
+    console.log(`sacct on this cluster (AccountingStorageType=accounting_storage/none) says: ${sacct.stdout.trim()}`);
+    const words = sacct.stdout.trim().split('\n').slice(0, -1).join(' ');
+    const code = sacct.stdout.trim().split('\n').at(-1)!.replace('exit ', '');
+    expect(code).not.toBe('0');
+    expect(accounting!.get('999999')).toEqual({
+      error: /accounting storage is disabled/.test(words) ? `the cluster keeps no job accounting (sacct: ${words})` : `sacct failed (exit ${code}): ${words}`,
+    });
+    expect((await world.run(['stop', id])).code).toBe(0);
   });
 });

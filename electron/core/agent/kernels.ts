@@ -96,7 +96,8 @@ export class Kernels {
     // The sessions of servers known alive are asked meanwhile, over the same connection.
     const early = this.o.servers.prefetch(hostId);
     try {
-      listing = await listKernels(host, [], scheduler ?? undefined);
+      const mine = [...jobs.remembered(hostId).values()].filter((r) => !r.dismissed).map((r) => r.jobId);
+      listing = await listKernels(host, [], scheduler ?? undefined, mine);
     } catch (err) {
       table.hostUnreachable(hostId);
       throw err;

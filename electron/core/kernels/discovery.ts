@@ -77,6 +77,8 @@ export interface QueueSection {
   tails: Map<string, string>;
   /** Running jobs whose kernel answers, by kernel name: what its supervisor said then (`GEN PID`). */
   up: Map<string, string>;
+  /** Remembered jobs the queue no longer shows, by job id: the accounting's lines (sacct), or why it could not say. */
+  acct: Map<string, { error: string | null; lines: string[] }>;
 }
 
 export const MAX_CONNECTION_FILE_BYTES = 65536;
@@ -144,7 +146,7 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
           onBody = (text) => (detail.argv = text.split('\0').filter((a, i, all) => i < all.length - 1 || a !== ''));
         }
       } else if (kind === 'queue' || kind === 'queue-error') {
-        const q: QueueSection = { error: kind === 'queue' ? null : words.join(' '), lines: [], tails: new Map(), up: new Map() };
+        const q: QueueSection = { error: kind === 'queue' ? null : words.join(' '), lines: [], tails: new Map(), up: new Map(), acct: new Map() };
         d.queue = q;
         body = [];
         onBody = (text) => (q.lines = text.split('\n').filter((l) => l !== ''));
@@ -158,6 +160,13 @@ export function parseDiscovery(stdout: string, marker: string): Discovery {
         const name = words.join(' ');
         body = [];
         onBody = (text) => q.tails.set(name, text.replace(/\n$/, ''));
+      } else if ((kind === 'acct' || kind === 'acct-error') && d.queue) {
+        const q = d.queue;
+        const [jobId = '', ...why] = words;
+        const entry = { error: kind === 'acct' ? null : why.join(' ') || 'unknown', lines: [] as string[] };
+        q.acct.set(jobId, entry);
+        body = [];
+        onBody = (text) => (entry.lines = text.split('\n').filter((l) => l !== ''));
       } else if (kind === 'end') ended = true;
       continue;
     }

@@ -58,8 +58,8 @@ export interface Listing {
 
 const LIST_TIMEOUT_MS = 30_000;
 
-export async function listKernels(host: Host, extraDirs: string[] = [], scheduler?: Scheduler): Promise<Listing> {
-  const { script, marker } = discoveryScript(extraDirs, scheduler?.queueScript());
+export async function listKernels(host: Host, extraDirs: string[] = [], scheduler?: Scheduler, rememberedJobs: string[] = []): Promise<Listing> {
+  const { script, marker } = discoveryScript(extraDirs, scheduler?.queueScript(rememberedJobs));
   const res = await host.run(script, { timeoutMs: LIST_TIMEOUT_MS });
   let found;
   try {

@@ -64,4 +64,14 @@ describe('withJobs', () => {
     const [k] = merge([file('a')], [], new Map([['a', { jobId: '7', logFile: '/l', connectionFile: '/c' }]]));
     expect(k!.endReason).toMatch(/^Slurm job 7 has ended \(the queue no longer knows it\)/);
   });
+
+  it("gives such a job sacct's reason where the site keeps accounting, and sacct's words where it cannot say", () => {
+    const mem = new Map([['a', { jobId: '7', logFile: '/l', connectionFile: '/c' }]]);
+    const list = (acct: [string, { state: string; reason: null; exitCode: string } | { error: string }]) =>
+      withJobs([file('a')], { ok: true, jobs: [], accounting: new Map([acct]) }, mem, slurm, { home: '/h', now: NOW })[0]!.endReason;
+    expect(list(['7', { state: 'TIMEOUT', reason: null, exitCode: '0:0' }])).toMatch(/^Slurm job 7 ended: time limit \(TIMEOUT, from the accounting: the queue no longer knows it\); its connection file /);
+    expect(list(['7', { error: 'the cluster keeps no job accounting (sacct: Slurm accounting storage is disabled)' }])).toMatch(
+      /^Slurm job 7 has ended \(the queue no longer knows it, and the cluster keeps no job accounting \(sacct: Slurm accounting storage is disabled\)\); its connection file/,
+    );
+  });
 });

@@ -44,8 +44,15 @@ export function withJobs(
     } else if (job) {
       out.push(jobKernel(base, job, mem, scheduler, now, opts.home));
     } else {
-      // In memory, gone from the queue, its file left behind (the kernel was killed, not shut down).
-      out.push({ ...base, endReason: `${scheduler.label} job ${mem!.jobId} has ended (the queue no longer knows it); its connection file ${f.connectionFile} was left behind` });
+      // In memory, gone from the queue, its file left behind (the kernel was killed, not shut down):
+      // how it ended from the accounting where the site keeps one, else that it cannot say.
+      const acct = queue.accounting?.get(mem!.jobId);
+      const left = `its connection file ${f.connectionFile} was left behind`;
+      const endReason =
+        acct && 'state' in acct
+          ? `${scheduler.label} job ${mem!.jobId} ended: ${scheduler.endedWords(acct.state, acct.reason)} (${acct.state}, from the accounting: the queue no longer knows it); ${left}`
+          : `${scheduler.label} job ${mem!.jobId} has ended (the queue no longer knows it${acct ? `, and ${acct.error}` : ''}); ${left}`;
+      out.push({ ...base, endReason });
     }
   }
   for (const [name, job] of jobs) {

@@ -27,7 +27,20 @@ export interface QueuedJob {
 }
 
 /** The queue section of a host's listing: the jobs, or why the queue could not be read. */
-export type QueueListing = { ok: true; jobs: QueuedJob[] } | { ok: false; error: string };
+/** What the scheduler's accounting (sacct) says of a job the queue no longer knows: how it ended, or why it cannot say. */
+export type AccountedJob = { state: string; reason: string | null; exitCode: string | null } | { error: string };
+
+export type QueueListing = { ok: true; jobs: QueuedJob[]; accounting?: Map<string, AccountedJob> } | { ok: false; error: string };
+
+/** The queue sections of one listing, as discovery parsed them. */
+export interface QueueSections {
+  error: string | null;
+  lines: string[];
+  tails: Map<string, string>;
+  up: Map<string, string>;
+  /** Per job id asked of the accounting: `null` error and its lines, or why not (`no-sacct`, an exit code) with its words. */
+  acct?: Map<string, { error: string | null; lines: string[] }>;
+}
 
 /** Where a job is in its life, as Kernel Tray acts on it. */
 export type JobPhase = 'waiting' | 'starting' | 'running' | 'ending' | 'ended';
@@ -57,9 +70,10 @@ export interface Scheduler {
   /** The user's arguments as words, checked; throws BAD_INPUT naming what cannot be used. */
   parseArgs(text: string, host: string): string[];
   /** sh that prints the queue section of a listing, run in discovery's round trip (marker `$m`). */
-  queueScript(): string;
-  /** The queue section's lines (`queue` / `queue-error` / `tail` sections) into jobs. */
-  parseQueue(sections: { error: string | null; lines: string[]; tails: Map<string, string>; up: Map<string, string> } | null): QueueListing | null;
+  /** The queue's script; `forgotten`: job ids this agent remembers, asked of the accounting if the queue no longer shows them. */
+  queueScript(remembered?: string[]): string;
+  /** The queue section's lines (`queue` / `queue-error` / `tail` / `acct` sections) into jobs. */
+  parseQueue(sections: QueueSections | null): QueueListing | null;
   phase(state: string): JobPhase;
   /** Words for how a job ended (`time limit`), from its final state and reason. */
   endedWords(state: string, reason: string | null): string;

@@ -72,6 +72,36 @@ describe('Slurm.parseQueue', () => {
     expect(slurm.parseQueue({ error: 'no-squeue', lines: [], tails: new Map(), up: new Map() })).toEqual({ ok: false, error: 'there is no squeue command on the host' });
     expect(slurm.parseQueue(null)).toBeNull();
   });
+
+  it("reads how jobs the queue forgot ended from sacct's lines, and says why where sacct cannot tell", () => {
+    const q = slurm.parseQueue({
+      error: null,
+      lines: [],
+      tails: new Map(),
+      up: new Map(),
+      acct: new Map([
+        ['812', { error: null, lines: ['812|TIMEOUT|None|0:0'] }],
+        ['813', { error: null, lines: ['813|CANCELLED by 1000|None|0:15'] }],
+        ['814', { error: null, lines: [] }],
+        // What the harness's Slurm says (AccountingStorageType=accounting_storage/none): see e2e/slurm.test.ts.
+        ['815', { error: '1', lines: ['Slurm accounting storage is disabled'] }],
+        ['816', { error: 'no-sacct', lines: [] }],
+        ['817', { error: '1', lines: ['sacct: error: Problem talking to the database: Connection refused'] }],
+      ]),
+    });
+    expect(q).toEqual({
+      ok: true,
+      jobs: [],
+      accounting: new Map([
+        ['812', { state: 'TIMEOUT', reason: null, exitCode: '0:0' }],
+        ['813', { state: 'CANCELLED', reason: null, exitCode: '0:15' }],
+        ['814', { error: 'sacct does not know the job (accounting may keep no record of it)' }],
+        ['815', { error: 'the cluster keeps no job accounting (sacct: Slurm accounting storage is disabled)' }],
+        ['816', { error: 'there is no sacct command on the host' }],
+        ['817', { error: 'sacct failed (exit 1): sacct: error: Problem talking to the database: Connection refused' }],
+      ]),
+    });
+  });
 });
 
 describe('Slurm states and reasons', () => {

@@ -18,7 +18,7 @@ import QUEUE_SH from '../scripts/slurm-queue.sh';
 import RESTART_SH from '../scripts/slurm-restart.sh';
 import SUBMIT_SH from '../scripts/slurm-submit.sh';
 import WAIT_SH from '../scripts/slurm-wait.sh';
-import type { JobPhase, QueuedJob, QueueListing, RestartOutcome, Scheduler, SubmitSpec, Submitted } from './scheduler';
+import type { AccountedJob, JobPhase, QueuedJob, QueueListing, QueueSections, RestartOutcome, Scheduler, SubmitSpec, Submitted } from './scheduler';
 
 export const JOB_PREFIX = 'ktray-';
 
@@ -112,11 +112,12 @@ export class Slurm implements Scheduler {
     return words;
   }
 
-  queueScript(): string {
-    return QUEUE_SH;
+  queueScript(remembered: string[] = []): string {
+    const ids = remembered.filter((id) => /^\d+(_\d+)?$/.test(id));
+    return `kt_mine=${quote(ids.join(' '))}\n${QUEUE_SH}`;
   }
 
-  parseQueue(q: { error: string | null; lines: string[]; tails: Map<string, string>; up: Map<string, string> } | null): QueueListing | null {
+  parseQueue(q: QueueSections | null): QueueListing | null {
     if (!q) return null;
     if (q.error !== null) {
       const words = q.lines.join('\n').trim();
@@ -144,7 +145,29 @@ export class Slurm implements Scheduler {
         up: q.up.has(kernel),
       });
     }
-    return { ok: true, jobs };
+    const accounting = new Map<string, AccountedJob>();
+    for (const [jobId, a] of q.acct ?? []) {
+      if (a.error !== null) {
+        const words = a.lines.join(' ').trim();
+        accounting.set(jobId, {
+          error:
+            a.error === 'no-sacct'
+              ? 'there is no sacct command on the host'
+              : /accounting storage is disabled/i.test(words)
+                ? `the cluster keeps no job accounting (sacct: ${words})`
+                : `sacct failed (exit ${a.error})${words ? `: ${words}` : ''}`,
+        });
+        continue;
+      }
+      // JobID|State|Reason|ExitCode, the allocation's own line (-X); "CANCELLED by 1000" is CANCELLED.
+      const f = a.lines.find((l) => l.split('|')[0] === jobId)?.split('|');
+      if (!f || f.length < 4) {
+        accounting.set(jobId, { error: 'sacct does not know the job (accounting may keep no record of it)' });
+        continue;
+      }
+      accounting.set(jobId, { state: f[1]!.split(' ')[0]!, reason: f[2] && f[2] !== 'None' ? f[2] : null, exitCode: f[3] || null });
+    }
+    return accounting.size ? { ok: true, jobs, accounting } : { ok: true, jobs };
   }
 
   phase(state: string): JobPhase {
