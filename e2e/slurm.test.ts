@@ -321,6 +321,7 @@ describe.skipIf(unavailable)('kernels on a Slurm cluster, through its login node
       const unknown = await w.run(['attach', id, '--frontend', 'none']);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(new RegExp(`The compute node ${cluster.compute.hostname} of ${cluster.alias} .* is not in known_hosts\\. It offers ssh-ed25519 key SHA256:`));
+      expect(unknown.stderr).toContain(`ssh ${cluster.alias} ssh-keyscan -t ed25519 ${cluster.compute.hostname}`);
       expect(await readFile(cluster.knownHostsFile, 'utf8')).toBe(knownHosts);
 
       await appendFile(cluster.knownHostsFile, cluster.compute.knownHostsLine);

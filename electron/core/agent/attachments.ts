@@ -214,8 +214,8 @@ function nodeError(k: KernelSummary, node: string, err: unknown): unknown {
       host: k.host,
       message: `The compute node ${node} of ${k.host} (reached by SSH for ${k.id}: nodeSsh is on) is not in known_hosts. It offers ${d?.keyType} key ${d?.fingerprint}.`,
       hint:
-        `Check that fingerprint with the cluster's administrator, then add the node's key to ${d?.knownHostsFile ?? '~/.ssh/known_hosts'} ` +
-        `(a terminal's \`ssh -J ${k.host} ${node}\` asks, where the site allows it). Nothing was trusted.`,
+        `Check that fingerprint with the cluster's administrator, then add the node's line to ${d?.knownHostsFile ?? '~/.ssh/known_hosts'}: ` +
+        `\`ssh ${k.host} ssh-keyscan -t ${(d?.keyType ?? 'ed25519').replace(/^ssh-/, '')} ${node}\` prints it (\`| ssh-keygen -lf -\` shows its fingerprint). Nothing was trusted.`,
       detail: err.detail,
     });
   }
