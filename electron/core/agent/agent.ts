@@ -143,7 +143,7 @@ export class Agent implements AgentConnection {
       refresh: (h) => this.kernelService.refresh(h),
       stopKernel: (id) => this.kernelService.stop({ id }),
     });
-    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances, jobs: this.jobs, servers: this.serverService });
+    this.kernelService = new Kernels({ table, hosts: this.hostService, attachments: this.attachments, watching: this.watching, persisted, allowances, jobs: this.jobs, servers: this.serverService, tunnelHost });
   }
 
   static async create(opts: AgentOptions): Promise<Agent> {

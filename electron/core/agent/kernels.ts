@@ -14,6 +14,7 @@ import {
   type KernelRef,
   type ListedKernel,
 } from '../kernels/kernel-ops';
+import type { Host } from '../hosts/host';
 import { withJobs } from '../kernels/schedulers/job-kernels';
 import { listenScope } from '../tunnels/forward-policy';
 import { quote } from '../util/shell-quote';
@@ -41,6 +42,8 @@ export interface KernelsOptions {
   allowances: AddressAllowances;
   jobs: Jobs;
   servers: Servers;
+  /** Where a kernel's channels are reached from (a cluster's nodeSsh: its compute node); default its host. */
+  tunnelHost?: (k: KernelSummary) => Host;
 }
 
 export class Kernels {
@@ -302,7 +305,8 @@ export class Kernels {
       if (k.job) {
         // A clean shutdown first, through the login node to the kernel on its node; then scancel,
         // whatever the kernel did, and wait until the queue lets the job go.
-        if (k.alive) await stopKernel(host, this.ref(k), { removeFile: false }).catch(() => {});
+        // (The job's kernel has no pid here: only its control channel is used, reached as its tunnels are.)
+        if (k.alive) await stopKernel(this.o.tunnelHost?.(k) ?? host, this.ref(k), { removeFile: false }).catch(() => {});
         await this.o.jobs.cancel(k);
       } else if (k.alive) {
         await stopKernel(host, this.ref(k), { removeFile: true });
