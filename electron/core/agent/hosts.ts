@@ -109,7 +109,7 @@ export class Hosts {
     const login = this.sshSession(hostId);
     const p = this.registry.profile(hostId);
     const session = new SshSession({
-      profile: { ...p, alias: node, hostname: node, port: 22, proxyJump: [], hostKeyAlias: null, strictHostKeyChecking: p.strictHostKeyChecking === 'no' ? 'yes' : p.strictHostKeyChecking },
+      profile: { ...p, alias: node, hostname: node, port: 22, proxyJump: [], proxyCommand: null, hostKeyAlias: null, strictHostKeyChecking: p.strictHostKeyChecking === 'no' ? 'yes' : p.strictHostKeyChecking },
       resolveHop: () => {
         throw new Error('a compute node has no hops of its own');
       },
