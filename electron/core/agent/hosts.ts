@@ -106,14 +106,15 @@ export class Hosts {
         hint: `\`ktray slurm ${hostId} --node-ssh off\` goes back to forwarding through the login node.`,
       });
     }
-    const login = this.sshSession(hostId);
+    this.sshSession(hostId);
     const p = this.registry.profile(hostId);
     const session = new SshSession({
       profile: { ...p, alias: node, hostname: node, port: 22, proxyJump: [], proxyCommand: null, hostKeyAlias: null, strictHostKeyChecking: p.strictHostKeyChecking === 'no' ? 'yes' : p.strictHostKeyChecking },
       resolveHop: () => {
         throw new Error('a compute node has no hops of its own');
       },
-      via: (name, port) => relayThrough(login, name, port),
+      // The login node's session as it is now (a trust or an edit makes a new one).
+      via: (name, port) => relayThrough(this.sshSession(hostId), name, port),
       askPassphrase: this.opts.askPassphrase,
       wanted: () => this.opts.wanted(hostId),
       notice: (message) => this.opts.events.emit({ type: 'notice', at: Date.now(), host: hostId, message }),
