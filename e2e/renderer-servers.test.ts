@@ -134,6 +134,34 @@ describe('tray window: Jupyter servers on a host', () => {
     await screenshots(page, '23-notebook-kernel');
   });
 
+  it("shows a plot drawn in the notebook's cell in the kernel's Plots view, with the bytes the notebook got", async () => {
+    const nb = notebookPage;
+    await nb.locator('.cell .CodeMirror').nth(2).click();
+    await nb.keyboard.type('import matplotlib.pyplot as plt; plt.plot([1,2,3,4,4,5,6]); plt.show()');
+    await nb.keyboard.press('Shift+Enter');
+    const shown = nb.locator('.output_area img').first();
+    await shown.waitFor(SLOW);
+    const src = (await shown.getAttribute('src'))!;
+    expect(src).toMatch(/^data:image\/png;base64,/);
+    const sent = Buffer.from(src.slice(src.indexOf(',') + 1), 'base64');
+    const kernelId = (await hostSection(page, f.remote.alias).locator('li.kernel', { hasText: 'analysis.ipynb' }).getAttribute('data-kernel-id'))!;
+    const button = kernelRow(page, kernelId).getByTestId('plots-button');
+    await button.waitFor(SLOW);
+    expect(await button.textContent()).toBe('Plots · 1');
+    const [plot] = (await f.agent.connection.plots({ kernel: kernelId })).plots;
+    expect(plot).toMatchObject({ mime: 'image/png', code: expect.stringContaining('plt.plot([1,2,3,4,4,5,6])') });
+    expect(Buffer.from((await f.agent.connection.plot({ id: plot!.id })).base64, 'base64').equals(sent)).toBe(true);
+    await button.click();
+    // Named as its row is: by the notebook it serves.
+    const dialog = page.getByRole('dialog', { name: /^Plots of analysis\.ipynb / });
+    const img = dialog.getByTestId('plot-image');
+    await img.waitFor(SLOW);
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? [el.naturalWidth, el.naturalHeight] : null)), SLOW).toEqual([plot!.width, plot!.height]);
+    await screenshots(page, '26-notebook-plot');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('stops the server after saying which kernels go with it', async () => {
     await serverRow(id()).getByRole('button', { name: /^Stop .*nbserver-\d+$/ }).click();
     const confirm = serverRow(id()).getByRole('group', { name: /^Stop nbserver-\d+\?/ });

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { KernelSummary, PlotSummary } from '../../../electron/shared/types';
 import { useAgent } from '../agent-context';
-import { formatBytes, plotClientText, plotTypeLabel, shortKernelName } from '../format';
+import { formatBytes, kernelDisplayName, plotClientText, plotTypeLabel, shortKernelName } from '../format';
 import { useAction } from '../hooks/useAction';
 import { usePlotImage } from '../hooks/usePlotImage';
 import { Dialog } from './Dialog';
@@ -26,7 +26,7 @@ const time = (at: number) => new Date(at).toLocaleTimeString();
  * large view unless the user picked one; an updated display redraws in place.
  */
 export function PlotsDialog({ kernelId, kernel, plots, onClose }: Props) {
-  const name = kernel ? `${kernel.kernelName} ${shortKernelName(kernel.name)}` : kernelId;
+  const name = kernel ? `${kernelDisplayName(kernel)} ${shortKernelName(kernel.name)}` : kernelId;
   const [picked, setPicked] = useState<string | null>(null);
   const [shown, setShown] = useState(THUMBS_PAGE);
   // A picked plot that has gone (dropped past the limits) gives the view back to the newest.
