@@ -5,8 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { userIds } from './isolated-remote';
 import type { RemoteHost } from './remote-host';
 import { SYSTEM_PATH } from './proc';
+import { readableByAll } from './readable';
 
-const SAMPLER = fileURLToPath(new URL('./cmdline_sampler.py', import.meta.url));
+const SAMPLER_SOURCE = fileURLToPath(new URL('./cmdline_sampler.py', import.meta.url));
+/** Run as nobody: from a copy every user can read. */
+const sampler = () => readableByAll(SAMPLER_SOURCE);
 export const OTHER_USER = 'nobody';
 
 export interface ArgvSample {
@@ -43,13 +46,13 @@ function watch(child: ChildProcess, where: string): ArgvWatch {
 /** Samples the remote's process list as `nobody` there; null when the remote has no other user. */
 export function watchRemoteArgv(remote: RemoteHost): ArgvWatch | null {
   if (!remote.spawnAs) return null;
-  const argv = ['/usr/bin/python3', '-u', SAMPLER, ...(remote.uid === null ? [] : [String(remote.uid)])];
+  const argv = ['/usr/bin/python3', '-u', sampler(), ...(remote.uid === null ? [] : [String(remote.uid)])];
   return watch(remote.spawnAs(OTHER_USER, argv), 'on the remote');
 }
 
 /** Samples a process list as `nobody` through a spawner of the harness (a Slurm compute node, say). */
 export function watchArgvWith(spawnAs: (user: string, argv: string[]) => ChildProcess, uid: number | null, where: string): ArgvWatch {
-  return watch(spawnAs(OTHER_USER, ['/usr/bin/python3', '-u', SAMPLER, ...(uid === null ? [] : [String(uid)])]), where);
+  return watch(spawnAs(OTHER_USER, ['/usr/bin/python3', '-u', sampler(), ...(uid === null ? [] : [String(uid)])]), where);
 }
 
 /** Samples this machine's process list as `nobody`; null unless we are root (cannot become another user). */
@@ -58,7 +61,7 @@ export function watchLocalArgv(): ArgvWatch | null {
   const { uid, gid } = userIds(OTHER_USER);
   const child = spawn(
     'setpriv',
-    [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--reset-env', '--', '/usr/bin/python3', '-u', SAMPLER],
+    [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--reset-env', '--', '/usr/bin/python3', '-u', sampler()],
     { env: { PATH: SYSTEM_PATH }, stdio: ['pipe', 'pipe', 'pipe'], cwd: '/' },
   );
   return watch(child, 'on this machine');

@@ -3,6 +3,7 @@
 // create the user and to run commands as it); without root there is none and
 // the caller says why it skips.
 import { fileURLToPath } from 'node:url';
+import { readableByAll } from './readable';
 import { run, SYSTEM_PATH, type RunResult } from './proc';
 
 export interface LocalUser {
@@ -57,7 +58,7 @@ export async function probeAs(
   user: LocalUser,
   spec: { connect: string[]; sub?: string; needle?: string; seconds?: number },
 ): Promise<ProbeResult> {
-  const r = await user.run('/usr/bin/python3', [PROBE, JSON.stringify(spec)], { timeoutMs: ((spec.seconds ?? 0) + 60) * 1000 });
+  const r = await user.run('/usr/bin/python3', [readableByAll(PROBE), JSON.stringify(spec)], { timeoutMs: ((spec.seconds ?? 0) + 60) * 1000 });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as ProbeResult;
   } catch {

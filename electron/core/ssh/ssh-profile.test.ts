@@ -246,7 +246,6 @@ describe('lines ssh rejects, rejected in its words (checked against `ssh -G`)', 
     ['escaped quote', 'Host a\n  HostName "x\\"y"\n'],
     ['single quotes', "Host a\n  HostName 'x y'\n  User 'me'\n"],
     ['= and comments', 'Host a # the box\n  Port=2222 # its port\n  User = u\n'],
-    ['service name for a port', 'Host a\n  Port ssh\n'],
     ['signed numbers', 'Host a\n  Port +2022\n  ServerAliveCountMax +3\n'],
     ['none for times', 'Host a\n  ServerAliveInterval none\n  ConnectTimeout none\n'],
     ['unclosed quote where the keyword is (ssh skips the line)', 'Host a\n  "Port 2200\n  User u\n'],
@@ -263,6 +262,14 @@ describe('lines ssh rejects, rejected in its words (checked against `ssh -G`)', 
       expect(p.port).toBe(Number(ssh.values.get('port')));
       expect(p.user).toBe(ssh.values.get('user') === userInfo().username ? 'me' : ssh.values.get('user'));
     }
+  });
+
+  it('takes a service name for a port exactly where ssh does (only with a services database)', () => {
+    const text = 'Host a\n  Port ssh\n';
+    const ssh = sshG(text, 'a', 'service-name-for-a-port');
+    const file = join(dir, 'rej', 'service-name-for-a-port');
+    if (ssh.error === null) expect(resolveProfile('a', [{ text, file }], ctx).port).toBe(Number(ssh.values.get('port')));
+    else expect(() => resolveProfile('a', [{ text, file }], ctx)).toThrow(ssh.error);
   });
 
   it('names the included file and its line', () => {
