@@ -281,12 +281,15 @@ export async function stopKernel(
 ): Promise<void> {
   await withControl(host, k, (c) => c.shutdown({ restart: opts.restart ?? false, timeoutMs: 3000 })).catch(() => false);
   if (k.pid === null) return;
-  const res = await host.run(stopScript(k.pid, { graceSec: 5, start: k.processStart ?? null, removeFile: opts.removeFile ? k.connectionFile : undefined }), { timeoutMs: 30_000 });
+  const res = await host.run(stopScript(k.pid, { graceSec: 5, start: k.processStart ?? null, removeFile: opts.removeFile ? k.connectionFile : undefined }), { timeoutMs: 60_000 });
   if (!res.stdout.includes('gone')) {
+    const said = res.stdout.trim().split('\n').join(', ') || 'nothing';
     throw new KtrayError({
       code: 'REMOTE_COMMAND_FAILED',
       host: host.id,
-      message: `Kernel process ${k.pid} on ${host.id} would not stop, even after SIGKILL.`,
+      message: res.stdout.includes('alive')
+        ? `Kernel process ${k.pid} on ${host.id} would not stop, even after SIGKILL and 10 s.`
+        : `Stopping kernel process ${k.pid} on ${host.id} gave no verdict (the stop script said: ${said}; exit ${res.code}).`,
       hint: res.stderr.trim() || 'It may belong to another user or be stuck in the kernel (D state).',
     });
   }

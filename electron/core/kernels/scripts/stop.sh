@@ -12,7 +12,9 @@ alive() { same && ! ps -o stat= -p "$p" 2>/dev/null | grep -q '^Z'; }
 waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; }
 waitgone "$grace"
 if alive; then echo sent TERM; kill -TERM "$p" 2>/dev/null; waitgone "${termwait:-30}"; fi
-if alive; then echo sent KILL; kill -KILL "$p" 2>/dev/null; waitgone 20; fi
+# A killed process can take seconds to be torn down on a loaded host (its
+# threads, its memory): it is not "alive" until that time is up.
+if alive; then echo sent KILL; kill -KILL "$p" 2>/dev/null; waitgone 100; fi
 if alive; then echo alive; exit 0; fi
 [ -z "$remove" ] || rm -f -- "$remove"
 for f in "$@"; do rm -f -- "$f"; done
