@@ -93,7 +93,8 @@ describe('tray window: a kernel’s life against the real agent and a real sshd/
     await row.locator('.badge', { hasText: 'attached' }).waitFor(SLOW);
     await expect.poll(() => stateOf(row), SLOW).toBe('idle');
     localFile = (await kernelOf(kernelId)).localConnectionFile!;
-    expect(await row.getByRole('status').textContent()).toContain(localFile);
+    // The badge comes with the agent's event; the status line with the attach call's answer, a moment later.
+    await expect.poll(() => row.getByRole('status').textContent(), SLOW).toContain(localFile);
     expect((await stat(localFile)).mode & 0o777).toBe(0o600);
     expect((await runJupyterCheck(localFile, '6*7')).result).toBe('42');
     await screenshots(page, '04-attached');
