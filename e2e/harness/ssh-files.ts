@@ -1,5 +1,5 @@
 // Key pairs and config files for the fake remote host's sshd and for ssh clients.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { run, runOk } from './proc';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -69,6 +69,8 @@ export function sshdConfig(o: SshdConfigOptions): string {
 export async function writeSshdConfig(path: string, text: string): Promise<void> {
   const withPenaltiesOff = text + 'PerSourcePenalties no\n';
   await writeFile(path, withPenaltiesOff, { mode: 0o600 });
+  // sshd -t wants its privilege separation folder, which only a booted Debian has made (tmpfiles).
+  if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const check = await run(SSHD, ['-t', '-f', path]);
   if (check.code === 0) return;
   if (!/PerSourcePenalties/i.test(check.stderr)) {
