@@ -6,6 +6,7 @@ import { formatDuration, kernelDisplayName, kernelStateHelp, kernelStateLabel, l
 import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
+import { ActionStatus } from './ActionStatus';
 
 interface Props {
   kernel: KernelSummary;
@@ -136,17 +137,7 @@ export function KernelRow({ kernel, now, plotCount, onOpenPlots }: Props) {
           }}
         />
       ) : null}
-      {action.pending ? (
-        <p className="progress" role="status">
-          {action.pending}
-        </p>
-      ) : null}
-      {action.note ? (
-        <p className="note" role="status">
-          {action.note}
-        </p>
-      ) : null}
-      {action.error ? <ErrorNotice error={action.error} onDismiss={action.clear} /> : null}
+      <ActionStatus action={action} />
     </li>
   );
 }

@@ -6,6 +6,7 @@ import { useAction } from '../hooks/useAction';
 import { usePlotImage } from '../hooks/usePlotImage';
 import { Dialog } from './Dialog';
 import { ErrorNotice } from './ErrorNotice';
+import { ActionStatus } from './ActionStatus';
 
 interface Props {
   kernelId: string;
@@ -120,17 +121,7 @@ function LargePlot({ plot, total, index, following }: { plot: PlotSummary; total
             Save as…
           </button>
         </div>
-        {action.pending ? (
-          <p className="progress" role="status">
-            {action.pending}
-          </p>
-        ) : null}
-        {action.note ? (
-          <p className="note" role="status">
-            {action.note}
-          </p>
-        ) : null}
-        {action.error ? <ErrorNotice error={action.error} onDismiss={action.clear} /> : null}
+        <ActionStatus action={action} />
       </figcaption>
     </figure>
   );

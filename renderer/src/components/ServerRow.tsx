@@ -5,6 +5,7 @@ import { formatDuration, serverAddress, serverAppLabel } from '../format';
 import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
+import { ActionStatus } from './ActionStatus';
 
 interface Props {
   server: ServerSummary;
@@ -111,17 +112,7 @@ export function ServerRow({ server, kernels, now }: Props) {
           }}
         />
       ) : null}
-      {action.pending ? (
-        <p className="progress" role="status">
-          {action.pending}
-        </p>
-      ) : null}
-      {action.note ? (
-        <p className="note" role="status">
-          {action.note}
-        </p>
-      ) : null}
-      {action.error ? <ErrorNotice error={action.error} onDismiss={action.clear} /> : null}
+      <ActionStatus action={action} />
     </li>
   );
 }
