@@ -185,7 +185,7 @@ describe('a running kernel', () => {
     });
     const reply = c.execute("import time; print('sleeping', flush=True); time.sleep(30)", { timeoutMs: 60_000 });
     await started;
-    await interruptKernel(host, { info: k.kernel.info, pid: k.kernel.pid, connectionFile: k.kernel.connectionFile, local: null });
+    await interruptKernel(host, { info: k.kernel.info, pid: k.kernel.pid, processStart: k.kernel.processStart, connectionFile: k.kernel.connectionFile, local: null });
     const r = await reply;
     expect(r.status).toBe('error');
     expect(r.ename).toBe('KeyboardInterrupt');
@@ -199,7 +199,7 @@ describe('a running kernel', () => {
     expect((await run(c, 'x = 1; x')).result).toBe('1');
     const after = await restartKernel(
       host,
-      { info: before.info, pid: before.pid, connectionFile: before.connectionFile, local: null },
+      { info: before.info, pid: before.pid, processStart: before.processStart, connectionFile: before.connectionFile, local: null },
       { python: PY },
     );
     if (after.kernel.pid !== null) pids.add(after.kernel.pid);
@@ -220,7 +220,7 @@ describe('a running kernel', () => {
     // Restarted on a file the launcher wrote, the kernel does not own that file
     // (ipykernel deletes only files it created): only stopKernel can remove it.
     const file = k.kernel.connectionFile;
-    await stopKernel(host, { info: k.kernel.info, pid: k.kernel.pid, connectionFile: file, local: null }, { removeFile: true });
+    await stopKernel(host, { info: k.kernel.info, pid: k.kernel.pid, processStart: k.kernel.processStart, connectionFile: file, local: null }, { removeFile: true });
     expect(running(k.kernel.pid!)).toBe(false);
     expect(existsSync(file)).toBe(false);
   });
@@ -244,7 +244,7 @@ it('stopKernel keeps the connection file unless asked', async () => {
   const s = await start({ id: 'keepfile', reuseFile: file, reuseInfo: serializeConnectionFile(info) });
   expect(s.kernel.info).toMatchObject(info);
   expect((await run(client(s.kernel.info), '1+1')).result).toBe('2');
-  await stopKernel(host, { info: s.kernel.info, pid: s.kernel.pid, connectionFile: file, local: null }, { removeFile: false });
+  await stopKernel(host, { info: s.kernel.info, pid: s.kernel.pid, processStart: s.kernel.processStart, connectionFile: file, local: null }, { removeFile: false });
   expect(running(s.kernel.pid!)).toBe(false);
   expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ key: info.key, hb_port: info.hb_port });
 });

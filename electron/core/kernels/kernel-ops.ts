@@ -288,11 +288,18 @@ export async function stopKernel(
       code: 'REMOTE_COMMAND_FAILED',
       host: host.id,
       message: res.stdout.includes('alive')
-        ? `Kernel process ${k.pid} on ${host.id} would not stop, even after SIGKILL and 10 s.`
+        ? `Kernel process ${k.pid} on ${host.id} would not stop, even after SIGKILL and 10 s${stateSaid(res.stdout)}.`
         : `Stopping kernel process ${k.pid} on ${host.id} gave no verdict (the stop script said: ${said}; exit ${res.code}).`,
       hint: res.stderr.trim() || 'It may belong to another user or be stuck in the kernel (D state).',
     });
   }
+}
+
+/** What stop.sh's `alive STATE WCHAN` line says of the process, as words, or ''. */
+export function stateSaid(stdout: string): string {
+  const m = /^alive (\S+)(?: (\S+))?/m.exec(stdout);
+  if (!m) return '';
+  return ` (its state is ${m[1]}${m[2] && m[2] !== '0' ? `, waiting in ${m[2]}` : ''})`;
 }
 
 export async function interruptKernel(host: Host, k: KernelRef): Promise<void> {

@@ -10,6 +10,7 @@ import { pythonWithoutIpykernel } from '../../../e2e/harness/python';
 import { LocalHost } from '../hosts/local-host';
 import { parseConnectionFile } from '../jupyter/connection-file';
 import { matchKernel, parseDiscovery, parseElapsed, type Discovery } from './discovery';
+import { stateSaid } from './kernel-ops';
 import { discoveryScript, launchScript, parseLaunch, signalScript, stopScript, type LaunchOutcome, type LaunchSpec } from './remote-scripts';
 
 const PY = '/usr/bin/python3';
@@ -397,5 +398,13 @@ describe('signals reach only the process that was listed', () => {
     } finally {
       other.kill('SIGKILL');
     }
+  });
+});
+
+describe('what a stop that failed says of the process', () => {
+  it('names the state and the kernel function the script saw', () => {
+    expect(stateSaid('sent TERM\nsent KILL\nalive D folio_wait_bit_common\n')).toBe(' (its state is D, waiting in folio_wait_bit_common)');
+    expect(stateSaid('sent TERM\nsent KILL\nalive R 0\n')).toBe(' (its state is R)');
+    expect(stateSaid('sent TERM\ngone\n')).toBe('');
   });
 });

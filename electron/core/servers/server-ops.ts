@@ -8,7 +8,7 @@ import { KtrayError } from '../../shared/errors';
 import type { Host } from '../hosts/host';
 import type { Discovery } from '../kernels/discovery';
 import { MAX_CONNECTION_FILE_BYTES } from '../kernels/discovery';
-import { uniqueNames } from '../kernels/kernel-ops';
+import { stateSaid, uniqueNames } from '../kernels/kernel-ops';
 import { parseServerLaunch, serverLaunchScript, stopScript, type ServerLaunchSpec } from '../kernels/remote-scripts';
 import { httpRequest, parseSessions, type ServerSession } from './server-http';
 import { errorText, logger } from '../util/logger';
@@ -306,7 +306,7 @@ export async function stopServer(host: Host, s: ServerRef): Promise<'api' | 'sig
     throw new KtrayError({
       code: 'REMOTE_COMMAND_FAILED',
       host: host.id,
-      message: `The Jupyter server ${s.id} (pid ${s.pid}) would not stop, even after SIGKILL.`,
+      message: `The Jupyter server ${s.id} (pid ${s.pid}) would not stop, even after SIGKILL${stateSaid(res.stdout)}.`,
       hint: res.stderr.trim() || 'It may belong to another user or be stuck in the kernel (D state).',
     });
   }

@@ -8,14 +8,23 @@
 #   termwait    tenths of a second to wait after TERM before KILL (default 30)
 # A zombie is gone for our purposes, whenever its parent gets round to reaping
 # it; a pid that is now another process's is gone too, and never signalled.
-alive() { same && ! ps -o stat= -p "$p" 2>/dev/null | grep -q '^Z'; }
+# state: the process's one-letter state (R S D T Z ...), from /proc where the
+# host has one, else from ps; empty when neither can tell.
+state() {
+  if read -r s < "/proc/$p/stat" 2>/dev/null; then
+    s=${s##*) }; echo "${s%% *}"
+  else
+    ps -o stat= -p "$p" 2>/dev/null | cut -c1
+  fi
+}
+alive() { same && [ "$(state)" != Z ]; }
 waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; }
 waitgone "$grace"
 if alive; then echo sent TERM; kill -TERM "$p" 2>/dev/null; waitgone "${termwait:-30}"; fi
 # A killed process can take seconds to be torn down on a loaded host (its
 # threads, its memory): it is not "alive" until that time is up.
 if alive; then echo sent KILL; kill -KILL "$p" 2>/dev/null; waitgone 100; fi
-if alive; then echo alive; exit 0; fi
+if alive; then echo "alive $(state) $(cat "/proc/$p/wchan" 2>/dev/null)"; exit 0; fi
 [ -z "$remove" ] || rm -f -- "$remove"
 for f in "$@"; do rm -f -- "$f"; done
 echo gone
