@@ -35,6 +35,8 @@ export class ShellPool {
   private readonly waiters: Waiter[] = [];
   private opening = 0;
   private limit: number;
+  /** Why the server last refused a session. */
+  private refusal: unknown = null;
 
   /** `open` starts `sh -s` on a new channel (see SHELL_COMMAND). */
   constructor(
@@ -79,7 +81,11 @@ export class ShellPool {
       if (this.shells.length + this.opening < this.limit) {
         const opened = await this.openOne();
         if (opened) return this.claim(opened);
-        // The server would not give another session: wait for one of ours.
+        // The server would not give another session: wait for one of ours. Unless
+        // there is none to wait for: refusals that came in one packet settle one
+        // after another before any of us waits, so the last one, finding no other
+        // shell, found no waiter to fail either.
+        if (this.shells.length + this.opening === 0) throw this.refusal;
       }
       const shell = await this.waitTurn(timeoutMs);
       if (shell) return this.claim(shell);
@@ -95,6 +101,7 @@ export class ShellPool {
       this.shells.push(shell);
       return shell;
     } catch (err) {
+      this.refusal = err;
       this.prune();
       const others = this.shells.length + this.opening - 1;
       if (others === 0) {
