@@ -11,6 +11,7 @@ import SAME_SH from './scripts/same.sh';
 import STOP_SH from './scripts/stop.sh';
 import SERVER_LAUNCH_SH from './scripts/server-launch.sh';
 import SERVER_LAUNCHER_PY from './scripts/server-launcher.py';
+import NANNY_PY from './scripts/nanny.py';
 
 /** `name='value'` lines that set a script's inputs; every value quoted for sh. */
 export function assignments(vars: Record<string, string>): string {
@@ -68,7 +69,7 @@ export function launchScript(spec: LaunchSpec): string {
     assignments(env) +
     `export ${Object.keys(env).join(' ')}\n` +
     // A function, not a string: replace() would read `$'` and `$&` in the Python as patterns.
-    LAUNCH_SH.replace('@LAUNCHER@', () => LAUNCHER_PY.trimEnd())
+    LAUNCH_SH.replace('@LAUNCHER@', () => withNanny(LAUNCHER_PY))
   );
 }
 
@@ -84,6 +85,11 @@ export type ServerLaunchOutcome =
   | { ok: true; pid: number; start?: string | null; file: string; text: string; mode: number | null; dir_mode: number | null; log: string; app: string; python: string; sock: boolean; own_token: boolean }
   | { ok: false; error: string; python?: string; log?: string; log_path?: string; code?: number; installed?: string[]; app?: string; cwd?: string; detail?: string; path?: string };
 
+/** A launcher's text with nanny.py where it says `# @NANNY@` (a function: replace() would read `$'` in the Python). */
+function withNanny(launcher: string): string {
+  return launcher.replace(/^# @NANNY@.*$/m, () => NANNY_PY.trimEnd()).trimEnd();
+}
+
 /** Starts a Jupyter server in its own session, detached from SSH, and waits for its server file. */
 export function serverLaunchScript(spec: ServerLaunchSpec): string {
   const py = spec.python ?? 'python3';
@@ -92,7 +98,7 @@ export function serverLaunchScript(spec: ServerLaunchSpec): string {
     assignments({ py, missing: '@@KTRAY-SERVER ' + JSON.stringify({ ok: false, error: 'PYTHON_MISSING', python: py }) }) +
     assignments(env) +
     `export ${Object.keys(env).join(' ')}\n` +
-    SERVER_LAUNCH_SH.replace('@LAUNCHER@', SERVER_LAUNCHER_PY.trimEnd())
+    SERVER_LAUNCH_SH.replace('@LAUNCHER@', () => withNanny(SERVER_LAUNCHER_PY))
   );
 }
 

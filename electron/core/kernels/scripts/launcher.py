@@ -170,31 +170,16 @@ if not env.get('DISPLAY') and not env.get('WAYLAND_DISPLAY') and sys.platform.st
 argv = [a.replace('{connection_file}', cf) for a in argv]
 if e.get('KT_TRANSPORT') == 'ipc' and not e.get('KT_REUSE_FILE'):
     argv.append('--transport=ipc')
-# The kernel's parent is a small sh (the nanny, in a session of its own) that
-# waits for it, so a kernel that exits is reaped at once even where PID 1 does
-# not reap orphans (some containers), and `kill -0 PID` never answers for a
-# dead kernel. An async list in sh starts with SIGINT ignored (POSIX), which
-# would make the kernel uninterruptible: a python trampoline resets it, then
-# execs the kernel.
-NANNY = '"$@" 9>&- & echo $! >&9; exec 9>&-; wait $!'
-RESET = 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])'
-r, w = os.pipe()
-if w != 9:
-    os.dup2(w, 9)
-    os.close(w)
+# @NANNY@ (nanny.py, put here by remote-scripts.ts)
+
+
 try:
-    p = subprocess.Popen(['/bin/sh', '-c', NANNY, 'ktray-nanny', sys.executable, '-c', RESET] + argv, cwd=cwd,
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                         start_new_session=True, close_fds=True, pass_fds=(9,))
+    p, kernel_pid = detach(argv, cwd, log, env)
 except OSError as err:
     out(ok=False, error='DIED', detail=str(err), log='', python=exe)
-os.close(9)
-with os.fdopen(r) as f:
-    said = f.read().split()
-if not said:
+if kernel_pid is None:
     time.sleep(0.1)
     out(ok=False, error='DIED', code=p.poll(), log=tail(logpath), python=exe)
-kernel_pid = int(said[0])
 
 
 def listening(info):

@@ -116,30 +116,18 @@ def gone():
         pass
 
 
-# As for kernels (launcher.py): the server's parent is a small sh, in a
-# session of its own, that waits for it, so a server that exits is reaped even
-# where PID 1 does not reap orphans; a python trampoline restores SIGINT.
-NANNY = '"$@" 9>&- & echo $! >&9; exec 9>&-; wait $!'
-RESET = 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])'
-r, w = os.pipe()
-if w != 9:
-    os.dup2(w, 9)
-    os.close(w)
+# @NANNY@ (nanny.py, put here by remote-scripts.ts)
+
+
 try:
-    nanny = subprocess.Popen(['/bin/sh', '-c', NANNY, 'ktray-nanny', sys.executable, '-c', RESET] + argv, cwd=cwd,
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                             start_new_session=True, close_fds=True, pass_fds=(9,))
+    nanny, pid = detach(argv, cwd, log, env)
 except OSError as err:
     gone()
     out(ok=False, error='DIED', detail=str(err), log='', python=sys.executable)
-os.close(9)
-with os.fdopen(r) as f:
-    said = f.read().split()
-if not said:
+if pid is None:
     gone()
     time.sleep(0.1)
     out(ok=False, error='DIED', code=nanny.poll(), log=tail(logpath), log_path=logpath, app=app, python=sys.executable)
-pid = int(said[0])
 
 
 def running():
