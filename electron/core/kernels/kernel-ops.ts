@@ -291,6 +291,7 @@ export async function stopKernel(
         ? `Kernel process ${k.pid} on ${host.id} would not stop, even after SIGKILL and 10 s${stateSaid(res.stdout)}.`
         : `Stopping kernel process ${k.pid} on ${host.id} gave no verdict (the stop script said: ${said}; exit ${res.code}).`,
       hint: res.stderr.trim() || 'It may belong to another user or be stuck in the kernel (D state).',
+      detail: { said: res.stdout, code: res.code, stderr: res.stderr },
     });
   }
 }

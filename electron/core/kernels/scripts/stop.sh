@@ -18,13 +18,15 @@ state() {
   fi
 }
 alive() { same && [ "$(state)" != Z ]; }
-waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done; }
+# t counts every tenth waited, for the verdict of a process that will not go.
+t=0
+waitgone() { i=0; while alive && [ "$i" -lt "$1" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); t=$((t+1)); done; }
 waitgone "$grace"
 if alive; then echo sent TERM; kill -TERM "$p" 2>/dev/null; waitgone "${termwait:-30}"; fi
 # A killed process can take seconds to be torn down on a loaded host (its
 # threads, its memory): it is not "alive" until that time is up.
 if alive; then echo sent KILL; kill -KILL "$p" 2>/dev/null; waitgone 100; fi
-if alive; then echo "alive $(state) $(cat "/proc/$p/wchan" 2>/dev/null)"; exit 0; fi
+if alive; then echo "alive $(state) $(cat "/proc/$p/wchan" 2>/dev/null)"; echo "waited $t tenths, start ${start:-unknown}"; exit 0; fi
 [ -z "$remove" ] || rm -f -- "$remove"
 for f in "$@"; do rm -f -- "$f"; done
 echo gone
