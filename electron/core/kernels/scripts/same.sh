@@ -4,7 +4,7 @@
 # signalled.
 same() {
   [ -n "$start" ] || { kill -0 "$p" 2>/dev/null; return; }
-  read -r s < "/proc/$p/stat" 2>/dev/null || return 1
+  read -r s 2>/dev/null < "/proc/$p/stat" || return 1
   s=${s##*) }
   set -- $s
   [ "${20}" = "$start" ]
