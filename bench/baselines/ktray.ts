@@ -15,14 +15,18 @@ export async function localInfo(file: string, what: string) {
   return parseInfo(await readFile(file, 'utf8'), what);
 }
 
+/** The transport the host goes through: ssh2 (auto: the harness's config needs nothing else), or OpenSSH set by hand. */
+export type BenchTransport = 'ssh2' | 'openssh';
+
 /** The in-process agent, as the tray app runs it. */
 export class TrayAgent {
   private constructor(
     private readonly hosted: HostedAgent,
     private readonly remote: RemoteHost,
+    readonly transport: BenchTransport,
   ) {}
 
-  static async open(remote: RemoteHost, dir: string): Promise<TrayAgent> {
+  static async open(remote: RemoteHost, dir: string, transport: BenchTransport = 'ssh2'): Promise<TrayAgent> {
     await mkdir(dir, { recursive: true });
     const hosted = await hostAgent({
       mode: 'headless',
@@ -31,7 +35,16 @@ export class TrayAgent {
       sshConfigFile: remote.sshConfigFile,
       serve: false,
     });
-    return new TrayAgent(hosted, remote);
+    // As `ktray hosts HOST --transport openssh` sets it (the same agent method), before any connection.
+    if (transport === 'openssh') await hosted.connection.setTransport({ host: remote.alias, transport: 'openssh' });
+    return new TrayAgent(hosted, remote, transport);
+  }
+
+  /** Throws unless the host goes through the transport this agent is measured with (untimed; a figure of the wrong one would mislead). */
+  async checkTransport(): Promise<void> {
+    const h = (await this.agent.hosts({})).find((x) => x.id === this.remote.alias);
+    const kind = h?.transport?.kind ?? 'ssh2';
+    if (kind !== this.transport) throw new Error(`${this.remote.alias} went through ${kind}, not ${this.transport} (${h?.transport?.why ?? 'auto'})`);
   }
 
   get agent(): AgentConnection {
@@ -59,7 +72,9 @@ export class TrayAgent {
     const t2 = now();
     await firstResult(await localInfo(localConnectionFile, '(c) cold'), '(c) cold');
     const t3 = now();
-    return { phases: { 'ssh2 connect': connectedAt - t0, 'launch kernel': t1 - connectedAt, attach: t2 - t1, '1+1': t3 - t2 }, id: k.id };
+    await this.checkTransport();
+    const connect = this.transport === 'openssh' ? 'ssh master up' : 'ssh2 connect';
+    return { phases: { [connect]: connectedAt - t0, 'launch kernel': t1 - connectedAt, attach: t2 - t1, '1+1': t3 - t2 }, id: k.id };
   }
 
   /** Warm: host connected, kernel listed (as the tray menu shows it) -> first result; then detach. */
@@ -72,6 +87,7 @@ export class TrayAgent {
     await firstResult(await localInfo(localConnectionFile, '(c) warm'), '(c) warm');
     const t2 = now();
     await this.agent.detach({ id });
+    await this.checkTransport();
     return { attach: t1 - t0, '1+1': t2 - t1 };
   }
 
