@@ -6,7 +6,7 @@
 //                    [--memory-kernels 20] [--plots 500] [--plot-kb 200]
 //                    [--only startup,cold,warm,discovery,servers,wire,memory,plots,slurm] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   const { settings, only, out } = options();
   const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, plots: null, startup: null, servers: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
+  // The OpenSSH column's agents read a copy of the remote's ssh_config, so the baselines' clean-up spares their masters.
+  const opensshConfig = path.join(dir, 'ssh_config.openssh');
   let remote: RemoteHost | undefined;
   let cluster: SlurmCluster | undefined;
   let tray: TrayAgent | undefined;
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
     if (cli?.agentPid && isAlive(cli.agentPid)) process.kill(cli.agentPid, 'SIGKILL');
     if (opensshCli?.agentPid && isAlive(opensshCli.agentPid)) process.kill(opensshCli.agentPid, 'SIGKILL');
     if (remote) killSshClients(remote.sshConfigFile);
+    killSshClients(opensshConfig);
     if (cluster) killSshClients(cluster.sshConfigFile);
     process.exit(130); // the harness's exit hook ends the remote host and its kernels
   };
@@ -114,7 +117,8 @@ async function main(): Promise<void> {
       const jc = new JupyterTunnel(remote, dir, manual);
       await jc.setup();
       await context(r, remote, manual);
-      const ctx = { remote, dir, bundle, manual, jc, runs: settings.runs, log };
+      await copyFile(remote.sshConfigFile, opensshConfig);
+      const ctx = { remote, dir, bundle, manual, jc, opensshConfig, runs: settings.runs, log };
 
       if (only.has('cold')) {
         log('cold start');
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
       const agentPid = await cli.startAgent();
       const idleMb = memoryOf(agentPid).rssMb;
       // The same host through the system's OpenSSH client, set by hand as `ktray hosts HOST --transport openssh` sets it.
-      openssh = await TrayAgent.open(remote, path.join(dir, 'tray-openssh'), 'openssh');
+      openssh = await TrayAgent.open(remote, path.join(dir, 'tray-openssh'), 'openssh', opensshConfig);
       if (only.has('warm')) {
         log('warm attach');
         r.warm = await warmSection(ctx, tray, cli, openssh);
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
       if (only.has('wire')) {
         log('latency and throughput');
         const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
-        opensshCli = new KtrayCli(bundle, remote.sshConfigFile, path.join(dir, 'agent-openssh', 'home'), path.join(dir, 'agent-openssh', 'runtime'));
+        opensshCli = new KtrayCli(bundle, opensshConfig, path.join(dir, 'agent-openssh', 'home'), path.join(dir, 'agent-openssh', 'runtime'));
         await opensshCli.startAgent();
         const w = await wireSection({ remote, manual, jc, cli, opensshCli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
         r.latency = w.latency;
@@ -196,6 +200,7 @@ async function main(): Promise<void> {
     await openssh?.close().catch(() => {});
     await cli?.dispose().catch(() => {});
     await opensshCli?.dispose().catch(() => {});
+    killSshClients(opensshConfig);
     if (remote) {
       killSshClients(remote.sshConfigFile);
       await remote.stop();

@@ -26,13 +26,17 @@ export class TrayAgent {
     readonly transport: BenchTransport,
   ) {}
 
-  static async open(remote: RemoteHost, dir: string, transport: BenchTransport = 'ssh2'): Promise<TrayAgent> {
+  /**
+   * `sshConfigFile`: for OpenSSH, a copy of the remote's, so that the baselines' clean-up (every ssh
+   * whose argv names the remote's own file, see killSshClients) leaves this agent's master alone.
+   */
+  static async open(remote: RemoteHost, dir: string, transport: BenchTransport = 'ssh2', sshConfigFile = remote.sshConfigFile): Promise<TrayAgent> {
     await mkdir(dir, { recursive: true });
     const hosted = await hostAgent({
       mode: 'headless',
       home: path.join(dir, 'home'),
       runtimeDir: path.join(dir, 'runtime'),
-      sshConfigFile: remote.sshConfigFile,
+      sshConfigFile,
       serve: false,
     });
     // As `ktray hosts HOST --transport openssh` sets it (the same agent method), before any connection.
@@ -58,7 +62,7 @@ export class TrayAgent {
   /** Cold: host not connected, no kernel -> first result. */
   async cold(): Promise<{ phases: Phases; id: string }> {
     const state = await this.hostState();
-    if (state !== 'idle') throw new Error(`(c) cold run expected ${this.remote.alias} not connected, it is ${state}`);
+    if (state !== 'idle') throw new Error(`(${this.transport === 'openssh' ? 'o' : 'c'}) cold run expected ${this.remote.alias} not connected, it is ${state}`);
     // The host-state event splits `start` into the SSH login and the kernel launch.
     let connectedAt = NaN;
     const off = this.agent.onEvent((e) => {
@@ -80,7 +84,7 @@ export class TrayAgent {
   /** Warm: host connected, kernel listed (as the tray menu shows it) -> first result; then detach. */
   async warm(id: string): Promise<Phases> {
     const state = await this.hostState();
-    if (state !== 'connected') throw new Error(`(c) warm run expected ${this.remote.alias} connected, it is ${state}`);
+    if (state !== 'connected') throw new Error(`(${this.transport === 'openssh' ? 'o' : 'c'}) warm run expected ${this.remote.alias} connected, it is ${state}`);
     const t0 = now();
     const { localConnectionFile } = await this.agent.attach({ id });
     const t1 = now();

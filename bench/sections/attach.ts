@@ -16,6 +16,8 @@ export interface AttachContext {
   bundle: string;
   manual: Manual;
   jc: JupyterTunnel;
+  /** A copy of the remote's ssh_config for the OpenSSH transport's agents (see TrayAgent.open). */
+  opensshConfig: string;
   runs: number;
   log: (line: string) => void;
 }
@@ -35,7 +37,7 @@ export async function coldSection(ctx: AttachContext): Promise<Row> {
       }
     },
     o: async (i) => {
-      const tray = await TrayAgent.open(remote, path.join(ctx.dir, `cold-openssh-${i}`), 'openssh');
+      const tray = await TrayAgent.open(remote, path.join(ctx.dir, `cold-openssh-${i}`), 'openssh', ctx.opensshConfig);
       try {
         row.o!.addPhases((await tray.cold()).phases);
       } finally {
