@@ -64,6 +64,22 @@ describe('tray window: each host’s SSH transport, and setting it', () => {
     expect(await hostSection(page, 'local').getByTestId('host-transport').count()).toBe(0);
   });
 
+  it('opens from the keyboard with the current choice focused; Escape closes it, saves nothing, and focus returns', async () => {
+    const alias = f.remote.alias;
+    const button = hostSection(page, alias).getByRole('button', { name: `Transport of ${alias}` });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    const form = hostSection(page, alias).getByRole('form', { name: `Transport for ${alias}` });
+    await form.waitFor();
+    expect(await button.getAttribute('aria-expanded')).toBe('true');
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.value)).toBe('auto');
+    await page.keyboard.press('ArrowDown'); // radio group: moves the choice to ssh2
+    await page.keyboard.press('Escape');
+    await form.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Transport of ${alias}`);
+    expect((await f.agent.connection.hosts({})).find((h) => h.id === alias)?.transport).toBeUndefined();
+  });
+
   it('refuses OpenSSH for a host saved in the app, with the CLI’s words, and changes nothing', async () => {
     await f.agent.connection.saveHost({ id: 'saved-box', hostname: f.remote.hostname, port: f.remote.port, user: f.remote.user });
     // Saved from outside the window (as `ktray` would): a window opened now lists it.

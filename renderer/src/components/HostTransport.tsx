@@ -88,10 +88,10 @@ export function HostTransport({ host }: { host: HostSummary }) {
         >
           <fieldset className="choices" disabled={action.pending !== null}>
             <legend>Transport for {host.id}</legend>
-            {CHOICES.map((c, i) => (
+            {CHOICES.map((c) => (
               <label key={c.value} className="choice">
                 <input
-                  ref={i === 0 ? first : undefined}
+                  ref={c.value === current ? first : undefined}
                   type="radio"
                   name={`transport-${host.id}`}
                   value={c.value}
