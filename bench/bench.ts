@@ -6,7 +6,7 @@
 //                    [--memory-kernels 20] [--plots 500] [--plot-kb 200]
 //                    [--only startup,cold,warm,discovery,servers,wire,memory,plots,slurm] [--out FILE]
 // Env: BENCH_RTT_MS, BENCH_RUNS.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,13 +82,19 @@ async function main(): Promise<void> {
   const { settings, only, out } = options();
   const r: Results = { settings, cold: {}, warm: {}, discovery: [], latency: {}, throughput: {}, slurm: null, latencyTty: null, throughputTty: null, memory: null, plots: null, startup: null, servers: null, notes: [], skipped: [], startedAt: new Date(), seconds: 0, endLoad: NaN };
   const dir = await mkdtemp(path.join(tmpdir(), 'kt-bench-'));
+  // The OpenSSH column's agents read a copy of the remote's ssh_config, so the baselines' clean-up spares their masters.
+  const opensshConfig = path.join(dir, 'ssh_config.openssh');
   let remote: RemoteHost | undefined;
   let cluster: SlurmCluster | undefined;
   let tray: TrayAgent | undefined;
   let cli: KtrayCli | undefined;
+  let openssh: TrayAgent | undefined;
+  let opensshCli: KtrayCli | undefined;
   const emergency = () => {
     if (cli?.agentPid && isAlive(cli.agentPid)) process.kill(cli.agentPid, 'SIGKILL');
+    if (opensshCli?.agentPid && isAlive(opensshCli.agentPid)) process.kill(opensshCli.agentPid, 'SIGKILL');
     if (remote) killSshClients(remote.sshConfigFile);
+    killSshClients(opensshConfig);
     if (cluster) killSshClients(cluster.sshConfigFile);
     process.exit(130); // the harness's exit hook ends the remote host and its kernels
   };
@@ -111,7 +117,8 @@ async function main(): Promise<void> {
       const jc = new JupyterTunnel(remote, dir, manual);
       await jc.setup();
       await context(r, remote, manual);
-      const ctx = { remote, dir, bundle, manual, jc, runs: settings.runs, log };
+      await copyFile(remote.sshConfigFile, opensshConfig);
+      const ctx = { remote, dir, bundle, manual, jc, opensshConfig, runs: settings.runs, log };
 
       if (only.has('cold')) {
         log('cold start');
@@ -121,14 +128,16 @@ async function main(): Promise<void> {
       cli = new KtrayCli(bundle, remote.sshConfigFile, path.join(dir, 'agent', 'home'), path.join(dir, 'agent', 'runtime'));
       const agentPid = await cli.startAgent();
       const idleMb = memoryOf(agentPid).rssMb;
+      // The same host through the system's OpenSSH client, set by hand as `ktray hosts HOST --transport openssh` sets it.
+      openssh = await TrayAgent.open(remote, path.join(dir, 'tray-openssh'), 'openssh', opensshConfig);
       if (only.has('warm')) {
         log('warm attach');
-        r.warm = await warmSection(ctx, tray, cli);
+        r.warm = await warmSection(ctx, tray, cli, openssh);
       }
       if (only.has('discovery')) {
         log('discovery');
         await stopAllKernels(remote);
-        r.discovery = await discoverySection({ remote, manual, tray, cli, runs: settings.runs, counts: settings.discoveryCounts, log });
+        r.discovery = await discoverySection({ remote, manual, tray, cli, openssh, runs: settings.runs, counts: settings.discoveryCounts, log });
       }
       if (only.has('servers')) {
         log('Jupyter servers');
@@ -153,7 +162,9 @@ async function main(): Promise<void> {
       if (only.has('wire')) {
         log('latency and throughput');
         const file = (await remote.exec(`ls ${runtimeDir(remote)}/kernel-*.json | head -1`)).stdout.trim();
-        const w = await wireSection({ remote, manual, jc, cli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
+        opensshCli = new KtrayCli(bundle, opensshConfig, path.join(dir, 'agent-openssh', 'home'), path.join(dir, 'agent-openssh', 'runtime'));
+        await opensshCli.startAgent();
+        const w = await wireSection({ remote, manual, jc, cli, opensshCli, kernel: { file, id: `${remote.alias}/${kernelNameFromPath(file)}` }, runs: settings.runs, requests: settings.latencyRequests, displayMb: settings.displayMb, log });
         r.latency = w.latency;
         r.throughput = w.throughput;
         r.latencyTty = w.latencyTty;
@@ -186,7 +197,10 @@ async function main(): Promise<void> {
   } finally {
     log('cleaning up');
     await tray?.close().catch(() => {});
+    await openssh?.close().catch(() => {});
     await cli?.dispose().catch(() => {});
+    await opensshCli?.dispose().catch(() => {});
+    killSshClients(opensshConfig);
     if (remote) {
       killSshClients(remote.sshConfigFile);
       await remote.stop();
@@ -255,6 +269,7 @@ function staticNotes(): string[] {
     "(a) servers: one fresh `ssh HOST` that cats every jpserver-/nbserver-*.json of the runtime dir and asks each server's /api/sessions on the host with curl (the token read from the file and fed to curl on stdin, not in its argv), plus `ps`; (c) `servers({host, refresh})` / `ktray servers HOST` (one discovery round trip, with the /api/sessions of the servers it already knows asked on streams through the one SSH connection while that round trip runs). Open: (a) `ssh -f -N -o ExitOnForwardFailure=yes -L p:127.0.0.1:PORT HOST`, then `GET http://127.0.0.1:p/api`; (c) `openServer` / `ktray open ID --print` on the connected host (a tunnel on 127.0.0.1, a check that the server answers through it, the 0600 login page), then the same GET; the tunnel is closed between runs.",
     "(a) discovery is the fair expert equivalent of `ktray ls`: one fresh `ssh HOST 'cd ~/.local/share/jupyter/runtime && for f in kernel-*.json; do echo; cat $f; done; ps -u $(id -u) -o pid=,etime=,args='` (no Python started; `jupyter --runtime-dir` would add an interpreter start).",
     '(c) tray: the agent in this process (hostAgent, as Electron main hosts it), already running; cold = host not connected, `start` + `attach` (frontend none) + first result; warm = host connected and kernel listed, `attach` + first result. (c) CLI: the `ktray` bundle (esbuild, as scripts/build.mjs builds it) run by node for each command, talking to its background agent (`ktray agent start`); each figure includes node starting the CLI.',
+    "(o) the same host set to the OpenSSH transport by hand (`setTransport`, what `ktray hosts HOST --transport openssh` calls): one `ssh -M -N` master per agent with ControlMaster=yes, BatchMode=yes and the harness's ssh_config, every command (`ssh -S CTL HOST sh -s`, the script on stdin) and every tunnel's accepted socket (`ssh -S CTL -W 127.0.0.1:PORT HOST`) multiplexed through it. Cold, warm and discovery: an in-process agent as in (c) tray (cold: a fresh one per run, so its master's login is counted); latency and throughput: a second background agent process, as (c)'s tunnels are. Each run checks, untimed, that the host really went through OpenSSH.",
     'The first result is measured with the same client for every approach: Kernel Tray\'s Node zeromq KernelClient, already loaded (kernel_info until iopub answers, then execute `1+1`), so no frontend start-up is counted for anyone.',
     'Latency and throughput: one kernel reached at once through (a) one `ssh -N -L x5`, the same forwards from `ssh -tt ... sleep` (OpenSSH sets TCP_NODELAY only for interactive sessions, so `-N` forwards run with Nagle\'s algorithm), (b) the five jupyter_client tunnels, and (c) the tunnels of the background agent (its own process, like the app\'s agent and a separate frontend), requests interleaved; the targets compare (c) with the faster of the two OpenSSH forwards. Memory: VmRSS of that agent process with the kernels attached, read from /proc after its monitors have beaten for a few seconds (median of 5 samples), before the throughput runs; read again after them.',
   ];

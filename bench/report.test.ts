@@ -15,14 +15,14 @@ function results(): Results {
   failed.fail(Object.assign(new Error('only 1 of its 5 tunnels were still running'), { spentMs: 4000 }));
   return {
     settings: { rttMs: 50, runs: 3, latencyRequests: 50, displayMb: 20, memoryKernels: 20, discoveryCounts: [1, 50], plotCount: 500, plotKb: 200 },
-    cold: { a: m('ms', 2000, 1900, 2100), b: failed, c: m('ms', 1300, 1400, 1350), cli: m('ms', 1500) },
-    warm: { a: m('ms', 1200), c: m('ms', 320), cli: m('ms', 500) },
+    cold: { a: m('ms', 2000, 1900, 2100), b: failed, c: m('ms', 1300, 1400, 1350), cli: m('ms', 1500), o: m('ms', 1700, 1800, 1600) },
+    warm: { a: m('ms', 1200), c: m('ms', 320), cli: m('ms', 500), o: m('ms', 420) },
     discovery: [
       { count: 1, row: { a: m('ms', 540), c: m('ms', 160) }, processMs: m('ms', 10) },
-      { count: 50, row: { a: m('ms', 560), c: m('ms', 190), cli: m('ms', 400) }, processMs: m('ms', 100) },
+      { count: 50, row: { a: m('ms', 560), c: m('ms', 190), cli: m('ms', 400), o: m('ms', 280) }, processMs: m('ms', 100) },
     ],
-    latency: { a: m('ms', 95), c: m('ms', 60) },
-    throughput: { a: m('MB/s', 20), c: m('MB/s', 11) },
+    latency: { a: m('ms', 95), c: m('ms', 60), o: m('ms', 61.5) },
+    throughput: { a: m('MB/s', 20), c: m('MB/s', 11), o: m('MB/s', 15) },
     slurm: { a: m('ms', 4000, 4200, 4100), c: m('ms', 2050), cli: m('ms', 2460) },
     latencyTty: m('ms', 58),
     throughputTty: m('MB/s', 22),
@@ -135,6 +135,40 @@ describe('rendering', () => {
     const r = results();
     r.servers = null;
     expect(renderText(r)).not.toContain('Open a server');
+  });
+
+  it('shows the OpenSSH transport as its own column, with ratios to (a), and says which rows it was not measured in', () => {
+    const text = renderText(results());
+    expect(text).toContain('| (c) ktray CLI + background agent | (o) Kernel Tray over OpenSSH (`--transport openssh`) |');
+    expect(text).toContain('| Cold: nothing → first `1+1` of a new kernel | 2000 ms (1.00×) | ≥ 4000 ms when failing, failed 1/1 [1] | 1350 ms (0.68×) | 1500 ms (0.75×) | 1700 ms (0.85×) |');
+    expect(text).toContain('| Warm attach: running kernel → first `1+1` | 1200 ms (1.00×) | n/a | 320 ms (0.27×) | 500 ms (0.42×) | 420 ms (0.35×) |');
+    expect(text).toContain('| Discovery: list 50 running kernels (process time 100 ms) | 560 ms (1.00×) | n/a (no listing in jupyter_client) | 190 ms (0.34×) | 400 ms (0.71×) | 280 ms (0.50×) |');
+    // A count it was not measured at reads n/a, never NaN.
+    expect(text).toContain('| Discovery: list 1 running kernel (process time 10 ms) | 540 ms (1.00×) | n/a (no listing in jupyter_client) | 160 ms (0.30×) | n/a | n/a |');
+    expect(text).toContain('| 60 ms (0.63×) | same tunnels as (c) | 62 ms (0.65×) |');
+    expect(text).toContain('| 11.0 MB/s (0.55×) | same tunnels as (c) | 15.0 MB/s (0.75×) |');
+    expect(text).toContain('| 2460 ms (0.60×) | n/a (not measured) |');
+    expect(text).toMatch(/\| Memory with 20 kernels attached \(RSS\) \|.*\| same agent as \(c\) \| n\/a \(not measured\) \|$/m);
+    // Every row has a cell for each column.
+    for (const line of text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('|---'))) expect(line.split(' | ').length).toBe(6);
+    // A failed OpenSSH run is shown like a failed baseline, with its reason.
+    const r = results();
+    r.warm.o = new Measure('ms');
+    r.warm.o.fail(new Error('bench-host went through ssh2, not openssh (auto)'));
+    const failed = renderText(r);
+    expect(failed).toMatch(/\| Warm attach: running kernel → first `1\+1` \|.*\| failed 1\/1 \[2\] \|$/m);
+    expect(failed).toContain('[2] bench-host went through ssh2, not openssh (auto)');
+  });
+
+  it('lists the OpenSSH column\'s phases beside the others in BENCHMARKS.md', () => {
+    const r = results();
+    r.cold.o = new Measure('ms');
+    r.cold.o.addPhases({ 'ssh master up': 700, 'launch kernel': 800, attach: 150, '1+1': 50 });
+    const md = renderMarkdown(r, {
+      cpu: 'Test CPU', cores: 2, memoryGb: 24, kernel: 'Linux 6', node: 'v20', python: '3.11', jupyterClient: '7.4.9',
+      ipykernel: '6.17', openssh: 'OpenSSH_9.2p1', ssh2: '1.17.0', date: '2026-01-01T00:00:00Z', load: 0.5,
+    });
+    expect(md).toContain('- (o) Kernel Tray over OpenSSH (`--transport openssh`): ssh master up 700 · launch kernel 800 · attach 150 · 1+1 50');
   });
 
   it('writes the machine and settings into BENCHMARKS.md', () => {

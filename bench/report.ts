@@ -9,6 +9,7 @@ const COLS: { key: Approach; title: string }[] = [
   { key: 'b', title: '(b) jupyter_client tunnel_to_kernel' },
   { key: 'c', title: '(c) Kernel Tray (agent in-process, as the tray)' },
   { key: 'cli', title: '(c) ktray CLI + background agent' },
+  { key: 'o', title: '(o) Kernel Tray over OpenSSH (`--transport openssh`)' },
 ];
 
 /** The issue's target for the CLI's start: within this much of a bare node. */
@@ -134,33 +135,33 @@ export function renderTable(r: Results): { table: string; footnotes: string[] } 
   };
   lines.push(rowLine(`Request latency: execute round trip, median of ${s.latencyRequests} (OpenSSH \`-N -L\`, and \`-tt -L\`)`, r.latency, fn, { a: withTty(r.latency, r.latencyTty), cli: 'same tunnels as (c)' }));
   lines.push(rowLine(`Throughput: one ${s.displayMb} MB display_data`, r.throughput, fn, { a: withTty(r.throughput, r.throughputTty), cli: 'same tunnels as (c)' }));
-  if (r.slurm) lines.push(rowLine('Slurm: submit → first `1+1` on an idle cluster (kernel on the compute node)', r.slurm, fn, { b: 'n/a (no batch jobs in jupyter_client)' }));
+  if (r.slurm) lines.push(rowLine('Slurm: submit → first `1+1` on an idle cluster (kernel on the compute node)', r.slurm, fn, { b: 'n/a (no batch jobs in jupyter_client)', o: 'n/a (not measured)' }));
   if (r.startup) {
     const st = r.startup;
     const node = med(st.nodeMs);
     const ktray = med(st.ktrayMs);
     lines.push(
       `| CLI start: \`ktray --version\` from the checkout, median of ${st.runs} (bare \`node -e 0\`: ${fmt(node, 'ms')}) | — | — | — | ` +
-        `${fmt(ktray, 'ms')} (+${Math.round(ktray - node)} ms, ${(ktray / node).toFixed(2)}× node; the bundle alone ${fmt(med(st.bundleMs), 'ms')}) |`,
+        `${fmt(ktray, 'ms')} (+${Math.round(ktray - node)} ms, ${(ktray / node).toFixed(2)}× node; the bundle alone ${fmt(med(st.bundleMs), 'ms')}) | — |`,
     );
   }
   if (r.servers) {
     const sv = r.servers;
-    lines.push(rowLine(`Servers: list ${sv.servers} Jupyter servers and the notebooks of their ${sv.kernels} kernels`, sv.discovery, fn, { b: 'n/a' }));
-    lines.push(rowLine('Open a server: command → it answers through a tunnel here (`GET /api`)', sv.open, fn, { b: 'n/a' }));
+    lines.push(rowLine(`Servers: list ${sv.servers} Jupyter servers and the notebooks of their ${sv.kernels} kernels`, sv.discovery, fn, { b: 'n/a', o: 'n/a (not measured)' }));
+    lines.push(rowLine('Open a server: command → it answers through a tunnel here (`GET /api`)', sv.open, fn, { b: 'n/a', o: 'n/a (not measured)' }));
   }
   if (r.memory) {
     const m = r.memory;
     const perKernel = m.sshForwardMb !== null ? `≈ ${(m.sshForwardMb * m.kernels).toFixed(0)} MB (${m.kernels} × one \`ssh -N\`, ${m.sshForwardMb.toFixed(1)} MB each)` : 'n/a';
     const jc = m.jcTunnelMb !== null ? `≈ ${(m.jcTunnelMb * m.kernels).toFixed(0)} MB (${m.kernels} × five \`ssh -f\`, ${m.jcTunnelMb.toFixed(1)} MB per kernel, had they all lived)` : 'n/a';
     const after = m.afterBulkMb !== null ? `; ${m.afterBulkMb.toFixed(1)} MB after the throughput runs` : '';
-    lines.push(`| Memory with ${m.kernels} kernels attached (RSS) | ${perKernel} | ${jc} | ${med(m.rssMb).toFixed(1)} MB (agent process; idle ${m.idleMb.toFixed(1)} MB${after}) | same agent as (c) |`);
+    lines.push(`| Memory with ${m.kernels} kernels attached (RSS) | ${perKernel} | ${jc} | ${med(m.rssMb).toFixed(1)} MB (agent process; idle ${m.idleMb.toFixed(1)} MB${after}) | same agent as (c) | n/a (not measured) |`);
   }
   if (r.plots) {
     const p = r.plots;
     lines.push(
       `| Memory while ${p.count} plots of ${p.kb} kB flow through one attached kernel (RSS) | — | — | ` +
-        `before ${p.beforeMb.toFixed(1)} MB, peak ${p.peakMb.toFixed(1)} MB, after ${med(p.afterMb).toFixed(1)} MB (agent process; ${p.inMemoryMb.toFixed(1)} MiB of images in memory, ${p.spilledMb.toFixed(1)} MiB spilled to its cache) | same agent as (c) |`,
+        `before ${p.beforeMb.toFixed(1)} MB, peak ${p.peakMb.toFixed(1)} MB, after ${med(p.afterMb).toFixed(1)} MB (agent process; ${p.inMemoryMb.toFixed(1)} MiB of images in memory, ${p.spilledMb.toFixed(1)} MiB spilled to its cache) | same agent as (c) | n/a (not measured) |`,
     );
   }
   return { table: lines.join('\n'), footnotes: fn };

@@ -1,9 +1,12 @@
 // What the sections measure and the report prints: samples per approach, phase
 // breakdowns, and failures kept with their reason (a failed baseline is a result).
 
-/** (a) manual ssh recipe, (b) jupyter_client tunnels, (c) Kernel Tray in-process (tray), cli: ktray CLI + background agent. */
-export type Approach = 'a' | 'b' | 'c' | 'cli';
-export const APPROACHES: Approach[] = ['a', 'b', 'c', 'cli'];
+/**
+ * (a) manual ssh recipe, (b) jupyter_client tunnels, (c) Kernel Tray in-process (tray), cli: ktray CLI +
+ * background agent, o: Kernel Tray with the host set to the OpenSSH transport (`--transport openssh`).
+ */
+export type Approach = 'a' | 'b' | 'c' | 'cli' | 'o';
+export const APPROACHES: Approach[] = ['a', 'b', 'c', 'cli', 'o'];
 
 export class Measure {
   readonly samples: number[] = [];

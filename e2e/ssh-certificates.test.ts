@@ -151,7 +151,7 @@ describe('OpenSSH certificates', () => {
       expect(before.code).toBe(0);
       expect(before.stdout).not.toContain('OpenSSH');
       const set = await world.run(['hosts', 'plain', '--transport', 'openssh']);
-      expect(set).toMatchObject({ code: 0, stdout: 'plain goes through your OpenSSH client (set by hand (`ktray hosts plain --transport auto` undoes it)).\n' });
+      expect(set).toMatchObject({ code: 0, stdout: 'plain goes through your OpenSSH client (set by hand). `ktray hosts plain --transport auto` gives the choice back to its ssh config.\n' });
       expect((await readFile(path.join(world.home, 'state.json'), 'utf8')).replace(/\s/g, '')).toContain('"transports":{"plain":"openssh"}');
       const logins = remote.acceptedCount();
       const ls = await world.run(['ls', 'plain']);

@@ -15,23 +15,40 @@ export async function localInfo(file: string, what: string) {
   return parseInfo(await readFile(file, 'utf8'), what);
 }
 
+/** The transport the host goes through: ssh2 (auto: the harness's config needs nothing else), or OpenSSH set by hand. */
+export type BenchTransport = 'ssh2' | 'openssh';
+
 /** The in-process agent, as the tray app runs it. */
 export class TrayAgent {
   private constructor(
     private readonly hosted: HostedAgent,
     private readonly remote: RemoteHost,
+    readonly transport: BenchTransport,
   ) {}
 
-  static async open(remote: RemoteHost, dir: string): Promise<TrayAgent> {
+  /**
+   * `sshConfigFile`: for OpenSSH, a copy of the remote's, so that the baselines' clean-up (every ssh
+   * whose argv names the remote's own file, see killSshClients) leaves this agent's master alone.
+   */
+  static async open(remote: RemoteHost, dir: string, transport: BenchTransport = 'ssh2', sshConfigFile = remote.sshConfigFile): Promise<TrayAgent> {
     await mkdir(dir, { recursive: true });
     const hosted = await hostAgent({
       mode: 'headless',
       home: path.join(dir, 'home'),
       runtimeDir: path.join(dir, 'runtime'),
-      sshConfigFile: remote.sshConfigFile,
+      sshConfigFile,
       serve: false,
     });
-    return new TrayAgent(hosted, remote);
+    // As `ktray hosts HOST --transport openssh` sets it (the same agent method), before any connection.
+    if (transport === 'openssh') await hosted.connection.setTransport({ host: remote.alias, transport: 'openssh' });
+    return new TrayAgent(hosted, remote, transport);
+  }
+
+  /** Throws unless the host goes through the transport this agent is measured with (untimed; a figure of the wrong one would mislead). */
+  async checkTransport(): Promise<void> {
+    const h = (await this.agent.hosts({})).find((x) => x.id === this.remote.alias);
+    const kind = h?.transport?.kind ?? 'ssh2';
+    if (kind !== this.transport) throw new Error(`${this.remote.alias} went through ${kind}, not ${this.transport} (${h?.transport?.why ?? 'auto'})`);
   }
 
   get agent(): AgentConnection {
@@ -45,7 +62,7 @@ export class TrayAgent {
   /** Cold: host not connected, no kernel -> first result. */
   async cold(): Promise<{ phases: Phases; id: string }> {
     const state = await this.hostState();
-    if (state !== 'idle') throw new Error(`(c) cold run expected ${this.remote.alias} not connected, it is ${state}`);
+    if (state !== 'idle') throw new Error(`(${this.transport === 'openssh' ? 'o' : 'c'}) cold run expected ${this.remote.alias} not connected, it is ${state}`);
     // The host-state event splits `start` into the SSH login and the kernel launch.
     let connectedAt = NaN;
     const off = this.agent.onEvent((e) => {
@@ -59,19 +76,22 @@ export class TrayAgent {
     const t2 = now();
     await firstResult(await localInfo(localConnectionFile, '(c) cold'), '(c) cold');
     const t3 = now();
-    return { phases: { 'ssh2 connect': connectedAt - t0, 'launch kernel': t1 - connectedAt, attach: t2 - t1, '1+1': t3 - t2 }, id: k.id };
+    await this.checkTransport();
+    const connect = this.transport === 'openssh' ? 'ssh master up' : 'ssh2 connect';
+    return { phases: { [connect]: connectedAt - t0, 'launch kernel': t1 - connectedAt, attach: t2 - t1, '1+1': t3 - t2 }, id: k.id };
   }
 
   /** Warm: host connected, kernel listed (as the tray menu shows it) -> first result; then detach. */
   async warm(id: string): Promise<Phases> {
     const state = await this.hostState();
-    if (state !== 'connected') throw new Error(`(c) warm run expected ${this.remote.alias} connected, it is ${state}`);
+    if (state !== 'connected') throw new Error(`(${this.transport === 'openssh' ? 'o' : 'c'}) warm run expected ${this.remote.alias} connected, it is ${state}`);
     const t0 = now();
     const { localConnectionFile } = await this.agent.attach({ id });
     const t1 = now();
     await firstResult(await localInfo(localConnectionFile, '(c) warm'), '(c) warm');
     const t2 = now();
     await this.agent.detach({ id });
+    await this.checkTransport();
     return { attach: t1 - t0, '1+1': t2 - t1 };
   }
 

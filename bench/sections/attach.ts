@@ -16,6 +16,8 @@ export interface AttachContext {
   bundle: string;
   manual: Manual;
   jc: JupyterTunnel;
+  /** A copy of the remote's ssh_config for the OpenSSH transport's agents (see TrayAgent.open). */
+  opensshConfig: string;
   runs: number;
   log: (line: string) => void;
 }
@@ -34,6 +36,14 @@ export async function coldSection(ctx: AttachContext): Promise<Row> {
         await tray.close();
       }
     },
+    o: async (i) => {
+      const tray = await TrayAgent.open(remote, path.join(ctx.dir, `cold-openssh-${i}`), 'openssh', ctx.opensshConfig);
+      try {
+        row.o!.addPhases((await tray.cold()).phases);
+      } finally {
+        await tray.close();
+      }
+    },
     cli: async (i) => {
       const base = path.join(ctx.dir, `cold-cli-${i}`);
       const cli = new KtrayCli(ctx.bundle, remote.sshConfigFile, path.join(base, 'home'), path.join(base, 'runtime'));
@@ -46,7 +56,7 @@ export async function coldSection(ctx: AttachContext): Promise<Row> {
     },
   };
   for (let i = 0; i < ctx.runs; i++) {
-    for (const a of rotated<Approach>(['a', 'b', 'c', 'cli'], i)) {
+    for (const a of rotated<Approach>(['a', 'b', 'c', 'cli', 'o'], i)) {
       try {
         await steps[a](i);
       } catch (err) {
@@ -61,23 +71,25 @@ export async function coldSection(ctx: AttachContext): Promise<Row> {
   return row;
 }
 
-/** Warm attach. `tray` and `cli` are long-lived agents: the host connected, the kernel listed. */
-export async function warmSection(ctx: AttachContext, tray: TrayAgent, cli: KtrayCli): Promise<Row> {
+/** Warm attach. `tray`, `openssh` (the host set to the OpenSSH transport) and `cli` are long-lived agents: the host connected, the kernel listed. */
+export async function warmSection(ctx: AttachContext, tray: TrayAgent, cli: KtrayCli, openssh: TrayAgent): Promise<Row> {
   const row = emptyRow('ms');
   const { remote } = ctx;
   const [file] = await startKernels(remote, 1, 'warm');
   const id = `${remote.alias}/${kernelNameFromPath(file!)}`;
   // As the tray menu and `ktray ls` show it: listed, host connected.
   if ((await tray.list()) !== 1) throw new Error('warm: the in-process agent does not list the one running kernel');
+  if ((await openssh.list()) !== 1) throw new Error('warm: the in-process agent over OpenSSH does not list the one running kernel');
   await cli.json(['ls', remote.alias]);
   const steps: Record<Approach, () => Promise<void>> = {
     a: async () => row.a!.addPhases(await ctx.manual.warm(file!)),
     b: async () => row.b!.addPhases(await ctx.jc.warm(file!)),
     c: async () => row.c!.addPhases(await tray.warm(id)),
     cli: async () => row.cli!.addPhases(await cliWarm(cli, remote, id)),
+    o: async () => row.o!.addPhases(await openssh.warm(id)),
   };
   for (let i = 0; i < ctx.runs; i++) {
-    for (const a of rotated<Approach>(['a', 'b', 'c', 'cli'], i)) {
+    for (const a of rotated<Approach>(['a', 'b', 'c', 'cli', 'o'], i)) {
       try {
         await steps[a]();
       } catch (err) {

@@ -18,6 +18,8 @@ export interface DiscoveryContext {
   manual: Manual;
   tray: TrayAgent;
   cli: KtrayCli;
+  /** The in-process agent with the host set to the OpenSSH transport. */
+  openssh: TrayAgent;
   runs: number;
   counts: number[];
   log: (line: string) => void;
@@ -55,7 +57,7 @@ export async function discoverySection(ctx: DiscoveryContext): Promise<Results['
     if (count > running) await startKernels(remote, count - running, `disc${count}`);
     running = await countKernels(remote);
     if (running !== count) throw new Error(`discovery: ${running} kernels on the host, wanted ${count}`);
-    const row = emptyRow('ms', ['a', 'c', 'cli']);
+    const row = emptyRow('ms', ['a', 'c', 'cli', 'o']);
     const proc = new Measure('ms');
     const steps: Partial<Record<Approach, () => Promise<void>>> = {
       a: async () => {
@@ -73,9 +75,15 @@ export async function discoverySection(ctx: DiscoveryContext): Promise<Results['
         check('(c) ktray ls', list.filter((k) => k.alive).length, count);
         row.cli!.add(ms);
       },
+      o: async () => {
+        const [n, ms] = await timed(() => ctx.openssh.list());
+        check('(c) kernels({refresh}) over OpenSSH', n, count);
+        await ctx.openssh.checkTransport();
+        row.o!.add(ms);
+      },
     };
     for (let i = 0; i < ctx.runs; i++) {
-      for (const a of rotated<Approach>(['a', 'c', 'cli'], i)) {
+      for (const a of rotated<Approach>(['a', 'c', 'cli', 'o'], i)) {
         try {
           await steps[a]!();
         } catch (err) {

@@ -3,7 +3,9 @@
 // (a) one OpenSSH `ssh -N -L x5` (and the same with a tty, which OpenSSH treats
 // as interactive: TCP_NODELAY), (b) jupyter_client's five `ssh -L` tunnels,
 // (c) Kernel Tray's tunnels, served by the agent in its own process (as in the
-// app, where the frontend is a different process from the agent).
+// app, where the frontend is a different process from the agent), and (o) the
+// same from a second agent process with the host set to the OpenSSH transport
+// (each accepted socket an `ssh -W` through its one master).
 import type { RemoteHost } from '../../e2e/harness/remote-host';
 import type { KernelClient } from '../../electron/core/jupyter/kernel-client';
 import type { ConnectionInfo } from '../../electron/shared/types';
@@ -21,6 +23,8 @@ export interface WireContext {
   manual: Manual;
   jc: JupyterTunnel;
   cli: KtrayCli;
+  /** A background agent whose host is set to the OpenSSH transport (`ktray hosts HOST --transport openssh`). */
+  opensshCli: KtrayCli;
   /** The remote connection file of a running kernel and its Kernel Tray id. */
   kernel: { file: string; id: string };
   runs: number;
@@ -29,7 +33,7 @@ export interface WireContext {
   log: (line: string) => void;
 }
 
-type Path = 'a' | 'tty' | 'b' | 'c';
+type Path = 'a' | 'tty' | 'b' | 'c' | 'o';
 
 export interface WireResult {
   latency: Row;
@@ -67,10 +71,10 @@ function sshRss(sshConfigFile: string, match: (argv: string[]) => boolean, perKe
 }
 
 export async function wireSection(ctx: WireContext): Promise<WireResult> {
-  const latencyRow = emptyRow('ms', ['a', 'b', 'c']);
-  const throughputRow = emptyRow('MB/s', ['a', 'b', 'c']);
-  const latency: Record<Path, Measure> = { a: latencyRow.a!, b: latencyRow.b!, c: latencyRow.c!, tty: new Measure('ms') };
-  const throughput: Record<Path, Measure> = { a: throughputRow.a!, b: throughputRow.b!, c: throughputRow.c!, tty: new Measure('MB/s') };
+  const latencyRow = emptyRow('ms', ['a', 'b', 'c', 'o']);
+  const throughputRow = emptyRow('MB/s', ['a', 'b', 'c', 'o']);
+  const latency: Record<Path, Measure> = { a: latencyRow.a!, b: latencyRow.b!, c: latencyRow.c!, o: latencyRow.o!, tty: new Measure('ms') };
+  const throughput: Record<Path, Measure> = { a: throughputRow.a!, b: throughputRow.b!, c: throughputRow.c!, o: throughputRow.o!, tty: new Measure('MB/s') };
   const { remote } = ctx;
   const clients: Partial<Record<Path, KernelClient>> = {};
   const infos: Partial<Record<Path, ConnectionInfo>> = {};
@@ -87,12 +91,22 @@ export async function wireSection(ctx: WireContext): Promise<WireResult> {
   }
   const attached = await ctx.cli.json<{ localConnectionFile: string }>(['attach', ctx.kernel.id, '--frontend', 'none']);
   infos.c = await localInfo(attached.localConnectionFile, '(c) wire');
-  const sshForwardMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('-N'), 1);
+  try {
+    const host = await ctx.opensshCli.json<{ transport?: { kind: string } }>(['hosts', remote.alias, '--transport', 'openssh']);
+    if (host.transport?.kind !== 'openssh') throw new Error(`${remote.alias} was set to openssh but goes through ${host.transport?.kind ?? 'ssh2'}`);
+    const viaSsh = await ctx.opensshCli.json<{ localConnectionFile: string }>(['attach', ctx.kernel.id, '--frontend', 'none']);
+    infos.o = await localInfo(viaSsh.localConnectionFile, '(o) wire');
+  } catch (err) {
+    latency.o.fail(err);
+    throughput.o.fail(err);
+  }
+  // Not the agents' own OpenSSH masters (`ssh -M -N`, ControlMaster=yes): only (a)'s forward.
+  const sshForwardMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('-N') && !argv.includes('ControlMaster=yes'), 1);
   if (sshForwardMb === null) throw new Error('wire: the ssh -N forward of (a) is not running');
   // jupyter_client runs one ssh per port (some may have died: see the failures).
   const jcTunnelMb = sshRss(remote.sshConfigFile, (argv) => argv.includes('sleep') && !argv.includes('-tt'), 5);
 
-  const which = (['a', 'tty', 'b', 'c'] as Path[]).filter((a) => infos[a]);
+  const which = (['a', 'tty', 'b', 'c', 'o'] as Path[]).filter((a) => infos[a]);
   const bytes = Math.round((ctx.displayMb * 1e6 * 3) / 4); // base64 makes 4 chars of 3 bytes
   try {
     for (const a of which) {

@@ -13,7 +13,7 @@ import type { AgentEvent, AttachOptions, AuthPrompt, Frontend, FrontendWindow, K
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { formatEvent, formatHosts, formatKernels, formatPlot, formatServers } from './format';
-import { jobLabel, kernelStateLabel } from '../shared/format';
+import { jobLabel, kernelStateLabel, transportSentence } from '../shared/format';
 import { plotFileName } from '../core/plots/plot-cache';
 import { launchBrowser, openServerInBrowser } from '../core/frontends/browser';
 import { ask, askHidden, confirm } from './prompt';
@@ -228,8 +228,8 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       if (flags.transport !== undefined) {
         const host = arg(rest, 0, 'HOST');
         const h = await agent.setTransport({ host, transport: flags.transport as 'auto' | 'ssh2' | 'openssh' });
-        const kind = h.transport?.kind === 'openssh' ? 'your OpenSSH client' : 'ssh2';
-        return out(flags, h, `${host} goes through ${kind}${h.transport?.why ? ` (${h.transport.why})` : ''}.`);
+        const undo = h.transport?.setting ? ` \`ktray hosts ${host} --transport auto\` gives the choice back to its ssh config.` : '';
+        return out(flags, h, transportSentence(h) + undo);
       }
       const hosts = (await agent.hosts({})).filter((h) => !rest[0] || h.id === rest[0]);
       if (rest[0] && !hosts.length) usageError(`${rest[0]} is not a host Kernel Tray knows (\`ktray hosts\` lists them).`);

@@ -110,3 +110,9 @@ export function serverAppLabel(s: Pick<ServerSummary, 'app' | 'version' | 'comma
 export function kernelDisplayName(k: Pick<KernelSummary, 'notebook' | 'kernelName'>): string {
   return k.notebook ? k.notebook.split('/').pop()! : k.kernelName;
 }
+
+/** Which SSH transport a host goes through, as `ktray hosts HOST --transport` and the window's note say it. */
+export function transportSentence(h: Pick<HostSummary, 'id' | 'transport'>): string {
+  const kind = h.transport?.kind === 'openssh' ? 'your OpenSSH client' : 'ssh2';
+  return `${h.id} goes through ${kind}${h.transport?.why ? ` (${h.transport.why})` : ''}.`;
+}

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { formatBytes, hostAddress, hostConnectionText, plotClientText, shortKernelName } from './format';
+import { formatBytes, hostAddress, hostConnectionText, plotClientText, shortKernelName, transportSentence, transportText } from './format';
 import type { HostSummary } from '../../electron/shared/types';
 
 it('shortens uuid kernel names but not pid names', () => {
@@ -24,4 +24,13 @@ it('writes image sizes and which client made a plot', () => {
   expect([formatBytes(999), formatBytes(12_345), formatBytes(1_400_000)]).toEqual(['999 B', '12 kB', '1.4 MB']);
   expect(plotClientText({ client: { session: '0f3c2a9e-1111-2222', username: 'ada' } })).toBe('from client 0f3c2a9e of ada');
   expect(plotClientText({ client: { session: null, username: null } })).toBeNull();
+});
+
+it('says which SSH transport a host goes through and why, in the agent\'s words', () => {
+  expect(transportText({})).toEqual({ label: 'Through ssh2 (built in)', why: 'nothing needs OpenSSH' });
+  const cert = { kind: 'openssh' as const, why: 'a user certificate (/h/.ssh/id-cert.pub): ssh2 has no certificates' };
+  expect(transportText({ transport: cert })).toEqual({ label: 'Through your OpenSSH client', why: cert.why });
+  expect(transportText({ transport: { kind: 'ssh2', why: 'set by hand', setting: 'ssh2' } })).toEqual({ label: 'Through ssh2 (built in)', why: 'set by hand' });
+  expect(transportSentence({ id: 'hpc', transport: cert })).toBe('hpc goes through your OpenSSH client (a user certificate (/h/.ssh/id-cert.pub): ssh2 has no certificates).');
+  expect(transportSentence({ id: 'box' })).toBe('box goes through ssh2.');
 });

@@ -194,12 +194,15 @@ export class Hosts {
   /** Shown when OpenSSH carries the host, or when the user set a transport by hand. */
   private transportOf(id: string): Pick<HostSummary, 'transport'> {
     if (id === LOCAL_HOST) return {};
+    // The setting as saved now; a live session may still be on the transport of an earlier one (in use when it changed).
+    const saved = this.opts.persisted.state.transports?.[id];
+    const setting = saved ? { setting: saved } : {};
     const host = this.registry.peek(id);
-    if (host instanceof OpenSshHost) return { transport: { kind: 'openssh', why: host.reason } };
+    if (host instanceof OpenSshHost) return { transport: { kind: 'openssh', why: host.reason, ...setting } };
     if (host && !(host instanceof SshSession)) return {};
     try {
       const c = this.registry.transportChoice(id);
-      return c.kind === 'openssh' || c.setting !== 'auto' ? { transport: { kind: c.kind, why: c.why, ...(c.setting !== 'auto' ? { setting: c.setting } : {}) } } : {};
+      return c.kind === 'openssh' || c.setting !== 'auto' || saved ? { transport: { kind: c.kind, why: c.why, ...setting } } : {};
     } catch {
       return {};
     }

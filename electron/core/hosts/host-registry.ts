@@ -181,7 +181,7 @@ export class HostRegistry {
     const ssh2 = (why: string) => ({ kind: 'ssh2' as const, why, setting, userControlPath: null });
     if (id === LOCAL_HOST) return ssh2('');
     if (this.source(id) === 'saved') return ssh2(setting === 'auto' ? '' : 'a host saved in Kernel Tray (ssh has no config for it)');
-    if (setting === 'ssh2') return ssh2(`set by hand (\`ktray hosts ${id} --transport auto\` undoes it)`);
+    if (setting === 'ssh2') return ssh2('set by hand');
     const p = this.profile(id);
     // ssh itself expands ControlPath (%C and the rest): ask it, as `ssh -G` prints it.
     let userControlPath: string | null = null;
@@ -191,7 +191,7 @@ export class HostRegistry {
       if (userControlPath === 'none') userControlPath = null;
     }
     const open = (why: string) => ({ kind: 'openssh' as const, why, setting, userControlPath });
-    if (setting === 'openssh') return open(`set by hand (\`ktray hosts ${id} --transport auto\` undoes it)`);
+    if (setting === 'openssh') return open('set by hand');
     if (userControlPath !== null && existsSync(userControlPath)) return open(`your ControlMaster at ${userControlPath}`);
     if (p.gssapiAuthentication) return open('GSSAPIAuthentication yes (ssh2 has no GSSAPI)');
     const need = openSshNeededFor(p);

@@ -139,7 +139,7 @@ describe('HostRegistry.transportChoice', () => {
   it('follows the profile on auto, and what the user set by hand otherwise', () => {
     expect(registry({}).transportChoice('box')).toMatchObject({ kind: 'ssh2', setting: 'auto', why: '' });
     expect(registry({}).transportChoice('certified')).toMatchObject({ kind: 'openssh', setting: 'auto', why: `a user certificate (${certKey}-cert.pub): ssh2 has no certificates` });
-    expect(registry({ box: 'openssh' }).transportChoice('box')).toMatchObject({ kind: 'openssh', setting: 'openssh', why: 'set by hand (`ktray hosts box --transport auto` undoes it)' });
+    expect(registry({ box: 'openssh' }).transportChoice('box')).toMatchObject({ kind: 'openssh', setting: 'openssh', why: 'set by hand' });
     expect(registry({ certified: 'ssh2' }).transportChoice('certified')).toMatchObject({ kind: 'ssh2', setting: 'ssh2' });
     // A jump host with a certificate takes the host through ssh too (ssh runs the whole chain).
     expect(registry({}).transportChoice('behind')).toMatchObject({ kind: 'openssh', why: `its jump host certified, for a user certificate (${certKey}-cert.pub): ssh2 has no certificates` });

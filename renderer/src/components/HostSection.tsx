@@ -6,6 +6,7 @@ import { useAction } from '../hooks/useAction';
 import { ConfirmInline } from './ConfirmInline';
 import { ErrorNotice } from './ErrorNotice';
 import { HostKeyPrompt, type OfferedKey, offeredKeyOf } from './HostKeyPrompt';
+import { HostTransport } from './HostTransport';
 import { KernelRow } from './KernelRow';
 import { ServerRow } from './ServerRow';
 
@@ -116,6 +117,7 @@ export function HostSection({ id, host, kernels, servers, lostReason, now, onSta
             ) : null}
           </div>
         </div>
+        {host && host.source !== 'local' ? <HostTransport host={host} /> : null}
       </header>
 
       {confirmRemove ? (
