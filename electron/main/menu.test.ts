@@ -204,6 +204,14 @@ describe('buildMenuTemplate', () => {
     expect(byLabel(gpu, 'Reconnect').enabled).toBe(false);
   });
 
+  it("says which SSH transport a host goes through and why, as the window's row does", () => {
+    const s = { ...snapshot, hosts: [host('gpu', { transport: { kind: 'openssh' as const, why: 'a user certificate (~/.ssh/id_ed25519-cert.pub)' } }), host('lab'), host('local')] };
+    const t = buildMenuTemplate(ctx({ snapshot: s }), recorder().intents);
+    expect(sub(t.find((i) => i.id === 'host:gpu')).map((i) => i.label)).toContain('Through your OpenSSH client: a user certificate (~/.ssh/id_ed25519-cert.pub)');
+    expect(sub(t.find((i) => i.id === 'host:lab')).map((i) => i.label)).toContain('Through ssh2 (built in): nothing needs OpenSSH');
+    expect(sub(t.find((i) => i.id === 'host:local')).some((i) => String(i.label).startsWith('Through '))).toBe(false);
+  });
+
   it("shows a host's error and hint inside its submenu", () => {
     const s = { ...snapshot, hosts: [host('gpu', { connection: 'idle', error: { code: 'AUTH_FAILED' as const, message: 'Key refused by gpu.', hint: 'Run ssh-add.' } })] };
     const gpu = sub(buildMenuTemplate(ctx({ snapshot: s }), recorder().intents).find((i) => i.id === 'host:gpu'));

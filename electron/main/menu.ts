@@ -1,7 +1,7 @@
 // The native tray menu as a pure function of the agent's state. On Linux this
 // menu is all the user gets, so everything the tray can do is reachable here.
 import type { MenuItemConstructorOptions } from 'electron';
-import { kernelDisplayName, serverAddress, serverAppLabel } from '../shared/format';
+import { kernelDisplayName, serverAddress, serverAppLabel, transportText } from '../shared/format';
 import { LOCAL_HOST, type Frontend, type HostSummary, type KernelSummary, type ServerSummary } from '../shared/types';
 import type { AgentSnapshot } from './agent-state';
 import { hostStateLabel, jobWhere, kernelStateLabel } from './labels';
@@ -148,6 +148,8 @@ export function hostItems(
   sub.push({ label: 'Start Jupyter server', enabled: h.connection !== 'connecting', click: () => i.startServer(h.id) });
   if (h.id !== LOCAL_HOST) {
     sub.push({ label: 'Reconnect', enabled: h.connection !== 'connecting', click: () => i.reconnect(h.id) });
+    const t = transportText(h);
+    sub.push({ label: `${t.label}: ${t.why}`, enabled: false });
   }
   const count = kernels.filter((k) => k.alive).length;
   const label = `${h.id} — ${hostStateLabel(h, now)}${count ? `, ${count} kernel${count === 1 ? '' : 's'}` : ''}`;

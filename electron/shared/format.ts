@@ -116,3 +116,10 @@ export function transportSentence(h: Pick<HostSummary, 'id' | 'transport'>): str
   const kind = h.transport?.kind === 'openssh' ? 'your OpenSSH client' : 'ssh2';
   return `${h.id} goes through ${kind}${h.transport?.why ? ` (${h.transport.why})` : ''}.`;
 }
+
+/** A host's transport line (window row, tray menu): which one, and why (the agent's words, as `ktray hosts` prints them). */
+export function transportText(host: Pick<HostSummary, 'transport'>): { label: string; why: string } {
+  const t = host.transport;
+  if (t?.kind === 'openssh') return { label: 'Through your OpenSSH client', why: t.why };
+  return { label: 'Through ssh2 (built in)', why: t?.why || 'nothing needs OpenSSH' };
+}

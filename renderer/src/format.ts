@@ -4,7 +4,7 @@ import type { HostSummary, PlotMime, PlotSummary } from '../../electron/shared/t
 
 import { hostStateLabel } from '../../electron/shared/format';
 
-export { formatDuration, hostStateLabel, transportSentence, kernelDisplayName, kernelStateHelp, kernelStateLabel, listenWarning, serverAddress, serverAppLabel } from '../../electron/shared/format';
+export { formatDuration, hostStateLabel, transportSentence, transportText, kernelDisplayName, kernelStateHelp, kernelStateLabel, listenWarning, serverAddress, serverAppLabel } from '../../electron/shared/format';
 
 /** `user@hostname:port`, leaving out what is default or unknown. */
 export function hostAddress(host: HostSummary): string {
@@ -42,11 +42,4 @@ export function plotClientText(plot: Pick<PlotSummary, 'client'>): string | null
   const { session, username } = plot.client;
   if (!session && !username) return null;
   return `from ${session ? `client ${session.slice(0, 8)}` : 'a client'}${username ? ` of ${username}` : ''}`;
-}
-
-/** The host row's transport line: which one, and why (the agent's words, as `ktray hosts` prints them). */
-export function transportText(host: Pick<HostSummary, 'transport'>): { label: string; why: string } {
-  const t = host.transport;
-  if (t?.kind === 'openssh') return { label: 'Through your OpenSSH client', why: t.why };
-  return { label: 'Through ssh2 (built in)', why: t?.why || 'nothing needs OpenSSH' };
 }
