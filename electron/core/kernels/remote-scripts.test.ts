@@ -408,3 +408,56 @@ describe('what a stop that failed says of the process', () => {
     expect(stateSaid('sent TERM\ngone\n')).toBe('');
   });
 });
+
+describe("the launcher's kernelspec lookup", () => {
+  it('finds what jupyter_client\'s KernelSpecManager finds, without importing it', async () => {
+    const launcher = readFileSync(path.join(__dirname, 'scripts/launcher.py'), 'utf8');
+    const probe = /PROBE = r"""([\s\S]*?)"""/.exec(launcher)![1]!;
+    const base = await mkdtemp(path.join(tmpdir(), 'kt-specs-'));
+    try {
+      // Two folders on JUPYTER_PATH (the first wins), a name in capitals, a name
+      // jupyter refuses, a folder without kernel.json, and no python3 of its own.
+      const spec = (argv: string[]) => JSON.stringify({ argv, display_name: 'x', language: 'python', env: { A: '1' } });
+      const files: Record<string, string> = {
+        'one/kernels/Torch/kernel.json': spec(['python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}']),
+        'one/kernels/r/kernel.json': spec(['R', '--slave', '-f', '{connection_file}']),
+        'two/kernels/r/kernel.json': spec(['/opt/R', '-f', '{connection_file}']),
+        'two/kernels/bad name!/kernel.json': spec(['x']),
+        'two/kernels/empty/README': 'no kernel.json here',
+      };
+      for (const [f, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(base, f)), { recursive: true });
+        await writeFile(path.join(base, f), text);
+      }
+      const compare = `${probe}
+from jupyter_client.kernelspec import KernelSpecManager
+m = KernelSpecManager()
+ours = {n: look(n) for n in ("torch", "r", "python3", "empty")}
+theirs = sorted(m.find_kernel_specs())
+def spec(n):
+    try:
+        s = m.get_kernel_spec(n)
+        return {"argv": list(s.argv), "env": dict(s.env or {}), "dir": s.resource_dir}
+    except Exception:
+        return None
+print(json.dumps({"ours": sorted(ours["r"]["specs"]), "theirs": theirs,
+                  "specs": {n: [ours[n].get("spec"), spec(n)] for n in ours}}))
+`;
+      const home = path.join(base, 'home');
+      await mkdir(home);
+      const out = execFileSync(PY, ['-c', compare], {
+        env: { PATH: process.env.PATH, HOME: home, JUPYTER_PATH: `${path.join(base, 'one')}:${path.join(base, 'two')}`, JUPYTER_DATA_DIR: path.join(home, 'data') },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const r = JSON.parse(out.trim().split('\n').pop()!);
+      expect(r.ours).toEqual(r.theirs);
+      expect(r.ours).toEqual(expect.arrayContaining(['torch', 'r', 'python3']));
+      expect(r.ours).not.toContain('empty');
+      for (const [name, [ours, theirs]] of Object.entries(r.specs as Record<string, [unknown, unknown]>)) expect(ours, name).toEqual(theirs);
+      expect(r.specs.r[0].argv[0]).toBe('R');
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});

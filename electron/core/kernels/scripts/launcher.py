@@ -33,34 +33,70 @@ def tail(path, n=30):
         return ''
 
 
-# What a Python on the host can do: its runtime dir, ipykernel, and a kernelspec.
+# What a Python on the host can do: its runtime dir, ipykernel, and a
+# kernelspec. Kernelspecs are looked up as jupyter_client's KernelSpecManager
+# does (the first of jupyter_path('kernels') with NAME/kernel.json, names
+# lower-cased, odd ones kept as it keeps them; ipykernel's own python3 where no folder has one), without
+# importing jupyter_client, which costs about a second on a loaded host.
 PROBE = r"""
-import json, sys
-r = {"exe": sys.executable}
-try:
-    from jupyter_core.paths import jupyter_runtime_dir
-    r["runtime"] = jupyter_runtime_dir()
-except Exception:
-    pass
+import json, os, sys
 import importlib.util as u
-r["ipykernel"] = u.find_spec("ipykernel") is not None
-name = sys.argv[1]
-try:
-    from jupyter_client.kernelspec import KernelSpecManager
-    m = KernelSpecManager()
-    r["specs"] = sorted(m.find_kernel_specs())
-    if name in r["specs"]:
-        s = m.get_kernel_spec(name)
-        r["spec"] = {"argv": list(s.argv), "env": dict(s.env or {}), "dir": s.resource_dir}
-except Exception:
-    pass
-print(json.dumps(r))
+
+
+def look(name):
+    r = {"exe": sys.executable, "ipykernel": u.find_spec("ipykernel") is not None}
+    try:
+        from jupyter_core.paths import jupyter_path, jupyter_runtime_dir
+        r["runtime"] = jupyter_runtime_dir()
+    except Exception:
+        return r
+    if u.find_spec("jupyter_client") is None:
+        return r
+    specs = {}
+    for d in jupyter_path("kernels"):
+        try:
+            entries = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for f in entries:
+            key = f.lower()
+            if key not in specs and os.path.isfile(os.path.join(d, f, "kernel.json")):
+                specs[key] = os.path.join(d, f)
+    if "python3" not in specs and r["ipykernel"]:
+        specs["python3"] = None
+    r["specs"] = sorted(specs)
+    if name in specs:
+        if specs[name] is None:
+            loc = u.find_spec("ipykernel").submodule_search_locations
+            r["spec"] = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], "env": {},
+                         "dir": os.path.join(list(loc)[0], "resources") if loc else None}
+        else:
+            try:
+                with open(os.path.join(specs[name], "kernel.json"), encoding="utf-8") as f:
+                    s = json.load(f)
+                if s.get("argv"):
+                    r["spec"] = {"argv": list(s["argv"]), "env": dict(s.get("env") or {}), "dir": specs[name]}
+            except (OSError, ValueError, TypeError, AttributeError):
+                pass
+    return r
 """
 
 
-def probe(exe, name):
+def probe(exe, name, here=False):
+    if here:
+        # The first candidate is the program this launcher runs as (launch.sh
+        # execs it): the same interpreter, flags and environment, so no second
+        # one to start. (Another candidate naming the same sys.executable may
+        # differ: a wrapper script that adds -S, say.)
+        try:
+            ns = {}
+            exec(PROBE, ns)
+            return ns['look'](name)
+        except Exception as err:
+            return {'exe': exe, 'broken': str(err)[:200]}
     try:
-        done = subprocess.run([exe, '-c', PROBE, name], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        done = subprocess.run([exe, '-c', PROBE + '\nprint(json.dumps(look(sys.argv[1])))', name],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         return json.loads(done.stdout.decode('utf8', 'replace').strip().splitlines()[-1])
     except (OSError, ValueError, IndexError, subprocess.TimeoutExpired) as err:
         return {'exe': exe, 'broken': str(err)[:200]}
@@ -111,7 +147,12 @@ else:
     # first Python on the host whose Jupyter knows it, as `jupyter console`
     # would; by default else the first Python that has ipykernel.
     name = kernel or 'python3'
-    seen = [probe(c, name) for c in (e.get('KT_CANDIDATES') or sys.executable).split('\n') if c]
+    # In order, up to the first that has it; all of them only when none has.
+    seen = []
+    for i, c in enumerate(c for c in (e.get('KT_CANDIDATES') or sys.executable).split('\n') if c):
+        seen.append(probe(c, name, here=i == 0))
+        if seen[-1].get('spec'):
+            break
     found = next((r for r in seen if r.get('spec')), None)
     if found:
         exe = found['exe']
