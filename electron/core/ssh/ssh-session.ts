@@ -60,6 +60,8 @@ export class SshSession implements Host {
   private shellsWork = true;
   /** Passphrases typed this session, so a reconnect does not ask again. */
   private readonly passphrases = new Map<string, string>();
+  /** Whether the try under way asked the user something. */
+  private askedThisTry = false;
 
   constructor(opts: SshSessionOptions) {
     this.opts = opts;
@@ -104,6 +106,7 @@ export class SshSession implements Host {
   private startConnect(): Promise<void> {
     const wasLost = this._state === 'lost';
     if (!wasLost) this.setState('connecting', null);
+    this.askedThisTry = false;
     this.connecting = this.establish()
       .then((clients) => {
         this.clients = clients;
@@ -116,7 +119,9 @@ export class SshSession implements Host {
         const error = KtrayError.from(err);
         this.lastFailureAt = Date.now();
         this.setState(wasLost || this.opts.wanted?.() ? 'lost' : 'idle', error.toData());
-        if (this._state === 'lost') this.scheduleReconnect();
+        // A try that asked the user and did not get in is not repeated by itself (each would ask
+        // again): the next use, or `ktray reconnect`, tries again.
+        if (this._state === 'lost' && !this.askedThisTry) this.scheduleReconnect();
         throw error;
       })
       .finally(() => {
@@ -406,6 +411,7 @@ export class SshSession implements Host {
               true,
             );
           }
+          this.askedThisTry = true;
           return this.opts.askPassphrase ? this.opts.askPassphrase(prompt) : Promise.resolve(null);
         },
       }),
