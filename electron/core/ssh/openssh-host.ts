@@ -56,6 +56,8 @@ interface Attempt {
   noticed: boolean;
   /** Questions we did not pass on (host keys, yes/no). */
   refused: string[];
+  /** Passphrases given from this session's memory (not asked). */
+  fromMemory: Set<string>;
 }
 
 /** Runs ssh with these arguments; stdin text in, output and exit status out. */
@@ -297,7 +299,7 @@ export class OpenSshHost implements Host {
     // terminal); without, BatchMode=yes as before: ssh asks nothing.
     const canAsk = Boolean(this.opts.askPassphrase);
     if (canAsk) this.askpass ??= await startAskpass(this.privateDir, (q) => this.answer(q));
-    const attempt: Attempt = { asked: [], seen: new Map(), unanswered: false, noticed: false, refused: [] };
+    const attempt: Attempt = { asked: [], seen: new Map(), unanswered: false, noticed: false, refused: [], fromMemory: new Set() };
     this.attempt = attempt;
     const args = [
       ...(this.opts.configFile ? ['-F', this.opts.configFile] : []),
@@ -350,12 +352,13 @@ export class OpenSshHost implements Host {
     let again = n > 0;
     if (p.kind === 'passphrase') {
       const kept = this.passphrases.get(p.keyFile!);
-      if (kept !== undefined && n === 0) return kept;
-      if (kept !== undefined) {
-        // The kept one was what ssh refused: ask the user, as if for the first time.
-        this.passphrases.delete(p.keyFile!);
-        again = n > 1;
+      if (kept !== undefined && n === 0) {
+        a.fromMemory.add(key);
+        return kept;
       }
+      // Asked again: what ssh got was wrong. If it was the kept one, the user is asked as if afresh.
+      this.passphrases.delete(p.keyFile!);
+      if (a.fromMemory.has(key)) again = n > 1;
     }
     a.asked.push(p);
     // A reconnect that needs a password or a fresh code: the user is told, not left guessing.
