@@ -17,6 +17,7 @@ import { argvsHolding, watchLocalArgv, watchRemoteArgv } from './harness/argv-wa
 import { runJupyterCheck } from './harness/jupyter';
 import { cliWorld, type CliWorld } from './ktray-cli';
 import { runOk, sleep, SYSTEM_PATH } from './harness/proc';
+import { until } from './harness/wait';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 
 const ROOT = process.getuid?.() === 0;
@@ -196,7 +197,10 @@ describe.skipIf(!ROOT)('the OpenSSH transport asks what ssh asks', () => {
     ]);
     wrong.dispose();
 
-    const right = await client(answers(totp));
+    // The one client below answers until told to leave its prompts unanswered (walked away).
+    let away = false;
+    const answering = answers(totp);
+    const right = await client(async (p) => (away ? (asked.push(p), null) : answering(p)));
     const k = await right.start({ host: otpRemote.alias, python: otpRemote.python });
     const { localConnectionFile } = await right.attach({ id: k.id });
     expect((await runJupyterCheck(localConnectionFile, '6*7')).result).toBe('42');
@@ -215,6 +219,25 @@ describe.skipIf(!ROOT)('the OpenSSH transport asks what ssh asks', () => {
     expect(asked.slice(8).map((p) => p.prompt)).toEqual(['Password: ', 'Verification code: ']);
     const notices = events.filter((e): e is Extract<AgentEvent, { type: 'notice' }> => e.type === 'notice' && e.attention === true);
     expect(notices).toMatchObject([{ host: otpRemote.alias, message: `${otpRemote.alias} asks for "Password:" to reconnect: answer it in the Kernel Tray window, or run \`ktray reconnect ${otpRemote.alias}\` in a terminal.` }]);
+
+    // Dropped again with nobody answering: asked once, then it waits for the user, not
+    // retrying into more prompts (ssh itself would ask three rounds; the rest get no answer).
+    away = true;
+    otpRemote.dropConnections();
+    await until(async () => (await right.hosts({})).find((h) => h.id === otpRemote.alias)?.error?.code === 'AUTH_FAILED', { timeoutMs: 30_000, what: 'the unanswered reconnect to fail' });
+    // A connection to the kernel's tunnel does not ask either; nor does time (the old 1 s retries).
+    expect((await runJupyterCheck(localConnectionFile, '6*7', { timeoutSec: 5 })).result).not.toBe('42');
+    await sleep(5000);
+    expect(asked.slice(10).map((p) => p.prompt)).toEqual(['Password: ']);
+    const lost = (await right.hosts({})).find((h) => h.id === otpRemote.alias)!;
+    expect(lost.connection).toBe('lost');
+    expect(lost.error).toMatchObject({ code: 'AUTH_FAILED', message: expect.stringContaining('asks for "Password:", and nothing answered') });
+    // `ktray reconnect` is the user coming back: asked afresh, and in.
+    away = false;
+    const back = await right.reconnect({ host: otpRemote.alias });
+    expect(back[0].connection).toBe('connected');
+    expect(asked.slice(11).map((p) => p.prompt)).toEqual(['Password: ', 'Verification code: ']);
+    expect((await runJupyterCheck(localConnectionFile, '6*7', { timeoutSec: 20 })).result).toBe('42');
     await right.stop({ id: k.id });
 
     const [seenHere, seenThere] = await Promise.all([here.stop(), there.stop()]);

@@ -12,6 +12,7 @@ import type { AgentEvent, AuthPrompt } from '../electron/shared/types';
 import { argvsHolding, watchLocalArgv, watchRemoteArgv } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
 import { runOk, sleep } from './harness/proc';
+import { until } from './harness/wait';
 import { readFile } from 'node:fs/promises';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 
@@ -147,7 +148,10 @@ describe.skipIf(!ROOT)('password and keyboard-interactive logins', () => {
     ]);
     wrong.dispose();
 
-    const right = await client(answers(totp));
+    // This client answers until told to leave its prompts unanswered (the user walked away).
+    let away = false;
+    const answering = answers(totp);
+    const right = await client(async (p) => (away ? (asked.push(p), null) : answering(p)));
     const k = await right.start({ host: otpRemote.alias, python: otpRemote.python });
     const { localConnectionFile } = await right.attach({ id: k.id });
     expect((await runJupyterCheck(localConnectionFile, '6*7')).result).toBe('42');
@@ -165,6 +169,20 @@ describe.skipIf(!ROOT)('password and keyboard-interactive logins', () => {
     expect(asked.slice(8).map((p) => p.prompt)).toEqual(['Password: ', 'Verification code: ']);
     const notices = events.filter((e): e is Extract<AgentEvent, { type: 'notice' }> => e.type === 'notice' && e.attention === true);
     expect(notices).toMatchObject([{ host: otpRemote.alias, message: `${otpRemote.alias} asks for "Password:" to reconnect: answer it in the Kernel Tray window, or run \`ktray reconnect ${otpRemote.alias}\` in a terminal.` }]);
+
+    // Dropped again, nobody answering: asked once, then it waits for the user rather than
+    // retrying (by its backoff, or for each connection to the kernel's tunnel) into more prompts.
+    away = true;
+    otpRemote.dropConnections();
+    await until(async () => (await right.hosts({})).find((h) => h.id === otpRemote.alias)?.error?.code === 'AUTH_FAILED', { timeoutMs: 30_000, what: 'the unanswered reconnect to fail' });
+    expect((await runJupyterCheck(localConnectionFile, '6*7', { timeoutSec: 5 })).result).not.toBe('42');
+    await sleep(5000);
+    expect(asked.slice(10).map((p) => p.prompt)).toEqual(['Password: ']);
+    expect((await right.hosts({})).find((h) => h.id === otpRemote.alias)?.connection).toBe('lost');
+    away = false;
+    expect((await right.reconnect({ host: otpRemote.alias }))[0].connection).toBe('connected');
+    expect(asked.slice(11).map((p) => p.prompt)).toEqual(['Password: ', 'Verification code: ']);
+    expect((await runJupyterCheck(localConnectionFile, '6*7', { timeoutSec: 20 })).result).toBe('42');
     await right.stop({ id: k.id });
   });
 });

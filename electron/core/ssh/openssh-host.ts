@@ -137,6 +137,20 @@ export function sshFailure(id: string, said: string, attempt: Attempt | null = n
   });
 }
 
+/**
+ * A lost host whose reconnect asked the user and did not get in: tunnels and
+ * commands are refused with this until the user reconnects it (asking again),
+ * so that no use of the link asks again by itself.
+ */
+export function waitingError(id: string, last: KtrayErrorData): KtrayError {
+  return new KtrayError({
+    ...last,
+    code: 'HOST_DOWN',
+    message: `${id} waits for you to reconnect it (${last.message.replace(/\.$/, '')}).`,
+    hint: `\`ktray reconnect ${id}\` (or Reconnect in the Kernel Tray window) asks its questions again.`,
+  });
+}
+
 const askedWhat = (p: Omit<AuthPrompt, 'host'>): string =>
   p.kind === 'passphrase' ? `the passphrase of ${p.keyFile}` : p.kind === 'password' ? 'a password' : `"${(p.prompt ?? '').trim()}"`;
 
@@ -225,6 +239,7 @@ export class OpenSshHost implements Host {
     if (this._state === 'connected' && this.control && !this.control.own && !existsSync(this.control.path)) this.onMasterGone();
     if (this._state === 'connected' && this.control) return;
     if (this.connecting) return this.connecting;
+    if (this._state === 'lost' && this.waitingForUser && this._lastError) throw waitingError(this.id, this._lastError);
     // As over ssh2: a host that just failed answers at once with that failure rather than
     // making every command wait out another try.
     if (this._state === 'lost' && this._lastError && Date.now() - this.lastFailureAt < this.backoffMs) {
