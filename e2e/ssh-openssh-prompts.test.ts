@@ -111,10 +111,12 @@ describe.skipIf(!ROOT)('the OpenSSH transport asks what ssh asks', () => {
     const set = await w.run(['hosts', keyRemote.alias, '--transport', 'openssh']);
     expect(set.code, set.stderr).toBe(0);
 
-    // Without a terminal nothing can be asked: refused, saying so, nothing typed.
+    // Without a terminal nothing can be asked: ssh runs with BatchMode=yes, and the error says so.
     const blind = await w.run(['ls', keyRemote.alias]);
     expect(blind.code).not.toBe(0);
-    expect(blind.stderr).toContain('the OpenSSH transport');
+    expect(blind.stderr).toContain('(the OpenSSH transport) did not connect');
+    expect(blind.stderr).toContain('Permission denied (publickey)');
+    expect(blind.stderr).toContain('BatchMode=yes');
 
     const here = watchLocalArgv()!;
     const there = watchRemoteArgv(keyRemote)!;

@@ -312,7 +312,7 @@ export class OpenSshHost implements Host {
     const ctl = join(this.privateDir, `cm-${randomBytes(4).toString('hex')}`);
     // With somewhere to ask, ssh's questions come to us (SSH_ASKPASS_REQUIRE=force: never its
     // terminal); without, BatchMode=yes as before: ssh asks nothing.
-    const canAsk = Boolean(this.opts.askPassphrase);
+    const canAsk = Boolean(this.opts.askPassphrase) && (this.opts.askPassphrase!.canAsk?.() ?? true);
     if (canAsk) this.askpass ??= await startAskpass(this.privateDir, (q) => this.answer(q));
     const attempt: Attempt = { asked: [], seen: new Map(), unanswered: false, noticed: false, refused: [], fromMemory: new Set() };
     this.attempt = attempt;

@@ -13,7 +13,11 @@ import { KtrayError } from '../../shared/errors';
 import type { AuthPrompt } from '../../shared/types';
 import type { HostProfile } from './ssh-profile';
 
-export type PassphrasePrompt = (prompt: AuthPrompt) => Promise<string | null>;
+/**
+ * Asks the user; null: no answer. canAsk: whether anyone could answer now (a
+ * terminal or window attached); absent means yes.
+ */
+export type PassphrasePrompt = ((prompt: AuthPrompt) => Promise<string | null>) & { canAsk?: () => boolean };
 
 /** A password or keyboard-interactive exchange: the server's prompts (never the answers). */
 interface InteractiveOutcome {
