@@ -202,11 +202,12 @@ async function main(argv: string[]): Promise<number> {
 
 /** A key's passphrase, a password or a server's own prompt (shown as ssh shows it), typed here. */
 function askOnTerminal(p: AuthPrompt): Promise<string | null> {
-  if ((p.kind ?? 'passphrase') === 'passphrase') return askHidden(`Passphrase for ${p.keyFile} (${p.host}): `);
-  if (p.kind === 'password') return askHidden(`(${p.host}) ${p.prompt ?? 'Password: '}`);
   // Control characters from the server are not ours to send to the terminal.
   const clean = (t: string) => t.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  // Above the question: the server's name and instructions, or that the last answer was refused.
   for (const t of [p.name, p.instructions]) if (t?.trim()) process.stderr.write(`${clean(t.trim())}\n`);
+  if ((p.kind ?? 'passphrase') === 'passphrase') return askHidden(`Passphrase for ${p.keyFile} (${p.host}): `);
+  if (p.kind === 'password') return askHidden(`(${p.host}) ${clean(p.prompt ?? 'Password: ')}`);
   const question = `(${p.host}) ${clean(p.prompt ?? '')}`;
   return p.echo ? ask(question) : askHidden(question);
 }

@@ -57,7 +57,9 @@ export async function hostAgent(options: AgentHostOptions): Promise<HostedAgent>
     runtimeDir: options.runtimeDir ?? (await localRuntimeDir()),
     sshConfigFile: options.sshConfigFile,
     // A passphrase comes from this process's own prompt first, else from a CLI in a terminal.
-    askPassphrase: async (prompt) => (await options.askPassphrase?.(prompt)) ?? (await server?.askPassphrase(prompt)) ?? null,
+    askPassphrase: Object.assign(async (prompt: AuthPrompt) => (await options.askPassphrase?.(prompt)) ?? (await server?.askPassphrase(prompt)) ?? null, {
+      canAsk: () => Boolean(options.askPassphrase) || (server?.canAsk() ?? false),
+    }),
     onShutdown: () => {
       void server?.close().then(() => options.onShutdown?.());
     },

@@ -218,6 +218,8 @@ export class HostRegistry {
       userControlPath: choice.userControlPath,
       reason: choice.why,
       wanted: () => this.opts.wanted(id),
+      askPassphrase: this.opts.askPassphrase,
+      notice: (message, attention) => this.opts.notice(id, message, attention),
     });
   }
 

@@ -27,6 +27,8 @@ export interface RpcServer {
   close(): Promise<void>;
   /** Asks the most recent interactive client for a key's passphrase; null when none can. */
   askPassphrase(prompt: AuthPrompt): Promise<string | null>;
+  /** Whether an interactive client is connected to answer. */
+  canAsk(): boolean;
 }
 
 export async function serveAgent(agent: AgentConnection, socket: string): Promise<RpcServer> {
@@ -82,6 +84,7 @@ export async function serveAgent(agent: AgentConnection, socket: string): Promis
       // Only our own socket: another agent may have replaced it meanwhile.
       if (unix && (await stat(socket).catch(() => null))?.ino === ino) await rm(socket, { force: true });
     },
+    canAsk: () => prompters.length > 0,
     async askPassphrase(prompt) {
       const conn = prompters[prompters.length - 1];
       if (!conn) return null;

@@ -24,7 +24,7 @@ function profile(user: string[], system: string[]): HostProfile {
   return {
     alias: 'box', hostname: 'box.example', user: 'me', port: 22, identityFiles: [], identityFilesDefault: false, identitiesOnly: false,
     identityAgent: null, proxyJump: [], proxyCommand: null, userKnownHostsFiles: user, globalKnownHostsFiles: system, strictHostKeyChecking: 'yes',
-    hostKeyAlias: null, serverAliveIntervalSec: 15, serverAliveCountMax: 3, connectTimeoutSec: null,
+    hostKeyAlias: null, serverAliveIntervalSec: 15, serverAliveCountMax: 3, numberOfPasswordPrompts: 3, connectTimeoutSec: null,
   };
 }
 

@@ -5,7 +5,9 @@
 // it. Commands are `ssh -S CTL HOST sh -s` with the script on stdin (never in
 // an argv); streams are `ssh -S CTL -W host:port` (stdio forwarding), and unix
 // sockets `-O forward -L` to a socket in a private folder here. Host keys and
-// logins are OpenSSH's own business.
+// logins are OpenSSH's own business; what ssh asks while logging in (a
+// passphrase, a password, a one-time code, a PIN) comes to the agent through
+// SSH_ASKPASS (openssh-askpass.ts) and is asked as the ssh2 transport asks it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -15,9 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { KtrayError } from '../../shared/errors';
-import type { HostConnection, KtrayErrorData } from '../../shared/types';
+import type { AuthPrompt, HostConnection, KtrayErrorData } from '../../shared/types';
 import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
 import { framed } from './remote-shell';
+import { startAskpass, type AskpassQuestion, type AskpassServer } from './openssh-askpass';
+import { REFUSED_AGAIN, refusedWords, type PassphrasePrompt } from './ssh-auth';
 
 export interface OpenSshHostOptions {
   id: string;
@@ -31,6 +35,29 @@ export interface OpenSshHostOptions {
   env?: NodeJS.ProcessEnv;
   /** The ssh binary (default: `ssh` on PATH). */
   ssh?: string;
+  /**
+   * Asks the user (terminal or window) what ssh asks while logging in. Without
+   * it the master runs with BatchMode=yes: nothing can be asked.
+   */
+  askPassphrase?: PassphrasePrompt;
+  /** A notice for the user; attention: the user must act (a reconnect waits for a typed answer). */
+  notice?: (message: string, attention?: boolean) => void;
+  /** Backoff bounds in ms for reconnects (as the ssh2 session's). */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+/** What one start of our master asked the user, for its failure's words and for reconnects. */
+interface Attempt {
+  /** Each question asked of the user (not answered from memory), in order. */
+  asked: Omit<AuthPrompt, 'host'>[];
+  /** How often each question came (ssh asks again after a refusal). */
+  seen: Map<string, number>;
+  unanswered: boolean;
+  noticed: boolean;
+  /** Questions we did not pass on (host keys, yes/no). */
+  refused: string[];
+  /** Passphrases given from this session's memory (not asked). */
+  fromMemory: Set<string>;
 }
 
 /** Runs ssh with these arguments; stdin text in, output and exit status out. */
@@ -57,7 +84,7 @@ function runSsh(bin: string, args: string[], env: NodeJS.ProcessEnv, stdin = '',
  * refusals (unknown key or CA, revoked, changed) in ssh's own words with what to
  * do next; the rest as "did not connect".
  */
-export function sshFailure(id: string, said: string): KtrayError {
+export function sshFailure(id: string, said: string, attempt: Attempt | null = null, canAsk = false): KtrayError {
   const words = said.replace(/\r/g, '').replace(/^@+.*@+\n?/gm, '').replace(/^WARNING: (REVOKED HOST KEY|REMOTE HOST IDENTIFICATION).*\n?/gm, '').trim().replace(/\s*\n\s*/g, ' ');
   const terminal = `Run \`ssh ${id}\` in a terminal to see what ssh sees`;
   if (/Host key verification failed/.test(said)) {
@@ -84,12 +111,61 @@ export function sshFailure(id: string, said: string): KtrayError {
       hint: `Ask the host's administrator for its host key fingerprint or its CA's public key, and add it to known_hosts (for a CA: a line \`@cert-authority HOSTPATTERN KEY\`); \`ssh ${id}\` in a terminal offers to add a plain key.`,
     });
   }
+  if (attempt?.asked.length && /Permission denied|Too many authentication failures/i.test(said)) {
+    if (attempt.unanswered) {
+      return new KtrayError({
+        code: 'AUTH_FAILED',
+        host: id,
+        message: `${id} (the OpenSSH transport) asks for ${[...new Set(attempt.asked.map(askedWhat))].join(' and ')}, and nothing answered. ssh said: ${words}`,
+        hint: `Run the command in a terminal (or use the app) to answer ${id}'s prompts, or load a key it accepts into ssh-agent; \`ktray reconnect ${id}\` asks again.`,
+      });
+    }
+    return new KtrayError({
+      code: 'AUTH_FAILED',
+      host: id,
+      message: `${id} (the OpenSSH transport) refused what was typed for ${refusedWords(roundsOf(attempt))}. ssh said: ${words}`,
+      hint: `Check what you typed and try again; a one-time code is asked afresh each time. \`ktray reconnect ${id}\` asks again.`,
+    });
+  }
   return new KtrayError({
     code: 'HOST_UNREACHABLE',
     host: id,
     message: `\`ssh ${id}\` (the OpenSSH transport) did not connect${words ? `: ${words}` : '.'}`,
-    hint: `Run \`ssh ${id}\` in a terminal; Kernel Tray runs it with BatchMode=yes, so it cannot answer prompts. A ControlMaster you start yourself (ControlPath in your ssh config) is used as it is.`,
+    hint: canAsk
+      ? `Run \`ssh ${id}\` in a terminal to see what ssh sees. A ControlMaster you start yourself (ControlPath in your ssh config) is used as it is.`
+      : `Run \`ssh ${id}\` in a terminal; with nothing to ask the user through (no terminal or window), Kernel Tray runs it with BatchMode=yes, so it cannot answer prompts. A ControlMaster you start yourself (ControlPath in your ssh config) is used as it is.`,
   });
+}
+
+/**
+ * A lost host whose reconnect asked the user and did not get in: tunnels and
+ * commands are refused with this until the user reconnects it (asking again),
+ * so that no use of the link asks again by itself.
+ */
+export function waitingError(id: string, last: KtrayErrorData): KtrayError {
+  return new KtrayError({
+    ...last,
+    code: 'HOST_DOWN',
+    message: `${id} waits for you to reconnect it (${last.message.replace(/\.$/, '')}).`,
+    hint: `\`ktray reconnect ${id}\` (or Reconnect in the Kernel Tray window) asks its questions again.`,
+  });
+}
+
+const askedWhat = (p: Omit<AuthPrompt, 'host'>): string =>
+  p.kind === 'passphrase' ? `the passphrase of ${p.keyFile}` : p.kind === 'password' ? 'a password' : `"${(p.prompt ?? '').trim()}"`;
+
+/** The attempt's questions as ssh2's log has them: one entry per round of a method. */
+function roundsOf(a: Attempt): { method: string; prompts: string[] }[] {
+  const byMethod = new Map<string, { prompts: string[]; times: number }>();
+  for (const p of a.asked) {
+    const method = p.kind === 'passphrase' ? `the passphrase of ${p.keyFile}` : p.kind === 'password' ? 'password' : 'keyboard-interactive';
+    const prompt = p.kind === 'passphrase' ? '' : p.kind === 'password' ? 'password' : (p.prompt ?? '').trim();
+    const m = byMethod.get(method) ?? { prompts: [], times: 0 };
+    if (prompt && !m.prompts.includes(prompt)) m.prompts.push(prompt);
+    m.times = Math.max(m.times, a.asked.filter((x) => x === p || (x.kind === p.kind && x.prompt === p.prompt && x.keyFile === p.keyFile)).length);
+    byMethod.set(method, m);
+  }
+  return [...byMethod].flatMap(([method, m]) => Array.from({ length: m.times }, () => ({ method, prompts: m.prompts })));
 }
 
 export class OpenSshHost implements Host {
@@ -104,9 +180,22 @@ export class OpenSshHost implements Host {
   private privateDir: string | null = null;
   private readonly unixForwards = new Map<string, string>();
   private closed = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private backoffMs: number;
+  private lastFailureAt = 0;
+  /** A reconnect asked the user and did not get in: no more tries until the user's (a use, `ktray reconnect`). */
+  private waitingForUser = false;
+  private askpass: AskpassServer | null = null;
+  /** The master being started now, and what it asked. */
+  private attempt: Attempt | null = null;
+  /** Questions waiting for the user's answer: the master's start does not time out meanwhile. */
+  private pendingPrompts = 0;
+  /** Passphrases typed this session, by key file, so a reconnect does not ask again (as over ssh2). */
+  private readonly passphrases = new Map<string, string>();
 
   constructor(private readonly opts: OpenSshHostOptions) {
     this.id = opts.id;
+    this.backoffMs = opts.backoff?.initialMs ?? 1000;
   }
 
   get reason(): string {
@@ -149,26 +238,71 @@ export class OpenSshHost implements Host {
     // user's only by the socket being gone, found here before each command or stream.
     if (this._state === 'connected' && this.control && !this.control.own && !existsSync(this.control.path)) this.onMasterGone();
     if (this._state === 'connected' && this.control) return;
-    this.connecting ??= this.establish().finally(() => {
-      this.connecting = null;
-    });
+    if (this.connecting) return this.connecting;
+    if (this._state === 'lost' && this.waitingForUser && this._lastError) throw waitingError(this.id, this._lastError);
+    // As over ssh2: a host that just failed answers at once with that failure rather than
+    // making every command wait out another try.
+    if (this._state === 'lost' && this._lastError && Date.now() - this.lastFailureAt < this.backoffMs) {
+      throw new KtrayError({
+        ...this._lastError,
+        code: 'HOST_DOWN',
+        message: `${this.id} is unreachable (${this._lastError.message.replace(/\.$/, '')}); ${this.waitingForUser ? 'it waits for you to answer its prompts' : 'retrying in the background'}.`,
+        hint: this._lastError.hint ?? `Kernel Tray reconnects by itself; \`ktray reconnect ${this.id}\` tries now.`,
+      });
+    }
+    return this.startConnect();
+  }
+
+  private startConnect(): Promise<void> {
+    const wasLost = this._state === 'lost';
+    if (!wasLost) this.setState('connecting', null);
+    this.connecting = this.establish()
+      .then(() => {
+        this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
+        this.waitingForUser = false;
+        this.setState('connected', null);
+      })
+      .catch((err: unknown) => {
+        const e = KtrayError.from(err);
+        this.lastFailureAt = Date.now();
+        const asked = (this.attempt?.asked.length ?? 0) > 0;
+        this.setState(wasLost || this.opts.wanted?.() ? 'lost' : 'idle', e.toData());
+        if (this._state === 'lost') {
+          // A try that asked the user and did not get in is not repeated by itself: another
+          // would ask again (a prompt storm); the next use or `ktray reconnect` does.
+          if (asked) this.waitingForUser = true;
+          else this.scheduleReconnect();
+        }
+        throw e;
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
     return this.connecting;
   }
 
-  private async establish(): Promise<void> {
-    this.setState(this._state === 'lost' ? 'lost' : 'connecting', this._lastError);
-    try {
-      const user = this.opts.userControlPath;
-      if (user && (await this.masterAlive(user))) {
-        this.control = { path: user, own: null };
-      } else {
-        this.control = await this.startMaster();
+  private scheduleReconnect(delayMs = this.backoffMs): void {
+    if (this.reconnectTimer || this.closed || this.waitingForUser) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closed || this._state === 'connected' || this.connecting) return;
+      if (!(this.opts.wanted?.() ?? false)) {
+        this.setState('idle', this._lastError);
+        return;
       }
-      this.setState('connected', null);
-    } catch (err) {
-      const e = KtrayError.from(err);
-      this.setState(this.opts.wanted?.() ? 'lost' : 'idle', e.toData());
-      throw e;
+      this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoff?.maxMs ?? 30_000);
+      this.startConnect().catch(() => {});
+    }, delayMs);
+    this.reconnectTimer.unref?.();
+  }
+
+  private async establish(): Promise<void> {
+    this.attempt = null;
+    const user = this.opts.userControlPath;
+    if (user && (await this.masterAlive(user))) {
+      this.control = { path: user, own: null };
+    } else {
+      this.control = await this.startMaster();
     }
   }
 
@@ -176,11 +310,18 @@ export class OpenSshHost implements Host {
   private async startMaster(): Promise<{ path: string; own: ChildProcess }> {
     this.privateDir ??= mkdtempSync(join(tmpdir(), 'ktray-ssh-'));
     const ctl = join(this.privateDir, `cm-${randomBytes(4).toString('hex')}`);
+    // With somewhere to ask, ssh's questions come to us (SSH_ASKPASS_REQUIRE=force: never its
+    // terminal); without, BatchMode=yes as before: ssh asks nothing.
+    const canAsk = Boolean(this.opts.askPassphrase) && (this.opts.askPassphrase!.canAsk?.() ?? true);
+    if (canAsk) this.askpass ??= await startAskpass(this.privateDir, (q) => this.answer(q));
+    const attempt: Attempt = { asked: [], seen: new Map(), unanswered: false, noticed: false, refused: [], fromMemory: new Set() };
+    this.attempt = attempt;
     const args = [
       ...(this.opts.configFile ? ['-F', this.opts.configFile] : []),
-      '-o', 'ControlMaster=yes', '-o', `ControlPath=${ctl}`, '-o', 'ControlPersist=no', '-o', 'BatchMode=yes', '-N', this.id,
+      '-o', 'ControlMaster=yes', '-o', `ControlPath=${ctl}`, '-o', 'ControlPersist=no', ...(canAsk ? [] : ['-o', 'BatchMode=yes']), '-N', this.id,
     ];
-    const child = spawn(this.bin, args, { env: this.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const env = canAsk && this.askpass ? { ...this.env, ...this.askpass.env } : this.env;
+    const child = spawn(this.bin, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let said = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (said = (said + d).slice(-4000)));
     let exited = false;
@@ -189,12 +330,71 @@ export class OpenSshHost implements Host {
       if (this.control?.own === child) this.onMasterGone();
     });
     child.on('error', (e) => (said += e.message));
-    for (let i = 0; i < 300 && !exited; i++) {
+    // 30 s for ssh to log in, not counting the time the user takes to answer its questions.
+    let waitedMs = 0;
+    while (!exited && waitedMs < 30_000) {
       if (await this.masterAlive(ctl)) return { path: ctl, own: child };
       await new Promise((r) => setTimeout(r, 100));
+      if (this.pendingPrompts === 0) waitedMs += 100;
     }
     child.kill();
-    throw sshFailure(this.id, said);
+    if (!exited) await new Promise((r) => child.once('exit', r));
+    throw sshFailure(this.id, said, attempt, canAsk);
+  }
+
+  /**
+   * One question of our master's ssh, asked of the user as over ssh2: a key's
+   * passphrase typed this session is given again once (asked of the user if ssh
+   * asks again: it was wrong); a question ssh repeats says the last answer was
+   * refused; after one unanswered question the rest of that try gets none.
+   */
+  private async answer(q: AskpassQuestion): Promise<string | null> {
+    const a = this.attempt;
+    if (!a || !this.opts.askPassphrase) return null;
+    if (q.kind === 'notice') {
+      this.opts.notice?.(`${this.id}: ${q.message}`, true);
+      return null;
+    }
+    if (q.kind === 'refuse') {
+      a.refused.push(q.why);
+      return null;
+    }
+    const p = q.prompt;
+    const key = `${p.kind} ${p.keyFile ?? p.prompt ?? ''}`;
+    const n = a.seen.get(key) ?? 0;
+    a.seen.set(key, n + 1);
+    if (a.unanswered) return null;
+    let again = n > 0;
+    if (p.kind === 'passphrase') {
+      const kept = this.passphrases.get(p.keyFile!);
+      if (kept !== undefined && n === 0) {
+        a.fromMemory.add(key);
+        return kept;
+      }
+      // Asked again: what ssh got was wrong. If it was the kept one, the user is asked as if afresh.
+      this.passphrases.delete(p.keyFile!);
+      if (a.fromMemory.has(key)) again = n > 1;
+    }
+    a.asked.push(p);
+    // A reconnect that needs a password or a fresh code: the user is told, not left guessing.
+    if (p.kind !== 'passphrase' && this._state === 'lost' && !a.noticed) {
+      a.noticed = true;
+      const what = p.kind === 'password' ? 'your password' : `"${(p.prompt ?? '').trim()}"`;
+      this.opts.notice?.(`${this.id} asks for ${what} to reconnect: answer it in the Kernel Tray window, or run \`ktray reconnect ${this.id}\` in a terminal.`, true);
+    }
+    const note = again ? (p.kind === 'password' ? 'Permission denied, please try again.' : p.kind === 'passphrase' ? 'Wrong passphrase; try again.' : REFUSED_AGAIN) : null;
+    this.pendingPrompts++;
+    let answer: string | null;
+    try {
+      answer = await this.opts.askPassphrase({ host: this.id, ...p, ...(note ? { instructions: note } : {}) });
+    } catch {
+      answer = null;
+    } finally {
+      this.pendingPrompts--;
+    }
+    if (answer === null) a.unanswered = true;
+    else if (p.kind === 'passphrase') this.passphrases.set(p.keyFile!, answer);
+    return answer;
   }
 
   private onMasterGone(): void {
@@ -203,15 +403,31 @@ export class OpenSshHost implements Host {
     for (const local of this.unixForwards.values()) rmSync(local, { force: true });
     this.unixForwards.clear();
     if (this.closed) return;
-    this.setState(this.opts.wanted?.() ? 'lost' : 'idle', { code: 'HOST_DOWN', host: this.id, message: `The SSH connection to ${this.id} dropped.` });
-    if (this.opts.wanted?.()) setTimeout(() => void this.connect().catch(() => {}), 1000).unref?.();
+    if (this.opts.wanted?.() ?? false) {
+      this.lastFailureAt = 0;
+      this.setState('lost', { code: 'HOST_DOWN', host: this.id, message: `The SSH connection to ${this.id} dropped.` });
+      this.scheduleReconnect(0);
+    } else {
+      this.setState('idle', null);
+    }
   }
 
+  /** Checks the master now; if it is gone, tries again at once (asking the user again if need be). */
   async check(): Promise<void> {
+    if (this.closed) return;
     if (this.control && (await this.masterAlive(this.control.path))) return;
     if (this.control?.own) this.control.own.kill();
     this.control = null;
-    await this.connect().catch(() => {});
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
+    this.lastFailureAt = 0;
+    this.waitingForUser = false;
+    if (this.connecting) await this.connecting.catch(() => {});
+    else {
+      if (this._state === 'connected') this.setState(this.opts.wanted?.() ? 'lost' : 'idle', this._lastError);
+      await this.startConnect().catch(() => {});
+    }
   }
 
   async run(script: string, options: RunOptions = {}): Promise<ExecResult> {
@@ -257,9 +473,13 @@ export class OpenSshHost implements Host {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     const own = this.control?.own;
     this.control = null;
     own?.kill();
+    this.askpass?.close();
+    this.askpass = null;
     if (this.privateDir) rmSync(this.privateDir, { recursive: true, force: true });
     this.setState('idle', null);
   }

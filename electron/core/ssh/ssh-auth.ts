@@ -13,7 +13,11 @@ import { KtrayError } from '../../shared/errors';
 import type { AuthPrompt } from '../../shared/types';
 import type { HostProfile } from './ssh-profile';
 
-export type PassphrasePrompt = (prompt: AuthPrompt) => Promise<string | null>;
+/**
+ * Asks the user; null: no answer. canAsk: whether anyone could answer now (a
+ * terminal or window attached); absent means yes.
+ */
+export type PassphrasePrompt = ((prompt: AuthPrompt) => Promise<string | null>) & { canAsk?: () => boolean };
 
 /** A password or keyboard-interactive exchange: the server's prompts (never the answers). */
 interface InteractiveOutcome {
@@ -104,8 +108,17 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
       return keyAttempt(file, opts);
     });
   }
-  attempts.push((left) => interactiveAttempt('keyboard-interactive', left, opts));
-  attempts.push((left) => interactiveAttempt('password', left, opts));
+  // As ssh does (sshconnect2.c userauth_kbdint, userauth_passwd): each method asked up to
+  // NumberOfPasswordPrompts times, again only after a refusal (not after a prompt nobody answered).
+  for (const method of ['keyboard-interactive', 'password'] as const) {
+    for (let n = 0; n < profile.numberOfPasswordPrompts; n++) {
+      attempts.push((left) => {
+        if (n === 0) return interactiveAttempt(method, left, opts, false);
+        const last = log.interactive.filter((i) => i.method === method).at(-1);
+        return last?.outcome === 'refused' ? interactiveAttempt(method, left, opts, true) : Promise.resolve(null);
+      });
+    }
+  }
   let index = 0;
   let probed = false;
   let pending: InteractiveOutcome | null = null;
@@ -143,6 +156,9 @@ export function authMethods(opts: AuthOptions): AuthHandlerMiddleware {
   };
 }
 
+/** Shown above a keyboard-interactive prompt asked again after the server refused the answers. */
+export const REFUSED_AGAIN = 'That was refused; try again.';
+
 /**
  * keyboard-interactive or password, if the server takes it: each prompt asked
  * through askPassphrase; an unanswered one (no terminal or window, or
@@ -152,6 +168,7 @@ async function interactiveAttempt(
   method: 'password' | 'keyboard-interactive',
   methodsLeft: string[] | null,
   opts: AuthOptions,
+  again: boolean,
 ): Promise<Method | null | 'probe'> {
   if (methodsLeft === null) return 'probe';
   if (!methodsLeft.includes(method)) return null;
@@ -161,7 +178,8 @@ async function interactiveAttempt(
   if (method === 'password') {
     const prompt = `${profile.user}@${profile.hostname}'s password: `;
     outcome.prompts.push('password');
-    const password = await ask({ kind: 'password', prompt, echo: false });
+    // ssh's own words when it asks again.
+    const password = await ask({ kind: 'password', prompt, echo: false, ...(again ? { instructions: 'Permission denied, please try again.' } : {}) });
     if (password === null) {
       log.interactive.push({ ...outcome, outcome: 'unanswered' });
       return null;
@@ -177,7 +195,8 @@ async function interactiveAttempt(
           const answers: string[] = [];
           for (const p of prompts) {
             outcome.prompts.push(p.prompt.trim());
-            const answer = outcome.outcome === 'unanswered' ? null : await ask({ kind: 'server', prompt: p.prompt, name, instructions, echo: Boolean(p.echo) });
+            const said = again ? [REFUSED_AGAIN, instructions].filter((t) => t?.trim()).join('\n') : instructions;
+            const answer = outcome.outcome === 'unanswered' ? null : await ask({ kind: 'server', prompt: p.prompt, name, instructions: said, echo: Boolean(p.echo) });
             if (answer === null) outcome.outcome = 'unanswered';
             answers.push(answer ?? '');
           }
@@ -392,9 +411,11 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
   }
   for (const f of log.failures) notes.push(`an attempt that failed: ${f}`);
   const asked = log.interactive;
-  for (const i of asked) {
+  const refusedNow = asked.filter((i) => i.outcome === 'refused');
+  if (refusedNow.length) notes.push(`${refusedWords(refusedNow)}: refused`);
+  for (const i of asked.filter((x) => x.outcome !== 'refused')) {
     const what = i.prompts.length ? ` (${i.prompts.join(', ')})` : '';
-    notes.push(i.outcome === 'refused' ? `${i.method}${what}: refused` : `${i.method}${what}: not answered (no terminal or window to ask in, or cancelled)`);
+    notes.push(`${i.method}${what}: not answered (no terminal or window to ask in, or cancelled)`);
   }
   const refusedAnswers = asked.filter((i) => i.outcome === 'refused');
   if (refusedAnswers.length) todo.push('Check what you typed and try again; a one-time code is asked afresh each time');
@@ -415,7 +436,7 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
     code: 'AUTH_FAILED',
     host: hostId,
     message: refusedAnswers.length
-      ? `${profile.alias}${via} (${where}) refused what was typed for ${refusedAnswers.map((i) => `${i.method}${i.prompts.length ? ` (${i.prompts.join(', ')})` : ''}`).join(' and ')}.`
+      ? `${profile.alias}${via} (${where}) refused what was typed for ${refusedWords(refusedAnswers)}.`
       : asked.length
         ? `${profile.alias}${via} (${where}) asks for ${asked.map((i) => i.method).join(' or ')}, and nothing answered its prompts.`
         : noKey
@@ -423,4 +444,14 @@ export function authFailure(profile: HostProfile, hostId: string, via: string, l
           : `${profile.alias}${via} (${where}) refused every key Kernel Tray offered.`,
     hint: `${noKey && !asked.length ? 'Looked at' : 'Tried'}: ${notes.join('; ') || 'nothing'}.${todo.length ? ` ${todo.join('. ')}.` : ''}`,
   });
+}
+
+/** "password (password) 3 times and keyboard-interactive (Password:, Verification code:)": each method once, with how often. */
+export function refusedWords(refused: { method: string; prompts: string[] }[]): string {
+  const groups = new Map<string, number>();
+  for (const i of refused) {
+    const key = `${i.method}${i.prompts.length ? ` (${[...new Set(i.prompts)].join(', ')})` : ''}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups].map(([k, n]) => (n > 1 ? `${k} ${n} times` : k)).join(' and ');
 }

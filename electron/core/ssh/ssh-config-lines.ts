@@ -187,7 +187,8 @@ function checkArgs(keyword: string, args: string[], rest: string): string | null
     case 'serveraliveinterval':
       if (missing) return 'missing time value.';
       return first === 'none' || convtime(first) >= 0 ? extra(1) : 'invalid time value.';
-    case 'serveralivecountmax': {
+    case 'serveralivecountmax':
+    case 'numberofpasswordprompts': {
       if (missing) return 'integer value missing.';
       const n = strtonum(first, 0, 2147483647);
       return 'error' in n ? `integer value ${n.error}.` : extra(1);

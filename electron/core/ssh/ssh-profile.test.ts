@@ -53,6 +53,7 @@ describe('defaults', () => {
       hostKeyAlias: null,
       serverAliveIntervalSec: 15,
       serverAliveCountMax: 3,
+      numberOfPasswordPrompts: 3,
       connectTimeoutSec: null,
     });
   });
@@ -218,6 +219,7 @@ describe('lines ssh rejects, rejected in its words (checked against `ssh -G`)', 
     ['ServerAliveInterval -5', 'Host a\n  ServerAliveInterval -5\n'],
     ['ServerAliveCountMax abc', 'Host a\n  ServerAliveCountMax abc\n'],
     ['ServerAliveCountMax too large', 'Host a\n  ServerAliveCountMax 99999999999\n'],
+    ['NumberOfPasswordPrompts abc', 'Host a\n  NumberOfPasswordPrompts abc\n'],
     ['UserKnownHostsFile none and more', 'Host a\n  UserKnownHostsFile none /x\n'],
     ['ProxyJump u@', 'Host a\n  ProxyJump u@\n'],
     ['ProxyJump port', 'Host a\n  ProxyJump a@b:99999\n'],
@@ -406,11 +408,13 @@ Host *
   HostKeyAlias myalias
   IdentityAgent ~/agent-%h.sock
   IdentitiesOnly yes
+  NumberOfPasswordPrompts 1
 Host c
   hostname C.Example.COM
   proxyjump none
   stricthostkeychecking no
   serveralivecountmax 0
+  numberofpasswordprompts 0
 `,
     proxies: `Host pc-first
   ProxyCommand socat - TCP:%h:%p
@@ -482,6 +486,7 @@ Host lab-gpu
     expect(p.strictHostKeyChecking).toBe(strict[one('stricthostkeychecking')!]);
     expect(p.serverAliveIntervalSec).toBe(Number(one('serveraliveinterval')) || 15);
     expect(p.serverAliveCountMax).toBe(Number(one('serveralivecountmax')));
+    expect(p.numberOfPasswordPrompts).toBe(Number(one('numberofpasswordprompts')));
     expect(p.connectTimeoutSec).toBe(one('connecttimeout') === 'none' ? null : Number(one('connecttimeout')));
     expect(p.identitiesOnly).toBe(one('identitiesonly') === 'yes');
     expect(p.hostKeyAlias).toBe(one('hostkeyalias') ?? null);

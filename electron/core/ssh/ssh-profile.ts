@@ -40,6 +40,8 @@ export interface HostProfile {
   /** ServerAliveInterval, or 15 when unset (ssh's own default, 0, never notices a dead link). */
   serverAliveIntervalSec: number;
   serverAliveCountMax: number;
+  /** NumberOfPasswordPrompts (ssh's default 3): how many times a refused password or keyboard-interactive answer is asked again. */
+  numberOfPasswordPrompts: number;
   connectTimeoutSec: number | null;
   /** ControlPath as written (tokens unexpanded), when set and not `none`: a master of the user's may listen there. */
   controlPath?: string;
@@ -389,6 +391,7 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
   const connectTimeoutSec = timeout === undefined || timeout.toLowerCase() === 'none' ? null : parseTime(timeout, 'ConnectTimeout', alias) || null;
   const alive = one('serveraliveinterval');
   const countMax = one('serveralivecountmax');
+  const passwordPrompts = one('numberofpasswordprompts');
 
   return {
     alias,
@@ -409,6 +412,7 @@ export function resolveProfile(alias: string, config: string | ConfigSource[], c
     // `none`, like unset (readconf.c parse_time): ours then, not ssh's 0 that never notices a dead link.
     serverAliveIntervalSec: alive === undefined || alive === 'none' ? DEFAULT_SERVER_ALIVE_INTERVAL_SEC : parseTime(alive, 'ServerAliveInterval', alias),
     serverAliveCountMax: countMax === undefined ? 3 : parseInteger(countMax, 'ServerAliveCountMax', alias, 0, 2147483647),
+    numberOfPasswordPrompts: passwordPrompts === undefined ? 3 : parseInteger(passwordPrompts, 'NumberOfPasswordPrompts', alias, 0, 2147483647),
     connectTimeoutSec,
     ...(one('controlpath') !== undefined && one('controlpath')!.toLowerCase() !== 'none' ? { controlPath: one('controlpath')! } : {}),
     ...(one('gssapiauthentication') !== undefined && parseYesNo(one('gssapiauthentication')!, 'GSSAPIAuthentication', alias) ? { gssapiAuthentication: true } : {}),

@@ -206,6 +206,7 @@ function profile(over: Partial<HostProfile> = {}): HostProfile {
     hostKeyAlias: null,
     serverAliveIntervalSec: 15,
     serverAliveCountMax: 3,
+    numberOfPasswordPrompts: 3,
     connectTimeoutSec: 20,
     ...over,
   };

@@ -13,6 +13,7 @@ import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/hos
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
 import type { HostProfile, ProxyHop } from './ssh-profile';
 import { expandProxyCommand, ProxyProcess } from './ssh-proxy-command';
+import { waitingError } from './openssh-host';
 import type { HostConnection, KtrayErrorData } from '../../shared/types';
 
 export interface SshSessionOptions {
@@ -60,6 +61,10 @@ export class SshSession implements Host {
   private shellsWork = true;
   /** Passphrases typed this session, so a reconnect does not ask again. */
   private readonly passphrases = new Map<string, string>();
+  /** Whether the try under way asked the user something. */
+  private askedThisTry = false;
+  /** A reconnect asked the user and did not get in: nothing tries again until the user's reconnect (check). */
+  private waitingForUser = false;
 
   constructor(opts: SshSessionOptions) {
     this.opts = opts;
@@ -88,6 +93,8 @@ export class SshSession implements Host {
     if (this.closed) throw new KtrayError({ code: 'HOST_DOWN', host: this.id, message: `The session to ${this.id} is closed.` });
     if (this._state === 'connected') return;
     if (this.connecting) return this.connecting;
+    // Its reconnect asked the user and did not get in: only the user's reconnect asks again.
+    if (this._state === 'lost' && this.waitingForUser && this._lastError) throw waitingError(this.id, this._lastError);
     // A host that just failed answers at once with that failure rather than
     // making every command wait out another connect timeout.
     if (this._state === 'lost' && this._lastError && Date.now() - this.lastFailureAt < this.backoffMs) {
@@ -104,9 +111,11 @@ export class SshSession implements Host {
   private startConnect(): Promise<void> {
     const wasLost = this._state === 'lost';
     if (!wasLost) this.setState('connecting', null);
+    this.askedThisTry = false;
     this.connecting = this.establish()
       .then((clients) => {
         this.clients = clients;
+        this.waitingForUser = false;
         this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
         const final = clients[clients.length - 1];
         final.on('close', () => this.onDropped(final));
@@ -116,7 +125,12 @@ export class SshSession implements Host {
         const error = KtrayError.from(err);
         this.lastFailureAt = Date.now();
         this.setState(wasLost || this.opts.wanted?.() ? 'lost' : 'idle', error.toData());
-        if (this._state === 'lost') this.scheduleReconnect();
+        // A try that asked the user and did not get in is not repeated by itself (each would ask
+        // again): the next use, or `ktray reconnect`, tries again.
+        if (this._state === 'lost') {
+          if (this.askedThisTry) this.waitingForUser = true;
+          else this.scheduleReconnect();
+        }
         throw error;
       })
       .finally(() => {
@@ -170,6 +184,7 @@ export class SshSession implements Host {
     this.reconnectTimer = null;
     this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
     this.lastFailureAt = 0;
+    this.waitingForUser = false;
     if (this.connecting) await this.connecting.catch(() => {});
     else await this.startConnect().catch(() => {});
   }
@@ -406,6 +421,7 @@ export class SshSession implements Host {
               true,
             );
           }
+          this.askedThisTry = true;
           return this.opts.askPassphrase ? this.opts.askPassphrase(prompt) : Promise.resolve(null);
         },
       }),

@@ -8,7 +8,7 @@ import { ActionStatus } from './ActionStatus';
 const CHOICES: { value: TransportSetting; label: string; help: string }[] = [
   { value: 'auto', label: 'Auto', help: 'its ssh config decides: OpenSSH for certificates, a ControlMaster, GSSAPI, Match exec or a security key, else ssh2' },
   { value: 'ssh2', label: 'ssh2', help: 'built in; asks for passwords and codes here' },
-  { value: 'openssh', label: 'OpenSSH', help: 'your own ssh client, which checks the host key itself and cannot ask for anything' },
+  { value: 'openssh', label: 'OpenSSH', help: 'your own ssh client, which checks the host key itself and asks what ssh asks here' },
 ];
 
 /**
