@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatError, KtrayError } from '../shared/errors';
 import type { RpcAgent } from '../core/rpc/rpc';
-import type { AgentEvent, AttachOptions, AuthPrompt, Frontend, FrontendWindow, KtrayErrorData, PlotSummary } from '../shared/types';
+import type { AgentEvent, AttachOptions, AuthAnswer, AuthPrompt, Frontend, FrontendWindow, KtrayErrorData, PlotSummary } from '../shared/types';
 import { attachAndOpen, planFrontend, requireFrontend, runConsoleHere } from '../core/frontends/frontends';
 import { VERSION } from '../shared/version';
 import { formatEvent, formatHosts, formatKernels, formatPlot, formatServers } from './format';
@@ -72,6 +72,8 @@ Hosts (local is this computer; others come from ~/.ssh/config):
   hosts HOST --transport auto|ssh2|openssh
                                       go through ssh2 (built in) or your own OpenSSH
                                       client; auto: HOST's ssh config decides (kept)
+  hosts HOST --forget-secrets         remove the passwords and key passphrases you chose
+                                      to keep in the OS keychain for HOST
   trust HOST [--fingerprint SHA256:...] [--replace]
                                       add HOST's key to known_hosts after you check it
                                       (--replace: its key CHANGED and you know why; the old
@@ -102,6 +104,7 @@ const options = {
   kernel: { type: 'string' },
   cwd: { type: 'string' },
   transport: { type: 'string' },
+  'forget-secrets': { type: 'boolean' },
   slurm: { type: 'string' },
   'login-node': { type: 'boolean' },
   wait: { type: 'string' },
@@ -200,8 +203,22 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** A key's passphrase, a password or a server's own prompt (shown as ssh shows it), typed here. */
-function askOnTerminal(p: AuthPrompt): Promise<string | null> {
+/**
+ * A key's passphrase, a password or a server's own prompt (shown as ssh shows it), typed here;
+ * then, for a password or a passphrase where a keychain is there, whether to keep it.
+ */
+async function askOnTerminal(p: AuthPrompt): Promise<AuthAnswer | null> {
+  const answer = await askTyped(p);
+  if (answer === null || !p.keep) return answer;
+  if (!p.keep.offered) {
+    process.stderr.write(`${p.keep.reason}\n`);
+    return answer;
+  }
+  const keep = await confirm(`Keep it in ${p.keep.keychain} for next time? [y/N] `);
+  return { answer, keep };
+}
+
+function askTyped(p: AuthPrompt): Promise<string | null> {
   // Control characters from the server are not ours to send to the terminal.
   const clean = (t: string) => t.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
   // Above the question: the server's name and instructions, or that the last answer was refused.
@@ -226,6 +243,16 @@ async function run(agent: RpcAgent, command: string, rest: string[], flags: Flag
       return unreachable.length ? EXIT_PARTIAL : 0;
     }
     case 'hosts': {
+      if (flags['forget-secrets']) {
+        const host = arg(rest, 0, 'HOST');
+        const f = await agent.forgetSecrets({ host });
+        const text = f.unavailable
+          ? `Nothing to forget for ${host}: ${f.unavailable}.`
+          : f.removed
+            ? `Removed ${f.removed} ${f.removed === 1 ? 'secret' : 'secrets'} kept for ${host} from ${f.keychain}.`
+            : `Nothing was kept for ${host} in ${f.keychain}.`;
+        return out(flags, f, text);
+      }
       if (flags.transport !== undefined) {
         const host = arg(rest, 0, 'HOST');
         const h = await agent.setTransport({ host, transport: flags.transport as 'auto' | 'ssh2' | 'openssh' });

@@ -78,6 +78,7 @@ const CASES: Array<[string, unknown, { method: string; params: unknown }, 'agent
     'agent',
   ],
   ['ktray:hosts.setTransport', { host: 'hpc', transport: 'openssh' }, { method: 'setTransport', params: { host: 'hpc', transport: 'openssh' } }, 'agent'],
+  ['ktray:hosts.forgetSecrets', { host: 'hpc' }, { method: 'forgetSecrets', params: { host: 'hpc' } }, 'agent'],
   ['ktray:kernels.list', { host: 'gpu', refresh: true }, { method: 'kernels', params: { host: 'gpu', refresh: true } }, 'agent'],
   ['ktray:kernels.start', { host: 'gpu', python: '/opt/py' }, { method: 'start', params: { host: 'gpu', python: '/opt/py' } }, 'agent'],
   ['ktray:kernels.attach', { id: 'gpu/a' }, { method: 'attach', params: { id: 'gpu/a' } }, 'agent'],

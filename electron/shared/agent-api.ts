@@ -23,6 +23,7 @@ import type {
   ServerSummary,
   StartOptions,
   TransportSetting,
+  ForgottenSecrets,
 } from './types';
 
 export interface AgentApi {
@@ -51,6 +52,8 @@ export interface AgentApi {
   setScheduler(params: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary>;
   /** ssh2 or the system's OpenSSH for this host, or `auto` (its ssh config decides); kept in the agent's state. */
   setTransport(params: { host: string; transport: TransportSetting }): Promise<HostSummary>;
+  /** Removes the passwords and key passphrases kept in the OS keychain for a host (nothing else changes). */
+  forgetSecrets(params: { host: string }): Promise<ForgottenSecrets>;
 
   /** Kernels of one host or all; `refresh` asks the host(s) now (one round trip each). */
   kernels(params: { host?: string; refresh?: boolean }): Promise<KernelSummary[]>;
@@ -113,6 +116,7 @@ export const AGENT_METHODS = {
   removeHost: ['hosts', 'remove'],
   setScheduler: ['hosts', 'setScheduler'],
   setTransport: ['hosts', 'setTransport'],
+  forgetSecrets: ['hosts', 'forgetSecrets'],
   kernels: ['kernels', 'list'],
   start: ['kernels', 'start'],
   attach: ['kernels', 'attach'],

@@ -497,7 +497,23 @@ export interface AuthPrompt {
   instructions?: string;
   /** The server allows the answer to be shown as it is typed. */
   echo?: boolean;
+  /**
+   * Whether the answer may be kept in the OS keychain (a password or a key passphrase,
+   * never a one-time code): offered, or not and why (said once per agent run). Absent: not keepable.
+   */
+  keep?: { offered: true; keychain: string } | { offered: false; reason: string };
 }
+
+/** What `forgetSecrets` removed: how many secrets, from which keychain (or why there is none). */
+export interface ForgottenSecrets {
+  host: string;
+  removed: number;
+  keychain: string;
+  unavailable?: string;
+}
+
+/** What a prompt gets back: the answer, or the answer and the user's wish to keep it. */
+export type AuthAnswer = string | { answer: string; keep: boolean };
 
 export type AgentEvent =
   | { type: 'kernel-started'; at: number; kernel: KernelSummary }

@@ -1,6 +1,6 @@
 // Entry points for a face that needs an agent: connect to a running one, or host one.
 import type { AgentConnection } from '../../shared/agent-api';
-import type { AuthPrompt } from '../../shared/types';
+import type { AuthAnswer, AuthPrompt } from '../../shared/types';
 import { Agent } from './agent';
 import { KtrayError } from '../../shared/errors';
 import { defaultHome, ensurePrivateDir, HOME_DIR, localRuntimeDir, socketPath } from '../util/paths';
@@ -28,7 +28,7 @@ export interface AgentHostOptions {
   /** false: no CLI socket (tests that drive the agent in-process). Default true. */
   serve?: boolean;
   /** Asked when an encrypted key needs its passphrase; null = give up on that key. */
-  askPassphrase?: (prompt: AuthPrompt) => Promise<string | null>;
+  askPassphrase?: (prompt: AuthPrompt) => Promise<AuthAnswer | null>;
   /** Called when a client asked the agent to shut down. */
   onShutdown?: () => void;
 }

@@ -23,12 +23,14 @@ import type {
   ServerStopped,
   ServerSummary,
   StartOptions,
+  ForgottenSecrets,
 } from '../../shared/types';
 import { KtrayError } from '../../shared/errors';
 import { VERSION } from '../../shared/version';
 import type { Host } from '../hosts/host';
 import { PlotStore } from '../plots/plot-store';
-import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import type { AnswerPrompt } from '../keychain/kept-answers';
+import { systemKeychain, type Keychain } from '../keychain/keychain';
 import { logger } from '../util/logger';
 import { privateSocketDir, socketPath, unixSocketsHere } from '../util/paths';
 import { sweepDeadSockets } from '../util/socket-sweep';
@@ -53,7 +55,9 @@ export interface AgentOptions {
   mode: 'electron' | 'headless';
   runtimeDir: string;
   sshConfigFile?: string;
-  askPassphrase?: PassphrasePrompt;
+  askPassphrase?: AnswerPrompt;
+  /** Where answers the user chose to keep go; default: this system's (KTRAY_KEYCHAIN=none: none). */
+  keychain?: Keychain;
   /** Called by `shutdown` after the agent has closed (the host process exits). */
   onShutdown?: () => void;
   /** Beat timing of the monitor, for tests. */
@@ -81,12 +85,14 @@ export class Agent implements AgentConnection {
   readonly plotStore: PlotStore;
   /** Addresses other than a host's loopback that kernels may be forwarded to (granted by the user or by agent code). */
   readonly allowances: AddressAllowances;
+  private readonly keychain: Keychain;
 
   private constructor(
     private readonly opts: AgentOptions,
     private readonly persisted: Persisted,
   ) {
     const events = this.events;
+    this.keychain = opts.keychain ?? systemKeychain();
     this.settings = new Settings(persisted);
     this.plotStore = new PlotStore({ events, cacheDir: path.join(opts.home, 'plots'), limits: opts.plotLimits });
     const plotStore = this.plotStore;
@@ -100,6 +106,7 @@ export class Agent implements AgentConnection {
       persisted,
       sshConfigFile: opts.sshConfigFile,
       askPassphrase: opts.askPassphrase,
+      keychain: this.keychain,
       wanted: (host) => this.attachments.wantsHost(host) || this.serverService.wantsHost(host) || table.ids(host).some((id) => this.watching.isWanted(id) && table.get(id)?.alive),
       kernelCount: (host) => table.summaries(host).filter((k) => k.alive).length,
       scheduler: (host) => this.jobs.config(host),
@@ -178,6 +185,16 @@ export class Agent implements AgentConnection {
   saveHost = (p: SavedHost): Promise<HostSummary> => this.hostService.save(p);
   removeHost = (p: { id: string }): Promise<void> => this.hostService.remove(p);
   setTransport = (p: { host: string; transport: TransportSetting }): Promise<HostSummary> => this.hostService.setTransport(p);
+  forgetSecrets = async (p: { host: string }): Promise<ForgottenSecrets> => {
+    if (typeof p?.host !== 'string' || p.host === '' || /[\0\n]/.test(p.host)) {
+      throw new KtrayError({ code: 'BAD_INPUT', message: 'forgetSecrets needs the name of a host.', hint: '`ktray hosts` lists them.' });
+    }
+    const why = await this.keychain.unavailable();
+    if (why) return { host: p.host, removed: 0, keychain: this.keychain.name, unavailable: why };
+    const removed = await this.keychain.forgetHost(p.host);
+    log.info(`${p.host}: ${removed} kept secret(s) removed from ${this.keychain.name}`);
+    return { host: p.host, removed, keychain: this.keychain.name };
+  };
   setScheduler = async (p: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary> => {
     await this.jobs.setScheduler(p.host, p.scheduler);
     return this.hostService.summary(p.host);

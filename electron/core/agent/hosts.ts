@@ -6,7 +6,8 @@ import type { Host } from '../hosts/host';
 import { HostRegistry, validateSavedHost } from '../hosts/host-registry';
 import { hostOffer } from '../kernels/kernel-ops';
 import { trustHostKey, type HostKeySeen } from '../ssh/host-key-verifier';
-import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import type { AnswerPrompt } from '../keychain/kept-answers';
+import type { Keychain } from '../keychain/keychain';
 import { relayThrough } from '../ssh/node-relay';
 import { OpenSshHost } from '../ssh/openssh-host';
 import { SshSession } from '../ssh/ssh-session';
@@ -18,7 +19,8 @@ export interface HostsOptions {
   events: EventBus;
   persisted: Persisted;
   sshConfigFile?: string;
-  askPassphrase?: PassphrasePrompt;
+  askPassphrase?: AnswerPrompt;
+  keychain?: Keychain;
   /** Whether anything still needs the host's connection (tunnels, watches): decides reconnects. */
   wanted: (hostId: string) => boolean;
   /** Live kernels the host has, for its summary. */
@@ -50,6 +52,7 @@ export class Hosts {
       savedHosts: () => opts.persisted.state.savedHosts,
       transports: () => opts.persisted.state.transports ?? {},
       askPassphrase: opts.askPassphrase,
+      keychain: opts.keychain,
       wanted: opts.wanted,
       notice: (host, message, attention) => opts.events.emit({ type: 'notice', at: Date.now(), host, message, ...(attention ? { attention } : {}) }),
       createHost: opts.createHost,
@@ -116,6 +119,7 @@ export class Hosts {
       // The login node's session as it is now (a trust or an edit makes a new one).
       via: (name, port) => relayThrough(this.sshSession(hostId), name, port),
       askPassphrase: this.opts.askPassphrase,
+      keychain: this.opts.keychain,
       wanted: () => this.opts.wanted(hostId),
       notice: (message) => this.opts.events.emit({ type: 'notice', at: Date.now(), host: hostId, message }),
     });

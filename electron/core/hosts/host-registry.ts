@@ -9,7 +9,8 @@ import { LocalHost } from './local-host';
 import { SshSession } from '../ssh/ssh-session';
 import { OpenSshHost } from '../ssh/openssh-host';
 import { openSshNeededFor, type TransportSetting } from '../ssh/transport-choice';
-import type { PassphrasePrompt } from '../ssh/ssh-auth';
+import { answersOnly, type AnswerPrompt } from '../keychain/kept-answers';
+import type { Keychain } from '../keychain/keychain';
 import {
   defaultSshConfigFile,
   listHostAliases,
@@ -34,7 +35,9 @@ export interface HostRegistryOptions {
   savedHosts: () => SavedHost[];
   /** The transport the user set per host (absent: auto). */
   transports?: () => Record<string, TransportSetting>;
-  askPassphrase?: PassphrasePrompt;
+  askPassphrase?: AnswerPrompt;
+  /** Where typed answers the user chose to keep are kept. */
+  keychain?: Keychain;
   /** Whether anything still needs the host's connection. */
   wanted: (hostId: string) => boolean;
   notice: (hostId: string, message: string, attention?: boolean) => void;
@@ -144,6 +147,7 @@ export class HostRegistry {
               profile: this.profile(id),
               resolveHop: (hop: ProxyHop) => this.hopProfile(hop),
               askPassphrase: this.opts.askPassphrase,
+              keychain: this.opts.keychain,
               wanted: () => this.opts.wanted(id),
               notice: (message, attention) => this.opts.notice(id, message, attention),
             }));
@@ -218,7 +222,7 @@ export class HostRegistry {
       userControlPath: choice.userControlPath,
       reason: choice.why,
       wanted: () => this.opts.wanted(id),
-      askPassphrase: this.opts.askPassphrase,
+      askPassphrase: this.opts.askPassphrase && answersOnly(this.opts.askPassphrase),
       notice: (message, attention) => this.opts.notice(id, message, attention),
     });
   }

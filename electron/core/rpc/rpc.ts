@@ -3,7 +3,7 @@
 // Requests are `agent/<method>`; events go to subscribers as `agent/event`;
 // an interactive client may answer passphrase prompts (`client/passphrase`).
 import { chmod, rm, stat } from 'node:fs/promises';
-import type { AuthPrompt } from '../../shared/types';
+import type { AuthAnswer, AuthPrompt } from '../../shared/types';
 import net from 'node:net';
 import {
   createMessageConnection,
@@ -26,7 +26,7 @@ const KTRAY_ERROR = 1;
 export interface RpcServer {
   close(): Promise<void>;
   /** Asks the most recent interactive client for a key's passphrase; null when none can. */
-  askPassphrase(prompt: AuthPrompt): Promise<string | null>;
+  askPassphrase(prompt: AuthPrompt): Promise<AuthAnswer | null>;
   /** Whether an interactive client is connected to answer. */
   canAsk(): boolean;
 }
@@ -89,7 +89,7 @@ export async function serveAgent(agent: AgentConnection, socket: string): Promis
       const conn = prompters[prompters.length - 1];
       if (!conn) return null;
       try {
-        return ((await conn.sendRequest(PASSPHRASE, prompt)) as string | null) ?? null;
+        return ((await conn.sendRequest(PASSPHRASE, prompt)) as AuthAnswer | null) ?? null;
       } catch {
         return null;
       }
@@ -99,7 +99,7 @@ export async function serveAgent(agent: AgentConnection, socket: string): Promis
 
 export interface RpcClientOptions {
   /** Answer the agent's passphrase prompts (an interactive terminal). */
-  askPassphrase?: (prompt: AuthPrompt) => Promise<string | null>;
+  askPassphrase?: (prompt: AuthPrompt) => Promise<AuthAnswer | null>;
 }
 
 export type RpcAgent = AgentConnection & { dispose(): void };

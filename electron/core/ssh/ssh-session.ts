@@ -4,7 +4,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { AuthLog, authFailure, authMethods, type PassphrasePrompt } from './ssh-auth';
+import { AuthLog, authFailure, authMethods } from './ssh-auth';
+import { KeptAnswers, type AnswerPrompt } from '../keychain/kept-answers';
+import type { Keychain } from '../keychain/keychain';
 import { eagerWindow } from './ssh2-window';
 import { framed, SHELL_COMMAND, ShellError } from './remote-shell';
 import { PoolTimeout, ShellPool } from './shell-pool';
@@ -20,7 +22,9 @@ export interface SshSessionOptions {
   profile: HostProfile;
   /** Resolves a ProxyJump hop through the same ssh_config. */
   resolveHop: (hop: ProxyHop) => HostProfile;
-  askPassphrase?: PassphrasePrompt;
+  askPassphrase?: AnswerPrompt;
+  /** Where answers the user chose to keep are kept (none: nothing is offered or kept). */
+  keychain?: Keychain;
   /** Whether anything still needs this connection (tunnels, watches): decides reconnects. */
   wanted?: () => boolean;
   /**
@@ -112,7 +116,7 @@ export class SshSession implements Host {
     const wasLost = this._state === 'lost';
     if (!wasLost) this.setState('connecting', null);
     this.askedThisTry = false;
-    this.connecting = this.establish()
+    this.connecting = this.establishKept()
       .then((clients) => {
         this.clients = clients;
         this.waitingForUser = false;
@@ -337,14 +341,31 @@ export class SshSession implements Host {
    * Connects through every ProxyJump hop and then the host itself. With
    * `captureKey`, the final host's key is handed over and the handshake ends there.
    */
-  private async establish(captureKey?: (seen: HostKeySeen) => boolean): Promise<Client[]> {
+  /** establish, with the keychain layer around its logins: one more try when a kept answer was refused. */
+  private async establishKept(): Promise<Client[]> {
+    const kept = new KeptAnswers(this.opts.keychain);
+    const notice = (m: string) => this.opts.notice?.(m);
+    try {
+      const clients = await this.establish(undefined, kept);
+      await kept.succeeded(notice);
+      return clients;
+    } catch (err) {
+      if (!(err instanceof KtrayError && err.code === 'AUTH_FAILED' && (await kept.failed()))) throw err;
+    }
+    // A kept answer was refused: this time the user is asked.
+    const clients = await this.establish(undefined, kept);
+    await kept.succeeded(notice);
+    return clients;
+  }
+
+  private async establish(captureKey?: (seen: HostKeySeen) => boolean, kept?: KeptAnswers): Promise<Client[]> {
     const chain = this.opts.via ? [this.opts.profile] : [...this.opts.profile.proxyJump.map(this.opts.resolveHop), this.opts.profile];
     const clients: Client[] = [];
     let sock: Duplex | undefined = this.opts.via ? await this.opts.via(this.opts.profile.hostname, this.opts.profile.port) : undefined;
     try {
       for (let i = 0; i < chain.length; i++) {
         const last = i === chain.length - 1;
-        const client = await this.connectOne(chain[i], sock, last ? captureKey : undefined);
+        const client = await this.connectOne(chain[i], sock, last ? captureKey : undefined, kept);
         clients.push(client);
         if (!last) {
           const next = chain[i + 1];
@@ -371,7 +392,7 @@ export class SshSession implements Host {
     }
   }
 
-  private connectOne(profile: HostProfile, sock: Duplex | undefined, captureKey?: (seen: HostKeySeen) => boolean): Promise<Client> {
+  private connectOne(profile: HostProfile, sock: Duplex | undefined, captureKey?: (seen: HostKeySeen) => boolean, kept?: KeptAnswers): Promise<Client> {
     const client = this.opts.createClient?.() ?? new ssh2.Client();
     let keyError: KtrayError | null = null;
     const log = new AuthLog();
@@ -411,19 +432,24 @@ export class SshSession implements Host {
         hostId: this.id,
         log,
         passphrases: this.passphrases,
-        askPassphrase: (prompt) => {
-          // A reconnect that needs a password or a fresh code: the user is told, not left guessing.
-          if (prompt.kind !== 'passphrase' && this._state === 'lost' && !noticed) {
-            noticed = true;
-            const what = prompt.kind === 'password' ? 'your password' : `"${(prompt.prompt ?? '').trim()}"`;
-            this.opts.notice?.(
-              `${this.id} asks for ${what} to reconnect: answer it in the Kernel Tray window, or run \`ktray reconnect ${this.id}\` in a terminal.`,
-              true,
-            );
-          }
-          this.askedThisTry = true;
-          return this.opts.askPassphrase ? this.opts.askPassphrase(prompt) : Promise.resolve(null);
-        },
+        // The keychain layer first: a kept answer is not asked (nor noticed as asked).
+        askPassphrase: (kept ?? new KeptAnswers(undefined)).wrap(
+          this.opts.askPassphrase &&
+            ((prompt) => {
+              // A reconnect that needs a password or a fresh code: the user is told, not left guessing.
+              if (prompt.kind !== 'passphrase' && this._state === 'lost' && !noticed) {
+                noticed = true;
+                const what = prompt.kind === 'password' ? 'your password' : `"${(prompt.prompt ?? '').trim()}"`;
+                this.opts.notice?.(
+                  `${this.id} asks for ${what} to reconnect: answer it in the Kernel Tray window, or run \`ktray reconnect ${this.id}\` in a terminal.`,
+                  true,
+                );
+              }
+              this.askedThisTry = true;
+              return this.opts.askPassphrase!(prompt);
+            }),
+          profile,
+        ),
       }),
     };
     return new Promise<Client>((resolve, reject) => {

@@ -247,6 +247,7 @@ export class FakeAgent implements AgentConnection {
       this.hostList = [...this.hostList.filter((x) => x.id !== p.host), h];
       return h;
     });
+  forgetSecrets = (p: { host: string }) => this.rec('forgetSecrets', p, () => ({ host: p.host, removed: 1, keychain: 'the test keychain' }));
   getSettings = (p: Record<string, never>) => this.rec('getSettings', p, () => this.settings);
   setSettings = (p: Partial<AgentSettings>) =>
     this.rec('setSettings', p, () => {
