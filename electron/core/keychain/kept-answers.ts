@@ -68,6 +68,8 @@ export class KeptAnswers {
   private readonly toKeep = new Map<string, { item: KeychainItem; answer: string }>();
   /** Answers typed in this login (to tell a changed password from the kept one). */
   private readonly typed = new Map<string, string>();
+  /** Whether the user typed any answer (a code, say) in the current attempt. */
+  private userAnswered = false;
   /** After a refusal: ask the user, not the keychain. */
   private bypass = false;
   /** Kept answers used in a failed attempt that may or may not have been the wrong one. */
@@ -108,6 +110,7 @@ export class KeptAnswers {
       const got = await ask(prompt);
       if (got === null) return null;
       const answer = typeof got === 'string' ? got : got.answer;
+      this.userAnswered = true;
       if (item) {
         this.typed.set(keyOf(item), answer);
         if (typeof got === 'object' && got.keep && prompt.keep?.offered) this.toKeep.set(keyOf(item), { item, answer });
@@ -145,7 +148,7 @@ export class KeptAnswers {
    */
   async failed(): Promise<boolean> {
     if (!this.keychain || this.bypass || this.fromKeychain.size === 0) return false;
-    if (this.typed.size === 0) {
+    if (!this.userAnswered) {
       for (const { item } of this.fromKeychain.values()) await this.forget(item, 'the server refused it');
     } else {
       for (const [key, v] of this.fromKeychain) this.suspects.set(key, v);
@@ -153,6 +156,7 @@ export class KeptAnswers {
     this.fromKeychain.clear();
     this.toKeep.clear();
     this.typed.clear();
+    this.userAnswered = false;
     this.bypass = true;
     return true;
   }
