@@ -3,9 +3,10 @@
 // checked the way it checks them: a line ssh rejects is rejected here, in
 // ssh's words and naming the file and line (`FILE line 8: invalid quotes`),
 // so a config that works for `ssh` works here and one that does not says why.
-// Every line is checked, whichever Host block it is in, as ssh does. Unknown
-// keywords are let through: a newer ssh than the one these rules follow may
-// know them.
+// Every line is checked, whichever Host block it is in, as ssh does. A keyword
+// OpenSSH does not know is refused as ssh refuses it ("Bad configuration
+// option") unless an IgnoreUnknown before it lists it: that check needs to know
+// which blocks apply, so ssh-profile.ts makes it, with OPENSSH_KEYWORDS.
 import { readFileSync } from 'node:fs';
 import { KtrayError } from '../../shared/errors';
 import { parseProxyJump } from './ssh-proxy-jump';
@@ -152,6 +153,33 @@ export function a2port(s: string): number | null {
   return p !== null && p > 0 ? p : null;
 }
 
+/**
+ * Every keyword OpenSSH 9.2p1 (Debian 12's, with its GSSAPI patches) takes in
+ * ssh_config, deprecated and unsupported ones included (ssh warns and goes on):
+ * readconf.c's keywords table, found by offering ssh -G every lowercase string of
+ * /usr/bin/ssh and its suffixes and keeping those it did not call a "Bad
+ * configuration option" (ssh-profile.test.ts checks a sample against ssh -G).
+ */
+export const OPENSSH_KEYWORDS: ReadonlySet<string> = new Set([
+  'addkeystoagent', 'addressfamily', 'afstokenpassing', 'batchmode', 'bindaddress', 'bindinterface', 'canonicaldomains', 'canonicalizefallbacklocal',
+  'canonicalizehostname', 'canonicalizemaxdots', 'canonicalizepermittedcnames', 'casignaturealgorithms', 'certificatefile', 'challengeresponseauthentication', 'checkhostip', 'cipher',
+  'ciphers', 'clearallforwardings', 'compression', 'compressionlevel', 'connectionattempts', 'connecttimeout', 'controlmaster', 'controlpath',
+  'controlpersist', 'dsaauthentication', 'dynamicforward', 'enableescapecommandline', 'enablesshkeysign', 'escapechar', 'exitonforwardfailure', 'fallbacktorsh',
+  'fingerprinthash', 'forkafterauthentication', 'forwardagent', 'forwardx11', 'forwardx11timeout', 'forwardx11trusted', 'gatewayports', 'globalknownhostsfile',
+  'globalknownhostsfile2', 'gssapiauthentication', 'gssapiclientidentity', 'gssapidelegatecredentials', 'gssapikexalgorithms', 'gssapikeyexchange', 'gssapirenewalforcesrekey', 'gssapiserveridentity',
+  'gssapitrustdns', 'hashknownhosts', 'host', 'hostbasedacceptedalgorithms', 'hostbasedauthentication', 'hostbasedkeytypes', 'hostkeyalgorithms', 'hostkeyalias',
+  'hostname', 'identitiesonly', 'identityagent', 'identityfile', 'identityfile2', 'ignoreunknown', 'include', 'ipqos',
+  'kbdinteractiveauthentication', 'kbdinteractivedevices', 'keepalive', 'kerberosauthentication', 'kerberostgtpassing', 'kexalgorithms', 'knownhostscommand', 'localcommand',
+  'localforward', 'loglevel', 'logverbose', 'macs', 'match', 'nohostauthenticationforlocalhost', 'numberofpasswordprompts', 'passwordauthentication',
+  'permitlocalcommand', 'permitremoteopen', 'pkcs11provider', 'port', 'preferredauthentications', 'protocol', 'protocolkeepalives', 'proxycommand',
+  'proxyjump', 'proxyusefdpass', 'pubkeyacceptedalgorithms', 'pubkeyacceptedkeytypes', 'pubkeyauthentication', 'rekeylimit', 'remotecommand', 'remoteforward',
+  'requesttty', 'requiredrsasize', 'revokedhostkeys', 'rhostsauthentication', 'rhostsrsaauthentication', 'rsaauthentication', 'securitykeyprovider', 'sendenv',
+  'serveralivecountmax', 'serveraliveinterval', 'sessiontype', 'setenv', 'setuptimeout', 'skeyauthentication', 'smartcarddevice', 'stdinnull',
+  'streamlocalbindmask', 'streamlocalbindunlink', 'stricthostkeychecking', 'syslogfacility', 'tcpkeepalive', 'tisauthentication', 'tunnel', 'tunneldevice',
+  'updatehostkeys', 'useblacklistedkeys', 'useprivilegedport', 'user', 'userknownhostsfile', 'userknownhostsfile2', 'useroaming', 'usersh',
+  'verifyhostkeydns', 'visualhostkey', 'xauthlocation',
+]);
+
 const STRICT_VALUES = ['true', 'false', 'yes', 'no', 'ask', 'off', 'accept-new'];
 const FLAG_VALUES = ['true', 'false', 'yes', 'no'];
 const MATCH_WITHOUT_ARG = ['all', 'canonical', 'final'];
@@ -267,13 +295,13 @@ export function configLines(text: string, file: string): ConfigLine[] {
   return lines;
 }
 
-export function configError(problems: ConfigProblem[]): KtrayError {
+export function configError(problems: ConfigProblem[], hint?: string): KtrayError {
   const [p] = problems;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more bad ${problems.length === 2 ? 'line' : 'lines'})` : '';
   return new KtrayError({
     code: 'SSH_CONFIG_INVALID',
     message: `${p.file} line ${p.line}: ${p.reason}${more}`,
-    hint: `Fix that line; \`ssh -G -F ${p.file} HOST\` checks the file the same way. Kernel Tray reads it again on every command.`,
+    hint: hint ?? `Fix that line; \`ssh -G -F ${p.file} HOST\` checks the file the same way. Kernel Tray reads it again on every command.`,
     detail: { file: p.file, line: p.line, problems },
   });
 }

@@ -10,7 +10,7 @@ import { KtrayError } from '../../shared/errors';
 import { matchPattern, matchPatternList } from './known-hosts';
 
 import { parseProxyJump, type ProxyHop } from './ssh-proxy-jump';
-import { a2port, configLines, convtime, type ConfigLine } from './ssh-config-lines';
+import { a2port, configLines, convtime, OPENSSH_KEYWORDS, type ConfigLine } from './ssh-config-lines';
 
 export { parseProxyJump, type ProxyHop };
 
@@ -84,6 +84,10 @@ function badConfig(message: string): KtrayError {
 /** ssh-config's directives whose value it keeps as a list (RE_MULTI_VALUE_DIRECTIVE in its parser). */
 const MULTI_VALUE = /^(GlobalKnownHostsFile|Host|IPQoS|SendEnv|UserKnownHostsFile|ProxyCommand|KnownHostsCommand|Match|CanonicalDomains|Include)$/i;
 
+/** Where a directive was read, for the errors found after parsing (an unknown keyword). */
+const SOURCE = Symbol('source');
+type Sourced = Directive & { [SOURCE]?: { file: string; line: number } };
+
 /** A directive for ssh-config, from a line as ssh reads it. */
 function directive(l: ConfigLine): Directive {
   let value: Directive['value'];
@@ -114,6 +118,7 @@ function parseConfig(text: string, file: string): SSHConfig {
   let section: SSHConfig = root;
   for (const l of configLines(text, file)) {
     const d = directive(l);
+    (d as Sourced)[SOURCE] = { file: l.file, line: l.line };
     if (/^(host|match)$/i.test(l.keyword)) {
       const config = new SSHConfig();
       if (/^match$/i.test(l.keyword)) Object.assign(d, { criteria: criteria(l.args) });
@@ -198,6 +203,8 @@ function both(outer: Condition, inner: Condition): Condition {
  */
 function flatten(config: SSHConfig, alias: string, ctx: ProfileContext): SSHConfig {
   const items: { cond: Condition; line: Directive }[] = [];
+  /** IgnoreUnknown's patterns once a block that applies set it (first value wins, as for any option). */
+  let ignoredUnknown: string[] | null = null;
 
   const visit = (lines: readonly Line[], outer: Condition, depth: number): void => {
     for (const line of lines) {
@@ -217,6 +224,23 @@ function flatten(config: SSHConfig, alias: string, ctx: ProfileContext): SSHConf
   };
 
   const take = (line: Directive, cond: Condition, depth: number): void => {
+    // readconf.c parse_token: a keyword it does not know is an error in any block, applying or
+    // not, unless an IgnoreUnknown read before it lists it (a Match block's IgnoreUnknown counts
+    // as applying here: its criteria are decided later).
+    const keyword = line.param.toLowerCase();
+    if (!OPENSSH_KEYWORDS.has(keyword)) {
+      if (ignoredUnknown && matchPatternList(ignoredUnknown, keyword, true)) return;
+      const src = (line as Sourced)[SOURCE] ?? { file: UNNAMED, line: 0 };
+      const reason = `Bad configuration option: ${keyword}`;
+      // In ssh's words: this one of its complaints has a colon after the file name.
+      throw new KtrayError({
+        code: 'SSH_CONFIG_INVALID',
+        message: `${src.file}: line ${src.line}: ${reason}`,
+        hint: `OpenSSH does not know \`${line.param}\` either (\`ssh -G -F ${src.file} HOST\` refuses it the same way): fix or remove the line, or name it in an \`IgnoreUnknown\` line above it. Kernel Tray reads the file again on every command.`,
+        detail: { ...src, problems: [{ ...src, reason }] },
+      });
+    }
+    if (keyword === 'ignoreunknown' && cond !== false && ignoredUnknown === null) ignoredUnknown = values(line.value).join(',').split(',');
     // ssh reads (and checks) included files even in blocks that do not apply ("parse only").
     if (isInclude(line)) {
       for (const config of included(line, ctx, depth)) visit(config, cond, depth + 1);
