@@ -171,6 +171,13 @@ export class Hosts {
         const p = this.registry.profile(id);
         ({ hostname, user, port } = p);
         proxyJump = p.proxyJump.map((h) => `${h.user ? h.user + '@' : ''}${h.host}${h.port ? ':' + h.port : ''}`);
+        // The jump hosts' own ProxyJump first, as the connection goes (a loop says so when used).
+        try {
+          const chain = this.registry.jumpChain(id);
+          proxyJump = [...chain.slice(0, chain.length - p.proxyJump.length).map((h) => h.alias), ...proxyJump];
+        } catch {
+          // Shown as configured; connecting names the loop.
+        }
         proxyCommand = p.proxyCommand ?? undefined;
       } catch {
         // An unparsable profile still lists; connecting will say what is wrong.

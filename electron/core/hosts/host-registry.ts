@@ -9,6 +9,7 @@ import { LocalHost } from './local-host';
 import { SshSession } from '../ssh/ssh-session';
 import { OpenSshHost } from '../ssh/openssh-host';
 import { openSshNeededFor, type TransportSetting } from '../ssh/transport-choice';
+import { jumpChain } from '../ssh/ssh-proxy-jump';
 import { answersOnly, type AnswerPrompt } from '../keychain/kept-answers';
 import type { Keychain } from '../keychain/keychain';
 import {
@@ -201,9 +202,9 @@ export class HostRegistry {
     const need = openSshNeededFor(p);
     if (need) return open(need.why);
     // ssh runs the whole chain: a jump host that needs ssh takes the host with it.
-    for (const hop of p.proxyJump) {
-      const hopNeed = openSshNeededFor(this.hopProfile(hop));
-      if (hopNeed) return open(`its jump host ${hop.host}, for ${hopNeed.why}`);
+    for (const hop of jumpChain(p, (h) => this.hopProfile(h), id)) {
+      const hopNeed = openSshNeededFor(hop);
+      if (hopNeed) return open(`its jump host ${hop.alias}, for ${hopNeed.why}`);
     }
     return ssh2('');
   }
@@ -227,9 +228,14 @@ export class HostRegistry {
     });
   }
 
+  /** The hosts `id` is reached through, first first, its jump hosts' own ProxyJump followed. */
+  jumpChain(id: string): HostProfile[] {
+    return jumpChain(this.profile(id), (h) => this.hopProfile(h), id);
+  }
+
   private hopProfile(hop: ProxyHop): HostProfile {
     const p = resolveProfile(hop.host, [this.config()], this.ctx);
-    return { ...p, user: hop.user ?? p.user, port: hop.port ?? p.port, proxyJump: [] };
+    return { ...p, user: hop.user ?? p.user, port: hop.port ?? p.port };
   }
 
   async closeAll(): Promise<void> {

@@ -16,11 +16,12 @@ import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
 import type { HostProfile, ProxyHop } from './ssh-profile';
 import { expandProxyCommand, ProxyProcess } from './ssh-proxy-command';
 import { waitingError } from './openssh-host';
+import { jumpChain } from './ssh-proxy-jump';
 import type { HostConnection, KtrayErrorData } from '../../shared/types';
 
 export interface SshSessionOptions {
   profile: HostProfile;
-  /** Resolves a ProxyJump hop through the same ssh_config. */
+  /** Resolves a ProxyJump hop through the same ssh_config (with its own ProxyJump: chains are followed). */
   resolveHop: (hop: ProxyHop) => HostProfile;
   askPassphrase?: AnswerPrompt;
   /** Where answers the user chose to keep are kept (none: nothing is offered or kept). */
@@ -306,7 +307,6 @@ export class SshSession implements Host {
 
   /** Connects only far enough to see the host key, then hangs up. */
   async fetchHostKey(): Promise<HostKeySeen> {
-    const hops = this.opts.profile.proxyJump.map(this.opts.resolveHop);
     let seen: HostKeySeen | null = null;
     const clients = await this.establish((key) => {
       seen = key;
@@ -317,7 +317,6 @@ export class SshSession implements Host {
     });
     for (const c of clients) c.end();
     if (!seen) throw new KtrayError({ code: 'HOST_UNREACHABLE', host: this.id, message: `${this.id} offered no host key.` });
-    void hops;
     return seen;
   }
 
@@ -359,7 +358,7 @@ export class SshSession implements Host {
   }
 
   private async establish(captureKey?: (seen: HostKeySeen) => boolean, kept?: KeptAnswers): Promise<Client[]> {
-    const chain = this.opts.via ? [this.opts.profile] : [...this.opts.profile.proxyJump.map(this.opts.resolveHop), this.opts.profile];
+    const chain = this.opts.via ? [this.opts.profile] : [...jumpChain(this.opts.profile, this.opts.resolveHop, this.id), this.opts.profile];
     const clients: Client[] = [];
     let sock: Duplex | undefined = this.opts.via ? await this.opts.via(this.opts.profile.hostname, this.opts.profile.port) : undefined;
     try {
