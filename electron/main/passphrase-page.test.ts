@@ -84,6 +84,17 @@ describe.skipIf(SKIP !== null)('passphrase prompt page', () => {
     await echoed.close();
   });
 
+  it("offers to keep a password when the agent's keychain may keep it, naming the keychain", async () => {
+    const page = await open({ host: 'hpc', kind: 'password', prompt: "ann@hpc's password: ", keep: 'the Secret Service (secret-tool)' });
+    expect(await page.isVisible('#remember')).toBe(true);
+    expect((await page.textContent('#remember-row'))?.trim()).toBe('Keep in the Secret Service (secret-tool)');
+    await page.fill('#passphrase', 'pw');
+    await page.check('#remember');
+    await page.press('#passphrase', 'Enter');
+    expect(await sent(page)).toEqual([{ channel: PASSPHRASE_CHANNEL, payload: { passphrase: 'pw', remember: true } }]);
+    await page.close();
+  });
+
   it('sends null on Cancel and on Escape', async () => {
     const page = await open({ host: 'gpu', keyFile: '/k' });
     await page.click('#cancel');

@@ -30,10 +30,15 @@ window.addEventListener('DOMContentLoaded', () => {
     const input = byId<HTMLInputElement>('passphrase');
     input.setAttribute('aria-label', prompt || 'Answer');
     if (q.get('echo') === '1') input.type = 'text';
-    byId('remember-row').hidden = true;
-    remember.disabled = true;
+    // Only a password the agent may keep (never a code): the agent decided, and said so in `keep`.
+    if (!q.get('keep') && !q.get('cannotRemember')) {
+      byId('remember-row').hidden = true;
+      remember.disabled = true;
+    }
     byId('ok').textContent = 'Send';
   }
+  const keychain = q.get('keep');
+  if (keychain) byId('remember-row').lastChild!.textContent = ` Keep in ${keychain}`;
   const why = q.get('cannotRemember');
   if (why) {
     remember.disabled = true;

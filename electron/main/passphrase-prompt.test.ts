@@ -97,6 +97,27 @@ describe('PassphrasePrompt', () => {
     expect(await again).toBe('654321');
   });
 
+  it("hands a password the agent's keychain may keep back with the user's wish, and keeps nothing itself", async () => {
+    const req = { host: 'hpc', kind: 'password' as const, prompt: "ann@hpc's password: ", keep: { offered: true as const, keychain: 'the Secret Service (secret-tool)' } };
+    const pending = prompt.ask(req);
+    const win = await openWindow();
+    expect(win.loaded[0].options).toEqual({ query: { host: 'hpc', kind: 'password', prompt: "ann@hpc's password: ", keep: 'the Secret Service (secret-tool)' } });
+    answer(win, { passphrase: 'pw', remember: true });
+    expect(await pending).toEqual({ answer: 'pw', keep: true });
+    expect(fs.existsSync(path.join(dir, 'secrets.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8')).passphrases : {}).toEqual({});
+    // A key passphrase the agent may keep goes the same way, not to safeStorage.
+    const key = prompt.ask({ ...REQ, keep: { offered: true, keychain: 'the Secret Service (secret-tool)' } });
+    answer(await openWindow(2), { passphrase: 'pp', remember: false });
+    expect(await key).toEqual({ answer: 'pp', keep: false });
+    expect(secrets.has(REQ.keyFile)).toBe(false);
+    // Where the agent has no keychain it says why, once: the window shows it.
+    const none = prompt.ask({ host: 'hpc', kind: 'password' as const, keep: { offered: false as const, reason: 'It cannot be kept in a keychain: no D-Bus session.' } });
+    const w3 = await openWindow(3);
+    expect((w3.loaded[0].options as { query: Record<string, string> }).query.cannotRemember).toBe('It cannot be kept in a keychain: no D-Bus session.');
+    answer(w3, { passphrase: 'pw', remember: false });
+    expect(await none).toBe('pw');
+  });
+
   it('still returns the passphrase when it cannot be remembered, and says why', async () => {
     stub.encryptionAvailable = false;
     const pending = prompt.ask(REQ);

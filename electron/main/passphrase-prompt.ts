@@ -1,13 +1,17 @@
 // The agent's askPassphrase for the tray app: a saved passphrase first (once
 // per key and run, in case it is stale), else a small sandboxed window. The
 // same window asks a server's password and keyboard-interactive prompts, with
-// the server's own words; those answers are never remembered.
+// the server's own words. Where the agent's keychain layer offers to keep an
+// answer (a password or a passphrase, never a code: prompt.keep), the window's
+// checkbox says so and the wish goes back with the answer; the agent keeps it
+// after the login worked. Otherwise a key passphrase may still be remembered
+// here through safeStorage, as before.
 import { BrowserWindow, ipcMain as electronIpcMain, type BrowserWindowConstructorOptions, type IpcMain, type IpcMainEvent } from 'electron';
 import { pathToFileURL } from 'node:url';
 import { isRendererUrl } from './navigation-policy';
 import { PASSPHRASE_CHANNEL, parseAnswer } from './passphrase-shared';
 import type { Secrets } from './secrets';
-import type { AuthPrompt } from '../shared/types';
+import type { AuthAnswer, AuthPrompt } from '../shared/types';
 import { guardWebContents } from './window';
 
 export interface PassphrasePromptOptions {
@@ -32,7 +36,7 @@ export class PassphrasePrompt {
   constructor(private readonly o: PassphrasePromptOptions) {}
 
   /** Fits AgentHostOptions.askPassphrase; prompts one at a time. */
-  readonly ask = (req: PassphraseRequest): Promise<string | null> => {
+  readonly ask = (req: PassphraseRequest): Promise<AuthAnswer | null> => {
     const keyFile = keyFileOf(req);
     const saved = keyFile === null || this.usedSaved.has(keyFile) ? null : this.o.secrets.passphrase(keyFile);
     if (keyFile !== null && saved !== null) {
@@ -45,7 +49,7 @@ export class PassphrasePrompt {
     return next;
   };
 
-  private prompt(req: PassphraseRequest): Promise<string | null> {
+  private prompt(req: PassphraseRequest): Promise<AuthAnswer | null> {
     const ipc = this.o.ipcMain ?? electronIpcMain;
     const win = (this.o.createWindow ?? ((x) => new BrowserWindow(x)))({
       width: 420,
@@ -70,9 +74,9 @@ export class PassphrasePrompt {
     guardWebContents(win.webContents, page, () => undefined);
     win.webContents.session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 
-    return new Promise<string | null>((resolve) => {
+    return new Promise<AuthAnswer | null>((resolve) => {
       let done = false;
-      const finish = (value: string | null) => {
+      const finish = (value: AuthAnswer | null) => {
         if (done) return;
         done = true;
         ipc.removeListener(PASSPHRASE_CHANNEL, onAnswer);
@@ -84,6 +88,11 @@ export class PassphrasePrompt {
         if (event.sender.id !== win.webContents.id || !isRendererUrl(frameUrl, page)) return;
         const answer = parseAnswer(raw);
         if (!answer) return;
+        if (answer.passphrase !== null && req.keep?.offered) {
+          // The agent's keychain keeps it, once the login worked.
+          finish({ answer: answer.passphrase, keep: answer.remember });
+          return;
+        }
         const keyFile = keyFileOf(req);
         if (answer.passphrase !== null && answer.remember && keyFile !== null) this.remember(keyFile, answer.passphrase);
         finish(answer.passphrase);
@@ -93,10 +102,13 @@ export class PassphrasePrompt {
       const availability = this.o.secrets.availability();
       const keyFile = keyFileOf(req);
       const query: Record<string, string> = { host: req.host };
+      if (req.keep?.offered) query.keep = req.keep.keychain;
       if (keyFile !== null) {
         query.keyFile = keyFile;
-        if (!availability.ok) query.cannotRemember = availability.reason;
+        if (req.keep && !req.keep.offered) query.cannotRemember = req.keep.reason;
+        else if (!req.keep && !availability.ok) query.cannotRemember = availability.reason;
       } else {
+        if (req.keep && !req.keep.offered) query.cannotRemember = req.keep.reason;
         query.kind = req.kind ?? 'server';
         for (const k of ['prompt', 'name', 'instructions'] as const) if (req[k]) query[k] = req[k]!;
         if (req.echo) query.echo = '1';

@@ -31,6 +31,8 @@ export function HostSection({ id, host, kernels, servers, lostReason, now, onSta
   const [refused, setRefused] = useState(false);
   const [checkedKey, setCheckedKey] = useState<OfferedKey | null>(null);
   const [confirmRemove, setConfirmRemove] = useState(false);
+  const [confirmForget, setConfirmForget] = useState(false);
+  const [forgotten, setForgotten] = useState<string | null>(null);
   const [afterTrust, setAfterTrust] = useState<KtrayErrorData | null>(null);
   const busy = action.pending !== null;
 
@@ -73,6 +75,17 @@ export function HostSection({ id, host, kernels, servers, lostReason, now, onSta
       setRefused(false);
       setCheckedKey(info);
     });
+  const forgetSecrets = () =>
+    action.run('Removing kept secrets…', async () => {
+      const f = await client.hosts.forgetSecrets({ host: id });
+      setForgotten(
+        f.unavailable
+          ? `Nothing to forget: ${f.unavailable}.`
+          : f.removed
+            ? `Removed ${f.removed} ${f.removed === 1 ? 'secret' : 'secrets'} kept for ${id} from ${f.keychain}.`
+            : `Nothing was kept for ${id} in ${f.keychain}.`,
+      );
+    });
   const remove = () =>
     action.run('Removing…', async () => {
       await client.hosts.remove({ id });
@@ -110,6 +123,17 @@ export function HostSection({ id, host, kernels, servers, lostReason, now, onSta
             <button type="button" disabled={busy} onClick={startServer} aria-label={`Start a Jupyter server on ${id}`} title="A Jupyter server on the host's loopback, with a fresh token">
               Server
             </button>
+            {host?.source === 'local' ? null : (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => setConfirmForget(true)}
+                aria-label={`Forget the passwords and passphrases kept for ${id}`}
+                title="Remove what you chose to keep in the OS keychain for this host"
+              >
+                Forget secrets
+              </button>
+            )}
             {host?.source === 'saved' ? (
               <button type="button" className="danger-quiet" disabled={busy} onClick={() => setConfirmRemove(true)} aria-label={`Remove host ${id}`}>
                 Remove
@@ -130,6 +154,23 @@ export function HostSection({ id, host, kernels, servers, lostReason, now, onSta
             void remove();
           }}
         />
+      ) : null}
+      {confirmForget ? (
+        <ConfirmInline
+          question={`Remove the passwords and key passphrases kept in the OS keychain for ${id}? They will be asked for again.`}
+          confirmLabel="Forget secrets"
+          onCancel={() => setConfirmForget(false)}
+          onConfirm={() => {
+            setConfirmForget(false);
+            setForgotten(null);
+            void forgetSecrets();
+          }}
+        />
+      ) : null}
+      {forgotten ? (
+        <p className="note" role="status">
+          {forgotten}
+        </p>
       ) : null}
       {action.pending ? (
         <p className="progress" role="status">
