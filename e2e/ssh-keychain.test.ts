@@ -74,9 +74,14 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * answer whenever the output since the last one ends in a question `answer`
  * knows; what it asked is in `asked`, in order.
  */
-function inTerminal(w: CliWorld, args: string[], answer: (question: string) => Promise<string | null>): Promise<{ code: number; output: string; asked: string[] }> {
+function inTerminal(
+  w: CliWorld,
+  args: string[],
+  answer: (question: string) => Promise<string | null>,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; output: string; asked: string[] }> {
   const command = [process.execPath, ENTRY, ...args, '--ssh-config', w.sshConfig].map(q).join(' ');
-  const env = { ...process.env, ...keyring.env, KTRAY_HOME: w.home, JUPYTER_RUNTIME_DIR: w.runtimeDir, SSH_AUTH_SOCK: '', TERM: 'dumb' };
+  const env = { ...process.env, ...keyring.env, KTRAY_HOME: w.home, JUPYTER_RUNTIME_DIR: w.runtimeDir, SSH_AUTH_SOCK: '', TERM: 'dumb', ...extraEnv };
   const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   let pending = '';
@@ -173,6 +178,25 @@ describe.skipIf(!ROOT)('the opt-in OS keychain (Secret Service through secret-to
     // The sampler saw the keychain tool run: the check looked where the secret went.
     expect(here.cmdlines.some((c) => c.includes('secret-tool store'))).toBe(true);
     await runOk('chpasswd', [], { input: `${pwRemote.user}:${firstPassword}\n` });
+  });
+
+  it('offers nothing where no keychain can be reached, and says why once', async () => {
+    const w = await world(pwRemote);
+    const host = pwRemote.alias;
+    const noBus = { DBUS_SESSION_BUS_ADDRESS: '' };
+    const answer = async (question: string) => (question.endsWith('password:') ? firstPassword : /\[y\/N\]$/.test(question) ? 'y' : null);
+    const first = await inTerminal(w, ['ls', host], answer, noBus);
+    expect(first.code, first.output).toBe(0);
+    expect(first.asked).toEqual([`(${host}) ${pwRemote.user}@127.0.0.1's password:`]);
+    expect(first.output).toContain('It cannot be kept in a keychain: there is no D-Bus session here (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service can be reached.');
+    // The same agent, a new login: asked again, and not told again.
+    pwRemote.dropConnections();
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await inTerminal(w, ['ls', host], answer, noBus);
+    expect(second.code, second.output).toBe(0);
+    expect(second.asked).toEqual([`(${host}) ${pwRemote.user}@127.0.0.1's password:`]);
+    expect(second.output).not.toContain('cannot be kept');
+    expect(keyring.count({ application: 'ktray', host })).toBe(0);
   });
 
   it('keeps the password of a password + one-time-code login, never the code, and asks only for the code next time', async () => {
