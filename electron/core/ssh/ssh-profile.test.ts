@@ -272,6 +272,19 @@ describe('lines ssh rejects, rejected in its words (checked against `ssh -G`)', 
     expect(p.user).toBe(ssh.values.get('user') === userInfo().username ? 'me' : ssh.values.get('user'));
   });
 
+  it('refuses an unknown keyword in the host list too when no IgnoreUnknown could excuse it (ssh then refuses every host)', () => {
+    const text = 'Host a\n  User u\nHost b\n  Bogus 1\n';
+    for (const alias of ['a', 'b', 'c']) expect(sshG(text, alias, `list-${alias}`).error).toContain('line 4: Bad configuration option: bogus');
+    expect(() => listHostAliases([{ text, file: 'cfg' }])).toThrow('cfg: line 4: Bad configuration option: bogus');
+    // With an IgnoreUnknown somewhere, the verdict depends on the host: the list leaves it to each host.
+    const maybe = 'Host a\n  IgnoreUnknown bogus\n  Bogus 1\nHost b\n  Bogus 2\n';
+    expect(sshG(maybe, 'a', 'list-maybe-a').error).toBeNull();
+    expect(sshG(maybe, 'b', 'list-maybe-b').error).toContain('line 3: Bad configuration option: bogus');
+    expect(listHostAliases([{ text: maybe, file: 'cfg' }])).toEqual(['a', 'b']);
+    expect(resolveProfile('a', [{ text: maybe, file: 'cfg' }], ctx).user).toBe('me');
+    expect(() => resolveProfile('b', [{ text: maybe, file: 'cfg' }], ctx)).toThrow('cfg: line 3: Bad configuration option: bogus');
+  });
+
   it('knows every keyword ssh knows, in any case, and no other (a sample against ssh -G)', () => {
     // Every known keyword, capitalised: ssh does not call it unknown, nor does Kernel Tray
     // (each alone in its file: another complaint about one value must not hide the next).

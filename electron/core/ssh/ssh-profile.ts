@@ -182,6 +182,19 @@ function included(line: Directive, ctx: Pick<ProfileContext, 'homeDir' | 'includ
 
 const isInclude = (line: Line): boolean => isDirective(line) && /^include$/i.test(line.param);
 
+/** ssh's refusal of a keyword it does not know, with the file and line. */
+function unknownKeyword(line: Directive): KtrayError {
+  const src = (line as Sourced)[SOURCE] ?? { file: UNNAMED, line: 0 };
+  const reason = `Bad configuration option: ${line.param.toLowerCase()}`;
+  // In ssh's words: this one of its complaints has a colon after the file name.
+  return new KtrayError({
+    code: 'SSH_CONFIG_INVALID',
+    message: `${src.file}: line ${src.line}: ${reason}`,
+    hint: `OpenSSH does not know \`${line.param}\` either (\`ssh -G -F ${src.file} HOST\` refuses it the same way): fix or remove the line, or name it in an \`IgnoreUnknown\` line above it. Kernel Tray reads the file again on every command.`,
+    detail: { ...src, problems: [{ ...src, reason }] },
+  });
+}
+
 /**
  * When a block applies: always (true), never (false), or when a Match line
  * holds. Host lines are decided on the spot: they depend only on the alias.
@@ -230,15 +243,7 @@ function flatten(config: SSHConfig, alias: string, ctx: ProfileContext): SSHConf
     const keyword = line.param.toLowerCase();
     if (!OPENSSH_KEYWORDS.has(keyword)) {
       if (ignoredUnknown && matchPatternList(ignoredUnknown, keyword, true)) return;
-      const src = (line as Sourced)[SOURCE] ?? { file: UNNAMED, line: 0 };
-      const reason = `Bad configuration option: ${keyword}`;
-      // In ssh's words: this one of its complaints has a colon after the file name.
-      throw new KtrayError({
-        code: 'SSH_CONFIG_INVALID',
-        message: `${src.file}: line ${src.line}: ${reason}`,
-        hint: `OpenSSH does not know \`${line.param}\` either (\`ssh -G -F ${src.file} HOST\` refuses it the same way): fix or remove the line, or name it in an \`IgnoreUnknown\` line above it. Kernel Tray reads the file again on every command.`,
-        detail: { ...src, problems: [{ ...src, reason }] },
-      });
+      throw unknownKeyword(line);
     }
     if (keyword === 'ignoreunknown' && cond !== false && ignoredUnknown === null) ignoredUnknown = values(line.value).join(',').split(',');
     // ssh reads (and checks) included files even in blocks that do not apply ("parse only").
@@ -289,16 +294,24 @@ function parseSources(config: string | ConfigSource[]): SSHConfig {
 /** Host names written out in `Host` lines (no patterns, no negations), first appearance first. */
 export function listHostAliases(config: string | ConfigSource[], ctx?: Pick<ProfileContext, 'homeDir' | 'includeFiles'>): string[] {
   const seen = new Set<string>();
+  /** Once any IgnoreUnknown is read, whether an unknown keyword is an error depends on the host: resolveProfile says. */
+  let anyIgnoreUnknown = false;
+  const check = (line: Directive) => {
+    if (/^ignoreunknown$/i.test(line.param)) anyIgnoreUnknown = true;
+    // Without one, ssh refuses the file for every host: so does the list.
+    else if (!anyIgnoreUnknown && !OPENSSH_KEYWORDS.has(line.param.toLowerCase())) throw unknownKeyword(line);
+  };
   const walk = (lines: readonly Line[], depth: number): void => {
     for (const line of lines) {
       if (!isDirective(line)) continue;
+      check(line);
       if (/^host$/i.test(line.param)) {
         for (const name of values(line.value)) if (!/[*?!]/.test(name)) seen.add(name);
       }
-      // Without a context, Include lines are not followed.
-      if (!ctx) continue;
       for (const sub of hasConfig(line) ? line.config : [line]) {
-        if (isInclude(sub)) for (const config of included(sub as Directive, ctx, depth)) walk(config, depth + 1);
+        if (sub !== line && isDirective(sub)) check(sub);
+        // Without a context, Include lines are not followed.
+        if (ctx && isInclude(sub)) for (const config of included(sub as Directive, ctx, depth)) walk(config, depth + 1);
       }
     }
   };
