@@ -161,6 +161,11 @@ describe.skipIf(!ROOT)('the opt-in OS keychain (Secret Service through secret-to
     expect(forget.stdout.trim()).toBe(`Removed 1 secret kept for ${host} from the Secret Service (secret-tool).`);
     expect(keyring.count(attrs)).toBe(0);
     expect((await w.run(['hosts', host, '--forget-secrets'])).stdout.trim()).toBe(`Nothing was kept for ${host} in the Secret Service (secret-tool).`);
+    // It names the host's key files, whose passphrases the app forgets from its own store too.
+    const again = await w.json<{ removed: number; keyFiles: string[] }>(['hosts', host, '--forget-secrets']);
+    expect(again.removed).toBe(0);
+    expect(again.keyFiles.length).toBeGreaterThan(0);
+    for (const f of again.keyFiles) expect(path.isAbsolute(f), f).toBe(true);
 
     // And typed "n": asked, used, not kept.
     expect((await w.run(['agent', 'stop'])).code).toBe(0);

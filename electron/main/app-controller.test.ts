@@ -48,10 +48,12 @@ describe('AppController', () => {
 
   const autostart: Autostart = { isEnabled: () => autostartOn, setEnabled: (on) => void (autostartOn = on) };
 
+  let forgotten: string[][];
   function make(): AppController {
     return new AppController({
       settings,
       autostart,
+      forgetKeyPassphrases: (files) => (forgotten.push(files), files.filter((f) => f.endsWith('kept')).length),
       linkAgent: () => linkResult(),
       askPassphrase: async () => null,
       assetsDir: '/assets',
@@ -68,6 +70,7 @@ describe('AppController', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ktray-ctl-'));
     settings = new Settings(new Conf<AppSettings>({ ...settingsStoreOptions(), configName: 'config', cwd: dir }));
     agent = new FakeAgent();
+    forgotten = [];
     agent.hostList = [host('local'), host('gpu')];
     agent.kernelList = [kernel('gpu', 'train')];
     autostartOn = false;
@@ -135,6 +138,23 @@ describe('AppController', () => {
     // The window's IPC is served to it: its webContents is the trusted one.
     const result = await ipcMain.invoke('ktray:hosts.list', { sender: { id: win.webContents.id }, senderFrame: { url: win.webContents.getURL(), parent: null } });
     expect(result).toMatchObject({ ok: true });
+    await c.shutdown();
+  });
+
+  it("the window's Forget secrets also forgets the key passphrases the app kept for that host's key files", async () => {
+    const c = make();
+    await c.start();
+    await c.openWindow();
+    const win = BrowserWindow.instances[0];
+    const from = { sender: { id: win.webContents.id }, senderFrame: { url: win.webContents.getURL(), parent: null } };
+    agent.forgetSecrets = async (p) => ({ host: p.host, removed: 1, keychain: 'the test keychain', keyFiles: ['/k/id_kept', '/k/id_other'] });
+    expect(await ipcMain.invoke('ktray:hosts.forgetSecrets', from, { host: 'gpu' })).toEqual({
+      ok: true,
+      value: { host: 'gpu', removed: 2, keychain: 'the test keychain', keyFiles: ['/k/id_kept', '/k/id_other'] },
+    });
+    expect(forgotten).toEqual([['/k/id_kept', '/k/id_other']]);
+    // Every other call still reaches the agent as it is.
+    expect(await ipcMain.invoke('ktray:hosts.list', from, {})).toMatchObject({ ok: true });
     await c.shutdown();
   });
 

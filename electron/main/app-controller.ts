@@ -29,6 +29,11 @@ export interface ControllerOptions {
   /** Connects to or hosts the agent; gets the passphrase prompt to hand to a hosted one. */
   linkAgent(askPassphrase: AgentHostOptions['askPassphrase']): Promise<AgentLink>;
   askPassphrase: AgentHostOptions['askPassphrase'];
+  /**
+   * Forgets what the app itself kept for these key files (safeStorage, from
+   * before the agent's keychain); returns how many it removed.
+   */
+  forgetKeyPassphrases?: (keyFiles: string[]) => number;
   assetsDir: string;
   preload: string;
   renderer: { location: RendererLocation; indexFile: string | null };
@@ -201,7 +206,7 @@ export class AppController {
 
   private services(agent: AgentConnection): BridgeServices {
     return {
-      agent,
+      agent: this.withAppSecrets(agent),
       desktop: createDesktop(agent, {
         writeClipboard: (text) => clipboard.writeText(text),
         openUrl: (url) => shell.openExternal(url),
@@ -223,6 +228,28 @@ export class AppController {
         },
       }),
     };
+  }
+
+  /**
+   * The agent, except that forgetting a host's secrets also forgets the key
+   * passphrases the app kept for it in its own store: Forget secrets leaves
+   * none of them behind.
+   */
+  private withAppSecrets(agent: AgentConnection): AgentConnection {
+    const forget = this.o.forgetKeyPassphrases;
+    if (!forget) return agent;
+    const forgetSecrets: AgentConnection['forgetSecrets'] = async (p) => {
+      const r = await agent.forgetSecrets(p);
+      const here = forget(r.keyFiles ?? []);
+      return here ? { ...r, removed: r.removed + here } : r;
+    };
+    return new Proxy(agent, {
+      get(target, key) {
+        if (key === 'forgetSecrets') return forgetSecrets;
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
   }
 
   private scheduleRender(): void {

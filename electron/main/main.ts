@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     settings,
     autostart,
     askPassphrase: prompt.ask,
+    forgetKeyPassphrases: (keyFiles) => secrets.forgetAll(keyFiles),
     linkAgent: (askPassphrase) =>
       linkAgent({ connectAgent, hostAgent, askPassphrase, sshConfigFile: sshConfigArg(process.argv), onShutdown: () => app.quit() }),
     assetsDir: assetsDir(),

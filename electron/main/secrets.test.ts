@@ -57,6 +57,16 @@ describe('Secrets', () => {
     expect(open().has(KEY)).toBe(true);
   });
 
+  it("forgets a host's key files at once, saying how many it had", () => {
+    const s = open();
+    s.savePassphrase(KEY, 'a');
+    s.savePassphrase('/keys/other.pem', 'b');
+    expect(s.forgetAll([KEY, '/keys/never-kept'])).toBe(1);
+    expect(open().passphrase(KEY)).toBeNull();
+    expect(open().passphrase('/keys/other.pem')).toBe('b');
+    expect(s.forgetAll([])).toBe(0);
+  });
+
   it('forgets one key and keeps the others (paths with dots are keys, not property paths)', () => {
     const s = open();
     s.savePassphrase(KEY, 'a');

@@ -84,6 +84,16 @@ export class Secrets {
     return keyFile in this.all();
   }
 
+  /** Forgets each of these key files' passphrases; returns how many were kept. */
+  forgetAll(keyFiles: readonly string[]): number {
+    const all = this.all();
+    const gone = keyFiles.filter((f) => f in all);
+    if (gone.length === 0) return 0;
+    for (const f of gone) delete all[f];
+    this.o.store.set('passphrases', all);
+    return gone.length;
+  }
+
   forget(keyFile: string): void {
     const { [keyFile]: _gone, ...rest } = this.all();
     this.o.store.set('passphrases', rest);

@@ -510,6 +510,11 @@ export interface ForgottenSecrets {
   removed: number;
   keychain: string;
   unavailable?: string;
+  /**
+   * The host's key files (IdentityFile, as its ssh config names them): the app
+   * forgets the passphrases it kept for them itself (safeStorage) as well.
+   */
+  keyFiles?: string[];
 }
 
 /** What a prompt gets back: the answer, or the answer and the user's wish to keep it. */

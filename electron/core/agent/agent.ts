@@ -189,11 +189,12 @@ export class Agent implements AgentConnection {
     if (typeof p?.host !== 'string' || p.host === '' || /[\0\n]/.test(p.host)) {
       throw new KtrayError({ code: 'BAD_INPUT', message: 'forgetSecrets needs the name of a host.', hint: '`ktray hosts` lists them.' });
     }
+    const keyFiles = this.hostService.keyFiles(p.host);
     const why = await this.keychain.unavailable();
-    if (why) return { host: p.host, removed: 0, keychain: this.keychain.name, unavailable: why };
+    if (why) return { host: p.host, removed: 0, keychain: this.keychain.name, unavailable: why, keyFiles };
     const removed = await this.keychain.forgetHost(p.host);
     log.info(`${p.host}: ${removed} kept secret(s) removed from ${this.keychain.name}`);
-    return { host: p.host, removed, keychain: this.keychain.name };
+    return { host: p.host, removed, keychain: this.keychain.name, keyFiles };
   };
   setScheduler = async (p: { host: string; scheduler: HostScheduler | null }): Promise<HostSummary> => {
     await this.jobs.setScheduler(p.host, p.scheduler);

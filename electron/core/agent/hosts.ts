@@ -156,6 +156,15 @@ export class Hosts {
     return [...ids].map((id) => this.summary(id));
   }
 
+  /** The key files a login to this host offers (its IdentityFiles), or none when its config cannot be read. */
+  keyFiles(id: string): string[] {
+    try {
+      return [...this.registry.profile(id).identityFiles];
+    } catch {
+      return [];
+    }
+  }
+
   summary(id: string): HostSummary {
     const host = this.registry.peek(id);
     let hostname = id;
