@@ -95,13 +95,17 @@ describe('ssh_config features against the real sshd', () => {
     const cfg = (await harnessConfig()).replace(/IdentityFile .*/, `IdentityFile ${remote.encryptedIdentityFile}`);
     const hosted = await agentWith('passphrase', cfg, { serve: true });
     const asked: string[] = [];
-    const wrong = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(p.keyFile ?? ''), 'not-it') });
+    const note = (p: { keyFile?: string; instructions?: string }) => `${p.keyFile ?? ''}${p.instructions ? ` (${p.instructions})` : ''}`;
+    const wrong = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(note(p)), 'not-it') });
     await expect(wrong!.kernels({ host: remote.alias, refresh: true })).rejects.toMatchObject({ code: 'AUTH_FAILED', hint: expect.stringContaining('wrong passphrase') });
     wrong!.dispose();
-    const right = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(p.keyFile ?? ''), remote.passphrase) });
+    // As ssh: a wrong one is asked again, saying so, NumberOfPasswordPrompts (3) times in all.
+    const again = `${remote.encryptedIdentityFile} (Wrong passphrase; try again.)`;
+    expect(asked).toEqual([remote.encryptedIdentityFile, again, again]);
+    const right = await connectAgent({ home: path.join(base, 'passphrase'), askPassphrase: async (p) => (asked.push(note(p)), remote.passphrase) });
     expect(await right!.kernels({ host: remote.alias, refresh: true })).toEqual([]);
     right!.dispose();
-    expect(asked).toEqual([remote.encryptedIdentityFile, remote.encryptedIdentityFile]);
+    expect(asked).toEqual([remote.encryptedIdentityFile, again, again, remote.encryptedIdentityFile]);
     void hosted;
   });
 

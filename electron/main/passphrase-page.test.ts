@@ -67,6 +67,14 @@ describe.skipIf(SKIP !== null)('passphrase prompt page', () => {
     await page.close();
   });
 
+  it('says why a passphrase is asked again, as text', async () => {
+    const page = await open({ host: 'gpu', keyFile: '/home/ada/.ssh/id', instructions: 'Wrong passphrase; try <b>again</b>.' });
+    expect(await page.isVisible('#instructions')).toBe(true);
+    expect(await page.textContent('#instructions')).toBe('Wrong passphrase; try <b>again</b>.');
+    expect(await page.textContent('#key')).toBe('/home/ada/.ssh/id');
+    await page.close();
+  });
+
   it("shows a server's prompt and instructions as text, with nothing to remember", async () => {
     const page = await open({ host: 'hpc', kind: 'server', prompt: 'Verification code: ', name: '<i>Duo</i>', instructions: 'Line one\nLine <b>two</b>' });
     expect(await page.textContent('#heading')).toBe('<i>Duo</i>');

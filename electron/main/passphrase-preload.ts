@@ -20,11 +20,6 @@ window.addEventListener('DOMContentLoaded', () => {
     const prompt = (q.get('prompt') ?? '').trim();
     byId('heading').textContent = kind === 'password' ? `Password for ${host}` : (q.get('name') ?? '').trim() || `${host} asks`;
     byId('lead').textContent = kind === 'password' ? `${host} asks for your password.` : `The SSH server of ${host} asks:`;
-    const instructions = (q.get('instructions') ?? '').trim();
-    if (instructions) {
-      byId('instructions').textContent = instructions;
-      byId('instructions').hidden = false;
-    }
     byId('question').textContent = prompt;
     byId('question').hidden = !prompt;
     const input = byId<HTMLInputElement>('passphrase');
@@ -36,6 +31,12 @@ window.addEventListener('DOMContentLoaded', () => {
       remember.disabled = true;
     }
     byId('ok').textContent = 'Send';
+  }
+  // The server's own words, or why this is asked again (a refused answer): as text, never markup.
+  const instructions = (q.get('instructions') ?? '').trim();
+  if (instructions) {
+    byId('instructions').textContent = instructions;
+    byId('instructions').hidden = false;
   }
   const keychain = q.get('keep');
   if (keychain) byId('remember-row').lastChild!.textContent = ` Keep in ${keychain}`;

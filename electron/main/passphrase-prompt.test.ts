@@ -83,6 +83,14 @@ describe('PassphrasePrompt', () => {
     expect(await again).toBe('new');
   });
 
+  it("hands the window why a key's passphrase is asked again", async () => {
+    const pending = prompt.ask({ ...REQ, instructions: 'Wrong passphrase; try again.' });
+    const win = await openWindow();
+    expect(win.loaded[0].options).toMatchObject({ query: { keyFile: REQ.keyFile, instructions: 'Wrong passphrase; try again.' } });
+    answer(win, { passphrase: null, remember: false });
+    expect(await pending).toBeNull();
+  });
+
   it('asks a server prompt with its own words, and never remembers the answer', async () => {
     const req = { host: 'hpc', kind: 'server' as const, prompt: 'Verification code: ', name: 'Duo', instructions: 'Enter a code', echo: true };
     const pending = prompt.ask(req);

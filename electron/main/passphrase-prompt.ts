@@ -105,6 +105,8 @@ export class PassphrasePrompt {
       if (req.keep?.offered) query.keep = req.keep.keychain;
       if (keyFile !== null) {
         query.keyFile = keyFile;
+        // "Wrong passphrase; try again." when the last one did not open the key.
+        if (req.instructions) query.instructions = req.instructions;
         if (req.keep && !req.keep.offered) query.cannotRemember = req.keep.reason;
         else if (!req.keep && !availability.ok) query.cannotRemember = availability.reason;
       } else {

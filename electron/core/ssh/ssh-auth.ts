@@ -314,18 +314,31 @@ async function keyAttempt(file: string, opts: AuthOptions): Promise<Method | nul
   // ssh2 says a key is encrypted only in its error's words ("Encrypted ... key detected, but no
   // passphrase given": lib/protocol/keyParser.js lines 496, 848, 1047 in 1.17.0); no code to test.
   if (parsed instanceof Error && /passphrase|encrypted/i.test(parsed.message)) {
+    const encrypted = parsed;
+    // As ssh does (sshconnect2.c load_identity_file): a wrong passphrase is asked again, saying
+    // so, up to NumberOfPasswordPrompts times; one kept from earlier this session is tried first.
     let passphrase = opts.passphrases.get(file) ?? null;
-    if (passphrase === null && opts.askPassphrase) {
-      passphrase = await opts.askPassphrase({ host: opts.hostId, kind: 'passphrase', keyFile: file });
+    let wrong = 0;
+    for (;;) {
+      if (passphrase === null && opts.askPassphrase && wrong < Math.max(1, opts.profile.numberOfPasswordPrompts)) {
+        passphrase = await opts.askPassphrase({
+          host: opts.hostId,
+          kind: 'passphrase',
+          keyFile: file,
+          ...(wrong ? { instructions: 'Wrong passphrase; try again.' } : {}),
+        });
+        if (passphrase === null) break;
+      }
+      if (passphrase === null) break;
+      parsed = ssh2.utils.parseKey(data, passphrase);
+      if (!(parsed instanceof Error)) break;
+      opts.passphrases.delete(file);
+      passphrase = null;
+      parsed = encrypted;
+      wrong++;
     }
     if (passphrase === null) {
-      log.files.set(file, { kind: 'no-passphrase' });
-      return null;
-    }
-    parsed = ssh2.utils.parseKey(data, passphrase);
-    if (parsed instanceof Error) {
-      opts.passphrases.delete(file);
-      log.files.set(file, { kind: 'wrong-passphrase' });
+      log.files.set(file, wrong ? { kind: 'wrong-passphrase' } : { kind: 'no-passphrase' });
       return null;
     }
     opts.passphrases.set(file, passphrase);
