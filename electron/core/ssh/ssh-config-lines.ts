@@ -6,7 +6,7 @@
 // Every line is checked, whichever Host block it is in, as ssh does. A keyword
 // OpenSSH does not know is refused as ssh refuses it ("Bad configuration
 // option") unless an IgnoreUnknown before it lists it: that check needs to know
-// which blocks apply, so ssh-profile.ts makes it, with OPENSSH_KEYWORDS.
+// which blocks apply, so ssh-profile.ts makes it, with knownKeyword().
 import { readFileSync } from 'node:fs';
 import { KtrayError } from '../../shared/errors';
 import { parseProxyJump } from './ssh-proxy-jump';
@@ -179,6 +179,21 @@ export const OPENSSH_KEYWORDS: ReadonlySet<string> = new Set([
   'updatehostkeys', 'useblacklistedkeys', 'useprivilegedport', 'user', 'userknownhostsfile', 'userknownhostsfile2', 'useroaming', 'usersh',
   'verifyhostkeydns', 'visualhostkey', 'xauthlocation',
 ]);
+
+/**
+ * Keywords 9.2 refuses but an ssh a user may run takes, so that a file their own
+ * ssh reads is never refused here: later OpenSSH releases (from their release
+ * notes; none runs here) Tag (9.4), ObscureKeystrokeTiming (9.5), ChannelTimeout
+ * (client side), RefuseConnection (10.0), WarnWeakCrypto (10.1); and Apple's ssh
+ * on macOS, UseKeychain (common in `Host *` blocks there).
+ */
+export const OTHER_SSH_KEYWORDS: ReadonlySet<string> = new Set(['tag', 'obscurekeystroketiming', 'channeltimeout', 'refuseconnection', 'warnweakcrypto', 'usekeychain']);
+
+/** A keyword some ssh knows (see the two sets above). */
+export function knownKeyword(keyword: string): boolean {
+  const k = keyword.toLowerCase();
+  return OPENSSH_KEYWORDS.has(k) || OTHER_SSH_KEYWORDS.has(k);
+}
 
 const STRICT_VALUES = ['true', 'false', 'yes', 'no', 'ask', 'off', 'accept-new'];
 const FLAG_VALUES = ['true', 'false', 'yes', 'no'];

@@ -12,7 +12,7 @@ import {
   type HostProfile,
   type ProfileContext,
 } from './ssh-profile';
-import { OPENSSH_KEYWORDS } from './ssh-config-lines';
+import { OPENSSH_KEYWORDS, OTHER_SSH_KEYWORDS } from './ssh-config-lines';
 
 const dir = mkdtempSync(join(tmpdir(), 'ktray-profile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -300,6 +300,13 @@ describe('lines ssh rejects, rejected in its words (checked against `ssh -G`)', 
         ours = (e as Error).message;
       }
       expect(ours, `Kernel Tray on ${k}`).not.toContain('Bad configuration option');
+    }
+    // Keywords only another ssh takes (a later OpenSSH, Apple's): this one refuses them,
+    // Kernel Tray does not, since the user's own ssh may be that one.
+    for (const k of OTHER_SSH_KEYWORDS) {
+      const t = `Host a\n  ${k} yes\n`;
+      expect(sshG(t, 'a', `other-${k}`).error, `ssh -G on ${k}`).toContain('Bad configuration option');
+      expect(resolveProfile('a', [{ text: t, file: 'cfg' }], ctx).alias).toBe('a');
     }
     // And names near them that ssh refuses, refused here.
     for (const k of ['hostnames', 'users', 'proxyjumps', 'identityfiles', 'xhost']) {

@@ -10,7 +10,7 @@ import { KtrayError } from '../../shared/errors';
 import { matchPattern, matchPatternList } from './known-hosts';
 
 import { parseProxyJump, type ProxyHop } from './ssh-proxy-jump';
-import { a2port, configLines, convtime, OPENSSH_KEYWORDS, type ConfigLine } from './ssh-config-lines';
+import { a2port, configLines, convtime, knownKeyword, type ConfigLine } from './ssh-config-lines';
 
 export { parseProxyJump, type ProxyHop };
 
@@ -241,7 +241,7 @@ function flatten(config: SSHConfig, alias: string, ctx: ProfileContext): SSHConf
     // not, unless an IgnoreUnknown read before it lists it (a Match block's IgnoreUnknown counts
     // as applying here: its criteria are decided later).
     const keyword = line.param.toLowerCase();
-    if (!OPENSSH_KEYWORDS.has(keyword)) {
+    if (!knownKeyword(keyword)) {
       if (ignoredUnknown && matchPatternList(ignoredUnknown, keyword, true)) return;
       throw unknownKeyword(line);
     }
@@ -299,7 +299,7 @@ export function listHostAliases(config: string | ConfigSource[], ctx?: Pick<Prof
   const check = (line: Directive) => {
     if (/^ignoreunknown$/i.test(line.param)) anyIgnoreUnknown = true;
     // Without one, ssh refuses the file for every host: so does the list.
-    else if (!anyIgnoreUnknown && !OPENSSH_KEYWORDS.has(line.param.toLowerCase())) throw unknownKeyword(line);
+    else if (!anyIgnoreUnknown && !knownKeyword(line.param)) throw unknownKeyword(line);
   };
   const walk = (lines: readonly Line[], depth: number): void => {
     for (const line of lines) {
