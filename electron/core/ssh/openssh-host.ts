@@ -21,6 +21,7 @@ import type { AuthPrompt, HostConnection, KtrayErrorData } from '../../shared/ty
 import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/host';
 import { framed } from './remote-shell';
 import { startAskpass, type AskpassQuestion, type AskpassServer } from './openssh-askpass';
+import { ReconnectPolicy, type BackoffOptions } from './reconnect-policy';
 import { REFUSED_AGAIN, refusedWords, type PassphrasePrompt } from './ssh-auth';
 
 export interface OpenSshHostOptions {
@@ -43,7 +44,7 @@ export interface OpenSshHostOptions {
   /** A notice for the user; attention: the user must act (a reconnect waits for a typed answer). */
   notice?: (message: string, attention?: boolean) => void;
   /** Backoff bounds in ms for reconnects (as the ssh2 session's). */
-  backoff?: { initialMs: number; maxMs: number };
+  backoff?: BackoffOptions;
 }
 
 /** What one start of our master asked the user, for its failure's words and for reconnects. */
@@ -142,14 +143,6 @@ export function sshFailure(id: string, said: string, attempt: Attempt | null = n
  * commands are refused with this until the user reconnects it (asking again),
  * so that no use of the link asks again by itself.
  */
-export function waitingError(id: string, last: KtrayErrorData): KtrayError {
-  return new KtrayError({
-    ...last,
-    code: 'HOST_DOWN',
-    message: `${id} waits for you to reconnect it (${last.message.replace(/\.$/, '')}).`,
-    hint: `\`ktray reconnect ${id}\` (or Reconnect in the Kernel Tray window) asks its questions again.`,
-  });
-}
 
 const askedWhat = (p: Omit<AuthPrompt, 'host'>): string =>
   p.kind === 'passphrase' ? `the passphrase of ${p.keyFile}` : p.kind === 'password' ? 'a password' : `"${(p.prompt ?? '').trim()}"`;
@@ -180,11 +173,7 @@ export class OpenSshHost implements Host {
   private privateDir: string | null = null;
   private readonly unixForwards = new Map<string, string>();
   private closed = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
-  private lastFailureAt = 0;
-  /** A reconnect asked the user and did not get in: no more tries until the user's (a use, `ktray reconnect`). */
-  private waitingForUser = false;
+  private readonly reconnect: ReconnectPolicy;
   private askpass: AskpassServer | null = null;
   /** The master being started now, and what it asked. */
   private attempt: Attempt | null = null;
@@ -195,7 +184,7 @@ export class OpenSshHost implements Host {
 
   constructor(private readonly opts: OpenSshHostOptions) {
     this.id = opts.id;
-    this.backoffMs = opts.backoff?.initialMs ?? 1000;
+    this.reconnect = new ReconnectPolicy({ id: this.id, backoff: opts.backoff, retry: () => this.retry() });
   }
 
   get reason(): string {
@@ -239,17 +228,9 @@ export class OpenSshHost implements Host {
     if (this._state === 'connected' && this.control && !this.control.own && !existsSync(this.control.path)) this.onMasterGone();
     if (this._state === 'connected' && this.control) return;
     if (this.connecting) return this.connecting;
-    if (this._state === 'lost' && this.waitingForUser && this._lastError) throw waitingError(this.id, this._lastError);
-    // As over ssh2: a host that just failed answers at once with that failure rather than
-    // making every command wait out another try.
-    if (this._state === 'lost' && this._lastError && Date.now() - this.lastFailureAt < this.backoffMs) {
-      throw new KtrayError({
-        ...this._lastError,
-        code: 'HOST_DOWN',
-        message: `${this.id} is unreachable (${this._lastError.message.replace(/\.$/, '')}); ${this.waitingForUser ? 'it waits for you to answer its prompts' : 'retrying in the background'}.`,
-        hint: this._lastError.hint ?? `Kernel Tray reconnects by itself; \`ktray reconnect ${this.id}\` tries now.`,
-      });
-    }
+    // As over ssh2: a host that just failed, or waits for the user, answers at once.
+    const refusal = this._state === 'lost' ? this.reconnect.refusal(this._lastError) : null;
+    if (refusal) throw refusal;
     return this.startConnect();
   }
 
@@ -258,21 +239,16 @@ export class OpenSshHost implements Host {
     if (!wasLost) this.setState('connecting', null);
     this.connecting = this.establish()
       .then(() => {
-        this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
-        this.waitingForUser = false;
+        this.reconnect.succeeded();
         this.setState('connected', null);
       })
       .catch((err: unknown) => {
         const e = KtrayError.from(err);
-        this.lastFailureAt = Date.now();
-        const asked = (this.attempt?.asked.length ?? 0) > 0;
-        this.setState(wasLost || this.opts.wanted?.() ? 'lost' : 'idle', e.toData());
-        if (this._state === 'lost') {
-          // A try that asked the user and did not get in is not repeated by itself: another
-          // would ask again (a prompt storm); the next use or `ktray reconnect` does.
-          if (asked) this.waitingForUser = true;
-          else this.scheduleReconnect();
-        }
+        const lost = wasLost || Boolean(this.opts.wanted?.());
+        // A try that asked the user and did not get in is not repeated by itself: another
+        // would ask again (a prompt storm); the next use or `ktray reconnect` does.
+        this.reconnect.failed(lost, (this.attempt?.asked.length ?? 0) > 0);
+        this.setState(lost ? 'lost' : 'idle', e.toData());
         throw e;
       })
       .finally(() => {
@@ -281,19 +257,15 @@ export class OpenSshHost implements Host {
     return this.connecting;
   }
 
-  private scheduleReconnect(delayMs = this.backoffMs): void {
-    if (this.reconnectTimer || this.closed || this.waitingForUser) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.closed || this._state === 'connected' || this.connecting) return;
-      if (!(this.opts.wanted?.() ?? false)) {
-        this.setState('idle', this._lastError);
-        return;
-      }
-      this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoff?.maxMs ?? 30_000);
-      this.startConnect().catch(() => {});
-    }, delayMs);
-    this.reconnectTimer.unref?.();
+  /** The reconnect timer fired: try again if the host is still wanted and not being tried. */
+  private retry(): boolean {
+    if (this.closed || this._state === 'connected' || this.connecting) return false;
+    if (!(this.opts.wanted?.() ?? false)) {
+      this.setState('idle', this._lastError);
+      return false;
+    }
+    this.startConnect().catch(() => {});
+    return true;
   }
 
   private async establish(): Promise<void> {
@@ -404,9 +376,8 @@ export class OpenSshHost implements Host {
     this.unixForwards.clear();
     if (this.closed) return;
     if (this.opts.wanted?.() ?? false) {
-      this.lastFailureAt = 0;
+      this.reconnect.dropped();
       this.setState('lost', { code: 'HOST_DOWN', host: this.id, message: `The SSH connection to ${this.id} dropped.` });
-      this.scheduleReconnect(0);
     } else {
       this.setState('idle', null);
     }
@@ -418,11 +389,7 @@ export class OpenSshHost implements Host {
     if (this.control && (await this.masterAlive(this.control.path))) return;
     if (this.control?.own) this.control.own.kill();
     this.control = null;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
-    this.lastFailureAt = 0;
-    this.waitingForUser = false;
+    this.reconnect.reset();
     if (this.connecting) await this.connecting.catch(() => {});
     else {
       if (this._state === 'connected') this.setState(this.opts.wanted?.() ? 'lost' : 'idle', this._lastError);
@@ -473,8 +440,7 @@ export class OpenSshHost implements Host {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
+    this.reconnect.stop();
     const own = this.control?.own;
     this.control = null;
     own?.kill();

@@ -15,7 +15,7 @@ import type { ExecResult, Host, HostStateChange, RunOptions } from '../hosts/hos
 import { verifyHostKey, type HostKeySeen } from './host-key-verifier';
 import type { HostProfile, ProxyHop } from './ssh-profile';
 import { expandProxyCommand, ProxyProcess } from './ssh-proxy-command';
-import { waitingError } from './openssh-host';
+import { ReconnectPolicy, type BackoffOptions } from './reconnect-policy';
 import { jumpChain } from './ssh-proxy-jump';
 import type { HostConnection, KtrayErrorData } from '../../shared/types';
 
@@ -37,7 +37,7 @@ export interface SshSessionOptions {
   /** The environment a ProxyCommand runs in (default: this process's, as ssh passes its own). */
   env?: NodeJS.ProcessEnv;
   /** Backoff bounds in ms for reconnects. */
-  backoff?: { initialMs: number; maxMs: number };
+  backoff?: BackoffOptions;
   /**
    * The stream to the host's sshd, made by another session (a compute node
    * reached through its login node's connection); without it, a TCP socket
@@ -54,9 +54,7 @@ export class SshSession implements Host {
   private readonly events = new EventEmitter();
   private clients: Client[] = [];
   private connecting: Promise<void> | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
-  private lastFailureAt = 0;
+  private readonly reconnect: ReconnectPolicy;
   private closed = false;
   private _state: HostConnection = 'idle';
   private _lastError: KtrayErrorData | null = null;
@@ -68,13 +66,11 @@ export class SshSession implements Host {
   private readonly passphrases = new Map<string, string>();
   /** Whether the try under way asked the user something. */
   private askedThisTry = false;
-  /** A reconnect asked the user and did not get in: nothing tries again until the user's reconnect (check). */
-  private waitingForUser = false;
 
   constructor(opts: SshSessionOptions) {
     this.opts = opts;
     this.id = opts.profile.alias;
-    this.backoffMs = opts.backoff?.initialMs ?? 1000;
+    this.reconnect = new ReconnectPolicy({ id: this.id, backoff: opts.backoff, retry: () => this.retry() });
   }
 
   get state(): HostConnection {
@@ -98,18 +94,9 @@ export class SshSession implements Host {
     if (this.closed) throw new KtrayError({ code: 'HOST_DOWN', host: this.id, message: `The session to ${this.id} is closed.` });
     if (this._state === 'connected') return;
     if (this.connecting) return this.connecting;
-    // Its reconnect asked the user and did not get in: only the user's reconnect asks again.
-    if (this._state === 'lost' && this.waitingForUser && this._lastError) throw waitingError(this.id, this._lastError);
-    // A host that just failed answers at once with that failure rather than
-    // making every command wait out another connect timeout.
-    if (this._state === 'lost' && this._lastError && Date.now() - this.lastFailureAt < this.backoffMs) {
-      throw new KtrayError({
-        ...this._lastError,
-        code: 'HOST_DOWN',
-        message: `${this.id} is unreachable (${this._lastError.message.replace(/\.$/, '')}); retrying in the background.`,
-        hint: this._lastError.hint ?? `Kernel Tray reconnects by itself; \`ktray reconnect ${this.id}\` tries now.`,
-      });
-    }
+    // A host that just failed, or waits for the user, answers at once (see ReconnectPolicy).
+    const refusal = this._state === 'lost' ? this.reconnect.refusal(this._lastError) : null;
+    if (refusal) throw refusal;
     return this.startConnect();
   }
 
@@ -120,22 +107,18 @@ export class SshSession implements Host {
     this.connecting = this.establishKept()
       .then((clients) => {
         this.clients = clients;
-        this.waitingForUser = false;
-        this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
+        this.reconnect.succeeded();
         const final = clients[clients.length - 1];
         final.on('close', () => this.onDropped(final));
         this.setState('connected', null);
       })
       .catch((err: unknown) => {
         const error = KtrayError.from(err);
-        this.lastFailureAt = Date.now();
-        this.setState(wasLost || this.opts.wanted?.() ? 'lost' : 'idle', error.toData());
+        const lost = wasLost || Boolean(this.opts.wanted?.());
         // A try that asked the user and did not get in is not repeated by itself (each would ask
         // again): the next use, or `ktray reconnect`, tries again.
-        if (this._state === 'lost') {
-          if (this.askedThisTry) this.waitingForUser = true;
-          else this.scheduleReconnect();
-        }
+        this.reconnect.failed(lost, this.askedThisTry);
+        this.setState(lost ? 'lost' : 'idle', error.toData());
         throw error;
       })
       .finally(() => {
@@ -150,27 +133,22 @@ export class SshSession implements Host {
     this.clients = [];
     if (this.closed) return;
     if (this.opts.wanted?.() ?? false) {
-      this.lastFailureAt = 0;
+      this.reconnect.dropped();
       this.setState('lost', { code: 'HOST_DOWN', host: this.id, message: `The SSH connection to ${this.id} dropped.` });
-      this.scheduleReconnect(0);
     } else {
       this.setState('idle', null);
     }
   }
 
-  private scheduleReconnect(delayMs = this.backoffMs): void {
-    if (this.reconnectTimer || this.closed) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.closed || this._state === 'connected' || this.connecting) return;
-      if (!(this.opts.wanted?.() ?? false)) {
-        this.setState('idle', this._lastError);
-        return;
-      }
-      this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoff?.maxMs ?? 30_000);
-      this.startConnect().catch(() => {});
-    }, delayMs);
-    this.reconnectTimer.unref?.();
+  /** The reconnect timer fired: try again if the host is still wanted and not being tried. */
+  private retry(): boolean {
+    if (this.closed || this._state === 'connected' || this.connecting) return false;
+    if (!(this.opts.wanted?.() ?? false)) {
+      this.setState('idle', this._lastError);
+      return false;
+    }
+    this.startConnect().catch(() => {});
+    return true;
   }
 
   async check(): Promise<void> {
@@ -185,11 +163,7 @@ export class SshSession implements Host {
         if (final) final.destroy();
       }
     }
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.backoffMs = this.opts.backoff?.initialMs ?? 1000;
-    this.lastFailureAt = 0;
-    this.waitingForUser = false;
+    this.reconnect.reset();
     if (this.connecting) await this.connecting.catch(() => {});
     else await this.startConnect().catch(() => {});
   }
@@ -323,7 +297,7 @@ export class SshSession implements Host {
   async close(): Promise<void> {
     this.closed = true;
     this.shells.close();
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnect.stop();
     for (const c of this.clients) c.end();
     this.clients = [];
     this.setState('idle', null);
