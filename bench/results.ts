@@ -1,5 +1,6 @@
 // What the sections measure and the report prints: samples per approach, phase
 // breakdowns, and failures kept with their reason (a failed baseline is a result).
+import type { PlotsResult } from './sections/plots';
 
 /**
  * (a) manual ssh recipe, (b) jupyter_client tunnels, (c) Kernel Tray in-process (tray), cli: ktray CLI +
@@ -73,17 +74,7 @@ export interface Results {
     jcTunnelMb: number | null;
   } | null;
   /** The agent's memory while plots flow through a watched kernel (bench/sections/plots.ts). */
-  plots: {
-    count: number;
-    kb: number;
-    beforeMb: number;
-    peakMb: number;
-    afterMb: Measure;
-    inMemoryMb: number;
-    spilledMb: number;
-    dropped: number;
-    seconds: number;
-  } | null;
+  plots: PlotsResult | null;
   /** `ktray --version` from the checkout (bin/ktray.js), the bundle alone, and a bare `node -e 0`. */
   startup: {
     runs: number;

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argvsHolding, watchLocalArgv, watchRemoteArgv, type ArgvWatch } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
 import { runOk } from './harness/proc';
+import { newTotpSecret, totpCode } from './harness/totp';
 import { startRemoteHost, type RemoteHost } from './harness/remote-host';
 import { filesHolding, startSecretService, type SecretService } from './harness/secret-service';
 import { cliWorld, type CliWorld } from './ktray-cli';
@@ -26,23 +27,15 @@ const ENTRY = fileURLToPath(new URL('../bin/ktray.js', import.meta.url));
 const firstPassword = `pw1-${randomBytes(6).toString('hex')}`;
 const secondPassword = `pw2-${randomBytes(6).toString('hex')}`;
 const otpPassword = `pw3-${randomBytes(6).toString('hex')}`;
-const totpSecret = base32(randomBytes(20));
+const totpSecret = newTotpSecret();
 
 let keyring: SecretService;
 let pwRemote: RemoteHost;
 let otpRemote: RemoteHost;
 const worlds: CliWorld[] = [];
 
-function base32(buf: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const b of buf) bits += b.toString(2).padStart(8, '0');
-  return bits.match(/.{1,5}/g)!.map((c) => alphabet[parseInt(c.padEnd(5, '0'), 2)]).join('');
-}
 
-async function totp(): Promise<string> {
-  return (await runOk('oathtool', ['--totp', '-b', '-'], { input: `${totpSecret}\n` })).stdout.trim();
-}
+const totp = (): Promise<string> => totpCode(totpSecret);
 
 beforeAll(async () => {
   if (!ROOT) return;

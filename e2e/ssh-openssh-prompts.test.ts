@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAgent, hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
 import type { AgentEvent, AuthPrompt } from '../electron/shared/types';
+import { newTotpSecret, totpCode } from './harness/totp';
 import { argvsHolding, watchLocalArgv, watchRemoteArgv } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
 import { cliWorld, type CliWorld } from './ktray-cli';
@@ -24,7 +25,7 @@ const ROOT = process.getuid?.() === 0;
 if (!ROOT) console.warn('OpenSSH prompt tests skipped: another user\'s view of argvs and PAM logins need root');
 
 const password = `pw-${randomBytes(6).toString('hex')}`;
-const totpSecret = base32(randomBytes(20));
+const totpSecret = newTotpSecret();
 let keyRemote: RemoteHost;
 let otpRemote: RemoteHost;
 let base: string;
@@ -32,16 +33,8 @@ const agents: HostedAgent[] = [];
 const clients: { dispose(): void }[] = [];
 const worlds: CliWorld[] = [];
 
-function base32(buf: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const b of buf) bits += b.toString(2).padStart(8, '0');
-  return bits.match(/.{1,5}/g)!.map((c) => alphabet[parseInt(c.padEnd(5, '0'), 2)]).join('');
-}
 
-async function totp(): Promise<string> {
-  return (await runOk('oathtool', ['--totp', '-b', '-'], { input: `${totpSecret}\n` })).stdout.trim();
-}
+const totp = (): Promise<string> => totpCode(totpSecret);
 
 beforeAll(async () => {
   if (!ROOT) return;

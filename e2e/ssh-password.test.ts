@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAgent, hostAgent, type HostedAgent } from '../electron/core/agent/agent-host';
 import type { AgentEvent, AuthPrompt } from '../electron/shared/types';
+import { newTotpSecret, totpCode } from './harness/totp';
 import { argvsHolding, watchLocalArgv, watchRemoteArgv } from './harness/argv-watch';
 import { runJupyterCheck } from './harness/jupyter';
 import { runOk, sleep } from './harness/proc';
@@ -20,25 +21,15 @@ const ROOT = process.getuid?.() === 0;
 if (!ROOT) console.warn('ssh-password tests skipped: PAM logins need the remote in namespaces of its own, which needs root');
 
 const password = `pw-${randomBytes(6).toString('hex')}`;
-// 20 random bytes, base32 (RFC 4648), as google-authenticator makes them.
-const totpSecret = base32(randomBytes(20));
+const totpSecret = newTotpSecret();
 let pwRemote: RemoteHost;
 let otpRemote: RemoteHost;
 let base: string;
 const agents: HostedAgent[] = [];
 const clients: { dispose(): void }[] = [];
 
-function base32(buf: Buffer): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const b of buf) bits += b.toString(2).padStart(8, '0');
-  return bits.match(/.{1,5}/g)!.map((c) => alphabet[parseInt(c.padEnd(5, '0'), 2)]).join('');
-}
 
-/** The code of now, from oathtool (the secret on its stdin, not in its argv). */
-async function totp(): Promise<string> {
-  return (await runOk('oathtool', ['--totp', '-b', '-'], { input: `${totpSecret}\n` })).stdout.trim();
-}
+const totp = (): Promise<string> => totpCode(totpSecret);
 
 beforeAll(async () => {
   if (!ROOT) return;
